@@ -1,0 +1,55 @@
+# Two commands: `make run` serves the app with demo data, `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+# Babel names Simplified Chinese (China) zh_Hans_CN; users pick "zh_CN".
+PO := supervise/translations/zh_Hans_CN/LC_MESSAGES/messages.po
+MO := $(PO:.po=.mo)
+PIP := $(BIN)/pip install --disable-pip-version-check -q
+
+.PHONY: run test test-browser test-all lint translations extract-messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Installs again only when the requirements change.
+$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	$(PIP) -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements-dev.txt $(VENV)/.run-deps
+	$(PIP) -r requirements-dev.txt
+	touch $@
+
+$(MO): $(PO) $(VENV)/.run-deps
+	$(BIN)/pybabel compile --statistics -d supervise/translations
+
+translations: $(MO)
+
+run: $(VENV)/.run-deps $(MO)
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi seed-demo
+	@echo "Serving on http://127.0.0.1:$(PORT)"
+	exec $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+test: $(VENV)/.dev-deps $(MO)
+	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+# Needs Debian's Chromium and a CJK font:
+#   apt-get install -y --no-install-recommends chromium fonts-wqy-microhei
+test-browser: $(VENV)/.dev-deps $(MO)
+	@test -x /usr/bin/chromium || { echo "Install Chromium first: apt-get install -y chromium fonts-wqy-microhei"; exit 1; }
+	$(BIN)/pytest -m browser $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+
+# After changing user-facing strings: refresh the catalogue, then translate the new entries.
+extract-messages: $(VENV)/.run-deps
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o /tmp/supervise-messages.pot .
+	$(BIN)/pybabel update -i /tmp/supervise-messages.pot -d supervise/translations --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,67 @@
+"""supervise: a joint-supervision case-sharing platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None) -> Flask:
+    from supervise.config import load_config
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, config))
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+
+    from supervise.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from supervise.commands import register_commands
+
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from supervise import i18n
+    from supervise.extensions import api, babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=lambda: app.config["DISPLAY_TIMEZONE"])
+    api.init_app(app)
+    i18n.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    # Importing the loader registers it with Flask-Login.
+    import supervise.accounts.auth  # noqa: F401
+    from supervise.accounts.admin_views import blueprint as admin_blueprint
+    from supervise.accounts.api import blueprint as accounts_api
+    from supervise.accounts.views import blueprint as accounts_blueprint
+    from supervise.events.views import blueprint as events_blueprint
+    from supervise.extensions import api
+
+    app.register_blueprint(accounts_blueprint)
+    app.register_blueprint(admin_blueprint)
+    app.register_blueprint(events_blueprint)
+    api.register_blueprint(accounts_api, url_prefix="/api/v1")
+
+
+def register_hooks(app: Flask) -> None:
+    from supervise import policy
+    from supervise.security import set_security_headers
+
+    app.before_request(policy.enforce)
+    app.after_request(set_security_headers)

@@ -1,0 +1,63 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from supervise.accounts.models import AGENCY_KIND_LABELS, ROLE_LABELS
+
+
+def required():
+    return DataRequired(message=_l("This field is required."))
+
+
+class SignInForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[required(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[required(), Length(max=256)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[required()])
+    new_password = PasswordField(_l("New password"), validators=[required()])
+    confirm_password = PasswordField(_l("Repeat the new password"), validators=[required()])
+
+
+class ActionForm(FlaskForm):
+    """A form that is only a button: it carries the CSRF token."""
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(choices=[SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")])
+
+
+class AgencyForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[required(), Length(max=40)])
+    name = StringField(_l("Name"), validators=[required(), Length(max=100)])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, label) for k, label in
+                                              AGENCY_KIND_LABELS.items()])
+
+
+class AgencyEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[required(), Length(max=100)])
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[required(), Length(max=64)])
+    display_name = StringField(_l("Display name"), validators=[required(), Length(max=100)])
+    agency = SelectField(_l("Agency"), coerce=int)
+
+
+class UserEditForm(FlaskForm):
+    display_name = StringField(_l("Display name"), validators=[required(), Length(max=100)])
+    agency = SelectField(_l("Agency"), coerce=int)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RolesForm(FlaskForm):
+    roles = MultiCheckboxField(_l("Roles"), choices=[SelectChoice(r.value, label) for r, label in
+                                                     ROLE_LABELS.items()])

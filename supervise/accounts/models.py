@@ -1,0 +1,211 @@
+"""Agencies, user accounts, roles and the credentials that sign them in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from supervise.database import UTCDateTime, now_utc
+from supervise.extensions import db
+
+
+def _enum(enum_cls, name: str) -> sa.Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint, stored by value."""
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class AgencyKind(StrEnum):
+    AUDIT = "audit"
+    INSPECTION = "inspection"
+    DISCIPLINE = "discipline"
+    ORGANIZATION = "organization"
+    DEPARTMENT = "department"
+    AUDITED_UNIT = "audited_unit"
+
+    @property
+    def label(self) -> str:
+        return str(AGENCY_KIND_LABELS[self])
+
+
+AGENCY_KIND_LABELS = {
+    AgencyKind.AUDIT: _l("Audit bureau"),
+    AgencyKind.INSPECTION: _l("Inspection office"),
+    AgencyKind.DISCIPLINE: _l("Discipline commission"),
+    AgencyKind.ORGANIZATION: _l("Organisation department"),
+    AgencyKind.DEPARTMENT: _l("Government department"),
+    AgencyKind.AUDITED_UNIT: _l("Audited unit"),
+}
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    LEADER = "leader"
+    SYSADMIN = "sysadmin"
+    SECADMIN = "secadmin"
+    AUDITADMIN = "auditadmin"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.STAFF: _l("Staff"),
+    Role.LEADER: _l("Leader"),
+    Role.SYSADMIN: _l("System administrator"),
+    Role.SECADMIN: _l("Security administrator"),
+    Role.AUDITADMIN: _l("Audit administrator"),
+}
+
+# The three administrators of 三员分立: no account may hold two of them, and none of them
+# may be combined with a case role (an administrator never reads case content).
+ADMIN_ROLES = frozenset({Role.SYSADMIN, Role.SECADMIN, Role.AUDITADMIN})
+CASE_ROLES = frozenset({Role.STAFF, Role.LEADER})
+
+
+class RoleConflict(ValueError):
+    """Raised when a set of roles breaks the separation of the three administrators."""
+
+
+def check_role_set(roles) -> frozenset[Role]:
+    roles = frozenset(Role(r) for r in roles)
+    admin = roles & ADMIN_ROLES
+    if len(admin) > 1:
+        raise RoleConflict(_l("An account cannot hold two administrator roles."))
+    if admin and roles - admin:
+        raise RoleConflict(_l("An administrator role cannot be combined with any other role."))
+    return roles
+
+
+class Agency(db.Model):
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[AgencyKind] = mapped_column(_enum(AgencyKind, "agency_kind"))
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    users: Mapped[list[User]] = relationship(back_populates="agency")
+
+    def __repr__(self) -> str:
+        return f"<Agency {self.code}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    must_change_password: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    locale: Mapped[str | None] = mapped_column(sa.String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(row.role for row in self.role_rows)
+
+    def set_roles(self, roles) -> None:
+        wanted = check_role_set(roles)
+        self.role_rows = [row for row in self.role_rows if row.role in wanted]
+        for role in sorted(wanted - self.roles):
+            self.role_rows.append(UserRole(role=role))
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active and self.agency.active
+
+    @validates("username")
+    def _normalise_username(self, key, value: str) -> str:
+        return value.strip().lower()
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    __table_args__ = (
+        # At most one administrator role per account, enforced by the database too.
+        sa.Index(
+            "uq_user_roles_one_admin_role",
+            "user_id",
+            unique=True,
+            sqlite_where=sa.text("role IN ('sysadmin', 'secadmin', 'auditadmin')"),
+            postgresql_where=sa.text("role IN ('sysadmin', 'secadmin', 'auditadmin')"),
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class CredentialKind(StrEnum):
+    SESSION = "session"
+    API = "api"
+
+
+class Credential(db.Model):
+    """A browser session or an API token, kept on the server so that it can be revoked.
+
+    The client holds a random secret; only its SHA-256 is stored.
+    """
+
+    __tablename__ = "credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CredentialKind] = mapped_column(_enum(CredentialKind, "credential_kind"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per user name, existing or not, so lock-out does not reveal accounts.
+
+    Kept in the database so that it holds across every worker and server.
+    """
+
+    __tablename__ = "login_throttles"
+
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

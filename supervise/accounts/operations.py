@@ -1,0 +1,232 @@
+"""Administrative changes to agencies and accounts, and a user's own password.
+
+Each operation checks its rule, makes the change, records its event and flushes; the caller
+commits once. A rule that fails raises `OperationError` with a message for the user.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from supervise.accounts.auth import (
+    generate_password,
+    hash_password,
+    revoke_all_credentials,
+    verify_password,
+)
+from supervise.accounts.models import (
+    Agency,
+    AgencyKind,
+    LoginThrottle,
+    RoleConflict,
+    User,
+    check_role_set,
+)
+from supervise.database import now_utc
+from supervise.errors import OperationError
+from supervise.events.log import record_event
+from supervise.extensions import db
+
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
+
+
+def _clean_text(value: str | None, limit: int, label: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise OperationError(_("%(field)s is required.", field=label))
+    if len(value) > limit:
+        raise OperationError(_("%(field)s is too long (at most %(n)d characters).",
+                               field=label, n=limit))
+    return value
+
+
+# --- agencies -----------------------------------------------------------------------------
+
+def create_agency(actor: User, code: str, name: str, kind: str) -> Agency:
+    code = (code or "").strip().lower()
+    if not CODE_PATTERN.match(code):
+        raise OperationError(_("The code must be 2–40 lower-case letters, digits or hyphens, "
+                               "starting with a letter."))
+    if db.session.scalar(sa.select(Agency.id).where(Agency.code == code)):
+        raise OperationError(_("An agency with this code already exists."))
+    name = _clean_text(name, 100, _("Name"))
+    try:
+        kind = AgencyKind(kind)
+    except ValueError:
+        raise OperationError(_("Unknown agency kind.")) from None
+    agency = Agency(code=code, name=name, kind=kind, active=True)
+    db.session.add(agency)
+    db.session.flush()
+    record_event("agency.create", actor=actor, obj=agency,
+                 details={"code": code, "name": name, "kind": kind.value})
+    return agency
+
+
+def update_agency(actor: User, agency: Agency, name: str) -> Agency:
+    name = _clean_text(name, 100, _("Name"))
+    if name != agency.name:
+        old = agency.name
+        agency.name = name
+        record_event("agency.update", actor=actor, obj=agency,
+                     details={"name": {"from": old, "to": name}})
+    db.session.flush()
+    return agency
+
+
+def set_agency_active(actor: User, agency: Agency, active: bool) -> Agency:
+    if agency.active == active:
+        raise OperationError(_("The agency is already enabled.") if active
+                             else _("The agency is already disabled."))
+    if not active and agency.id == actor.agency_id:
+        raise OperationError(_("You cannot disable your own agency."))
+    agency.active = active
+    revoked = 0
+    if not active:
+        for user in agency.users:
+            revoked += revoke_all_credentials(user)
+    record_event("agency.enable" if active else "agency.disable", actor=actor, obj=agency,
+                 details={"sessions_revoked": revoked} if not active else {})
+    db.session.flush()
+    return agency
+
+
+# --- users --------------------------------------------------------------------------------
+
+def _agency_for_user(agency: Agency | None) -> Agency:
+    if agency is None:
+        raise OperationError(_("Unknown agency."))
+    if not agency.active:
+        raise OperationError(_("The agency is disabled."))
+    return agency
+
+
+def create_user(actor: User, username: str, display_name: str,
+                agency: Agency | None) -> tuple[User, str]:
+    """Create an account with a temporary password, to be changed at first sign-in."""
+    username = (username or "").strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise OperationError(_("The user name must be 3–64 lower-case letters, digits, dots, "
+                               "hyphens or underscores, starting with a letter."))
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise OperationError(_("This user name is taken."))
+    display_name = _clean_text(display_name, 100, _("Display name"))
+    agency = _agency_for_user(agency)
+    password = generate_password()
+    user = User(username=username, display_name=display_name, agency=agency,
+                password_hash=hash_password(password), must_change_password=True, active=True)
+    db.session.add(user)
+    db.session.flush()
+    record_event("user.create", actor=actor, obj=user,
+                 details={"username": username, "agency": agency.code})
+    return user, password
+
+
+def update_user(actor: User, user: User, display_name: str, agency: Agency | None) -> User:
+    display_name = _clean_text(display_name, 100, _("Display name"))
+    agency = _agency_for_user(agency)
+    changes = {}
+    if display_name != user.display_name:
+        changes["display_name"] = {"from": user.display_name, "to": display_name}
+        user.display_name = display_name
+    if agency.id != user.agency_id:
+        changes["agency"] = {"from": user.agency.code, "to": agency.code}
+        user.agency = agency
+        # What a user may see follows the agency: end sessions opened under the old one.
+        revoke_all_credentials(user)
+    if changes:
+        record_event("user.update", actor=actor, obj=user, details=changes)
+    db.session.flush()
+    return user
+
+
+def set_user_active(actor: User, user: User, active: bool) -> User:
+    if user.id == actor.id:
+        raise OperationError(_("You cannot disable or enable your own account."))
+    if user.active == active:
+        raise OperationError(_("The account is already enabled.") if active
+                             else _("The account is already disabled."))
+    user.active = active
+    if not active:
+        revoke_all_credentials(user)
+    record_event("user.enable" if active else "user.disable", actor=actor, obj=user)
+    db.session.flush()
+    return user
+
+
+def _clear_lockout(user: User) -> None:
+    db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.username == user.username))
+
+
+def reset_password(actor: User, user: User) -> str:
+    """Give the account a temporary password; it must be changed at the next sign-in."""
+    if user.id == actor.id:
+        raise OperationError(_("Change your own password from your account page."))
+    password = generate_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.password_changed_at = now_utc()
+    revoke_all_credentials(user)
+    _clear_lockout(user)
+    record_event("user.reset_password", actor=actor, obj=user)
+    db.session.flush()
+    return password
+
+
+def set_roles(actor: User, user: User, roles) -> User:
+    if user.id == actor.id:
+        raise OperationError(_("You cannot change your own roles."))
+    try:
+        wanted = check_role_set(roles)
+    except RoleConflict as exc:
+        raise OperationError(str(exc)) from None
+    except ValueError:
+        raise OperationError(_("Unknown role.")) from None
+    before = user.roles
+    if wanted == before:
+        return user
+    user.set_roles(wanted)
+    revoke_all_credentials(user)
+    record_event("user.set_roles", actor=actor, obj=user, details={
+        "added": sorted(r.value for r in wanted - before),
+        "removed": sorted(r.value for r in before - wanted),
+    })
+    db.session.flush()
+    return user
+
+
+def check_new_password(username: str, new_password: str) -> None:
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(new_password or "") < minimum:
+        raise OperationError(_("The new password must have at least %(n)d characters.",
+                               n=minimum))
+    if len(new_password) > 256:
+        raise OperationError(_("The new password is too long."))
+    if new_password.strip().lower() == username:
+        raise OperationError(_("The new password may not be your user name."))
+
+
+def change_own_password(user: User, current_password: str, new_password: str) -> None:
+    """Change one's own password; every other session and token of the user ends."""
+    if not verify_password(user, current_password or ""):
+        raise OperationError(_("The current password is not correct."))
+    check_new_password(user.username, new_password)
+    if verify_password(user, new_password):
+        raise OperationError(_("The new password must differ from the current one."))
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    user.password_changed_at = now_utc()
+    revoke_all_credentials(user)
+    record_event("user.change_password", actor=user, obj=user)
+    db.session.flush()
+
+
+def set_locale(user: User, locale: str) -> None:
+    if locale not in current_app.config["LANGUAGES"]:
+        raise OperationError(_("Unknown language."))
+    user.locale = locale
+    db.session.flush()

@@ -1,0 +1,35 @@
+from marshmallow import Schema, fields
+
+from supervise.schemas import LocalDateTime
+
+
+class TokenRequestSchema(Schema):
+    username = fields.String(required=True, metadata={"description": "User name"})
+    password = fields.String(required=True, load_only=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String(metadata={"description": "Send as `Authorization: Bearer <token>`"})
+    expires_at = LocalDateTime()
+
+
+class AgencySchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+
+
+class MeSchema(Schema):
+    username = fields.String()
+    display_name = fields.String()
+    roles = fields.Method("_roles")
+    agency = fields.Nested(AgencySchema)
+
+    def _roles(self, user):
+        return sorted(role.value for role in user.roles)
+
+
+class ErrorSchema(Schema):
+    status = fields.Integer()
+    message = fields.String()
+    errors = fields.Raw()

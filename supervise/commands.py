@@ -1,0 +1,160 @@
+"""Command-line tasks: `flask --app wsgi <command>`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from supervise.extensions import db
+
+
+def register_commands(app) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_admin)
+    app.cli.add_command(verify_events)
+
+
+DEMO_AGENCIES = [
+    ("audit", "区审计局", "audit"),
+    ("inspection", "区委巡察办", "inspection"),
+    ("discipline", "区纪委监委", "discipline"),
+    ("organization", "区委组织部", "organization"),
+    ("data-bureau", "区数据局", "department"),
+    ("unit-education", "区教育局", "audited_unit"),
+    ("unit-street", "某街道办事处", "audited_unit"),
+]
+
+DEMO_USERS = [
+    ("audit.staff", "王审计", "audit", ["staff"]),
+    ("audit.leader", "李局长", "audit", ["leader"]),
+    ("inspect.staff", "赵巡察", "inspection", ["staff"]),
+    ("inspect.leader", "钱主任", "inspection", ["leader"]),
+    ("discipline.staff", "孙监察", "discipline", ["staff"]),
+    ("discipline.leader", "周书记", "discipline", ["leader"]),
+    ("org.staff", "吴干部", "organization", ["staff"]),
+    ("unit.contact", "郑联络员", "unit-education", ["staff"]),
+    ("sysadmin", "系统管理员", "data-bureau", ["sysadmin"]),
+    ("secadmin", "安全管理员", "data-bureau", ["secadmin"]),
+    ("auditadmin", "审计管理员", "data-bureau", ["auditadmin"]),
+]
+
+
+def _demo_password() -> str:
+    """SUPERVISE_DEMO_PASSWORD, else one generated once and kept in instance/ (mode 0600)."""
+    if os.environ.get("SUPERVISE_DEMO_PASSWORD"):
+        return os.environ["SUPERVISE_DEMO_PASSWORD"]
+    path = Path(current_app.instance_path) / "demo_password"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(9)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password)
+    return password
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--password", help="Password of every demo account "
+              "(default: $SUPERVISE_DEMO_PASSWORD, else generated once into instance/).")
+def seed_demo(password: str | None) -> None:
+    """Create the demo agencies and accounts. Running it again changes nothing."""
+    from supervise.accounts.auth import hash_password, verify_password
+    from supervise.accounts.models import Agency, AgencyKind, User
+    from supervise.events.log import record_event
+
+    if current_app.config["SUPERVISE_ENV"] == "production":
+        raise click.ClickException("seed-demo is refused when SUPERVISE_ENV=production.")
+    password = password or _demo_password()
+
+    agencies = {}
+    for code, name, kind in DEMO_AGENCIES:
+        agency = db.session.scalar(sa.select(Agency).where(Agency.code == code))
+        if agency is None:
+            agency = Agency(code=code, name=name, kind=AgencyKind(kind))
+            db.session.add(agency)
+            db.session.flush()
+            record_event("agency.create", obj=agency, details={"code": code, "seed": True})
+        agencies[code] = agency
+    for username, display_name, agency_code, roles in DEMO_USERS:
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, display_name=display_name,
+                        agency=agencies[agency_code], password_hash=hash_password(password),
+                        must_change_password=False)
+            user.set_roles(roles)
+            db.session.add(user)
+            db.session.flush()
+            record_event("user.create", obj=user, details={"username": username, "seed": True})
+        elif not verify_password(user, password):
+            user.password_hash = hash_password(password)
+            user.must_change_password = False
+            record_event("user.reset_password", obj=user, details={"seed": True})
+    db.session.commit()
+
+    click.echo(f"Demo accounts (password for all: {password}):")
+    for username, _name, agency_code, roles in DEMO_USERS:
+        click.echo(f"  {username:<18} {','.join(roles):<11} {agencies[agency_code].name}")
+
+
+@click.command("create-admin")
+@with_appcontext
+@click.option("--username", default="sysadmin", show_default=True)
+@click.option("--display-name", default="系统管理员", show_default=True)
+@click.option("--agency-code", default="platform", show_default=True,
+              help="Agency the account belongs to; created (kind department) if missing.")
+@click.option("--agency-name", default="系统运维单位", show_default=True)
+@click.option("--role", type=click.Choice(["sysadmin", "secadmin", "auditadmin"]),
+              default="sysadmin", show_default=True)
+@click.password_option(help="Asked for when not given.")
+def create_admin(username, display_name, agency_code, agency_name, role, password) -> None:
+    """Create an administrator on a new installation (the system administrator first)."""
+    from supervise.accounts.auth import hash_password
+    from supervise.accounts.models import Agency, AgencyKind, User
+    from supervise.accounts.operations import check_new_password
+    from supervise.errors import OperationError
+    from supervise.events.log import record_event
+
+    username = username.strip().lower()
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise click.ClickException(f"user {username} exists already")
+    try:
+        check_new_password(username, password)
+    except OperationError as exc:
+        raise click.ClickException(exc.message) from None
+    agency = db.session.scalar(sa.select(Agency).where(Agency.code == agency_code))
+    if agency is None:
+        agency = Agency(code=agency_code, name=agency_name, kind=AgencyKind.DEPARTMENT)
+        db.session.add(agency)
+        db.session.flush()
+        record_event("agency.create", obj=agency, details={"code": agency_code, "cli": True})
+    user = User(username=username, display_name=display_name, agency=agency,
+                password_hash=hash_password(password), must_change_password=False)
+    user.set_roles([role])
+    db.session.add(user)
+    db.session.flush()
+    record_event("user.create", obj=user, details={"username": username, "role": role,
+                                                    "cli": True})
+    db.session.commit()
+    click.echo(f"Created {role} {username}.")
+
+
+@click.command("verify-events")
+@with_appcontext
+def verify_events() -> None:
+    """Check the event log's hash chain; exit 1 naming the first bad row."""
+    from supervise.events.log import verify_chain
+
+    count, problem = verify_chain()
+    if problem is not None:
+        click.echo(f"Event log is NOT intact after {count} good events: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"Event log intact: {count} events.")

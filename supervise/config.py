@@ -1,0 +1,88 @@
+"""Settings, read from the environment once when the app is created."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _instance_secret(instance_path: str, name: str) -> str:
+    """Return a secret kept in a file under instance/, creating it on first use.
+
+    Only used outside production, so that a developer's sessions and event chain survive restarts
+    without anyone having to invent a key.
+    """
+    path = Path(instance_path) / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    env = os.environ
+    overrides = dict(overrides or {})
+    environment = overrides.get("SUPERVISE_ENV", env.get("SUPERVISE_ENV", "development"))
+    production = environment == "production"
+
+    def secret(name: str, file_name: str) -> str:
+        if name in overrides:
+            return overrides[name]
+        if env.get(name):
+            return env[name]
+        if production:
+            raise ConfigError(f"{name} must be set when SUPERVISE_ENV=production")
+        return _instance_secret(instance_path, file_name)
+
+    default_db = "sqlite:///" + str(Path(instance_path) / "supervise.db")
+    config = {
+        "SUPERVISE_ENV": environment,
+        "SECRET_KEY": secret("SECRET_KEY", "secret_key"),
+        # The event chain is keyed with a secret that never enters the database, so that someone
+        # able to write to the database still cannot rewrite the log unnoticed.
+        "EVENT_LOG_KEY": secret("EVENT_LOG_KEY", "event_log_key"),
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", default_db),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PORT": int(env.get("PORT", "5000")),
+        "SESSION_COOKIE_NAME": "supervise_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SUPERVISE_HTTPS", "0") == "1",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
+        "API_TOKEN_LIFETIME": timedelta(hours=12),
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
+        "LOGIN_LOCKOUT": timedelta(minutes=15),
+        "PASSWORD_MIN_LENGTH": 10,
+        # argon2id cost; RFC 9106's second recommended option (64 MiB, 3 passes).
+        "ARGON2_TIME_COST": 3,
+        "ARGON2_MEMORY_COST": 65536,
+        "ARGON2_PARALLELISM": 4,
+        # CSRF is checked by the access chokepoint (supervise.policy), not by Flask-WTF's hook,
+        # so that bearer-token API requests can be exempted in one place.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ("zh_CN", "en"),
+        "DISPLAY_TIMEZONE": "Asia/Shanghai",
+        "PAGE_SIZE": 50,
+        "API_TITLE": "supervise",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,46 @@
+"""Language and time display. Simplified Chinese unless the user chose English."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request, session
+from flask_login import current_user
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if request and request.path.startswith("/api/") and request.headers.get("Accept-Language"):
+        # An API client asks explicitly; a browser's default header does not override the choice.
+        best = request.accept_languages.best_match(languages)
+        if best:
+            return best
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC time as the user reads it, in Asia/Shanghai."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).strftime(fmt)
+
+
+def init_app(app) -> None:
+    from supervise.pagination import page_url
+    from supervise.policy import can
+
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["can"] = lambda permission: can(current_user, permission)
+
+    @app.context_processor
+    def _language_context():
+        from flask_babel import get_locale
+
+        # Babel expands "zh_CN" to zh_Hans_CN; templates compare against the codes users pick.
+        return {"current_locale": "en" if get_locale().language == "en" else "zh_CN"}

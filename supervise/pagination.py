@@ -1,0 +1,50 @@
+"""Pagination for list pages: one query for the rows and one for the count, whatever the size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+import sqlalchemy as sa
+from flask import current_app, request, url_for
+
+from supervise.extensions import db
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(query: sa.Select, per_page: int | None = None) -> Page:
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None)
+                                                                    .subquery()))
+    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def page_url(number: int) -> str:
+    """The current page's URL with its filters kept and another page number."""
+    args = request.args.to_dict()
+    args["page"] = number
+    return url_for(request.endpoint, **(request.view_args or {}), **args)

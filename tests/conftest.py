@@ -1,0 +1,173 @@
+"""Test fixtures: a migrated database once per run, emptied after every test.
+
+SQLite in a temporary file by default; set TEST_DATABASE_URL to run the same suite on PostgreSQL.
+Tests push an application context for their own data work, while every request made through the
+test client runs in a context of its own, as it does in production (see IsolatedClient).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+
+from supervise import create_app
+from supervise.extensions import db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_PASSWORD = "correct horse battery"
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "EVENT_LOG_KEY": "test-event-log-key",
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 8,
+    "ARGON2_PARALLELISM": 1,
+}
+
+
+def reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DATABASE_URL:
+        reset_postgres(TEST_DATABASE_URL)
+        return TEST_DATABASE_URL
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in an empty contextvars context, so that it gets its own application
+    context, database session and `g`, even while the test holds an application context."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+    def csrf_token(self) -> str:
+        """The token a page would embed in its forms for this client's session."""
+        with self.session_transaction() as sess:
+            if "csrf_token" not in sess:
+                sess["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 as Flask-WTF
+            raw = sess["csrf_token"]
+        return URLSafeTimedSerializer(self.application.secret_key,
+                                      salt="wtf-csrf-token").dumps(raw)
+
+    def post_form(self, url: str, data: dict | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kwargs)
+
+    def sign_in(self, username: str, password: str = TEST_PASSWORD, **kwargs):
+        return self.post_form("/login", {"username": username, "password": password}, **kwargs)
+
+
+def make_app(database_url: str, **overrides):
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+    app.test_client_class = IsolatedClient
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    from flask_migrate import upgrade
+
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
+    yield app
+    dispose_engines(app)
+
+
+def dispose_engines(app) -> None:
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def app_factory(database_url, app):
+    """Another application on the same database, e.g. a second worker or other settings."""
+    made = []
+
+    def factory(**overrides):
+        made.append(make_app(database_url, **overrides))
+        return made[-1]
+
+    yield factory
+    for other in made:
+        contextvars.Context().run(dispose_engines, other)
+
+
+def _empty_database() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    from supervise.events.models import EventChainHead
+
+    db.session.add(EventChainHead(id=1, seq=0, hash="", mac=None))
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def app_context(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+        _empty_database()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app) -> IsolatedClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def new_client(app):
+    return app.test_client
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count SQL statements run inside a `with count_queries() as counter:` block."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counter():
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", before)
+
+    return counter
+
+
+def page_text(response) -> str:
+    """Visible text of a page, tags removed, for assertions about what a user reads."""
+    html = response.get_data(as_text=True)
+    text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))

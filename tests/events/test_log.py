@@ -1,0 +1,172 @@
+"""The event log: chained, keyed, append-only; verify-events names the first bad row."""
+
+import pytest
+import sqlalchemy as sa
+
+from supervise.events.log import record_event, verify_chain
+from supervise.events.models import Event, EventChainHead
+from supervise.extensions import db
+from tests.accounts.test_sign_in import events
+from tests.conftest import page_text
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def log(app):
+    """Ten events, committed."""
+    user = UserFactory(username="writer")
+    for i in range(10):
+        record_event("test.event", actor=user, obj=user, details={"i": i})
+    db.session.commit()
+    return user
+
+
+def verify(app):
+    result = app.test_cli_runner().invoke(args=["verify-events"])
+    return result.exit_code, result.output
+
+
+def test_intact_log_verifies(app, log):
+    code, output = verify(app)
+    assert code == 0, output
+    assert "10 events" in output
+
+
+def test_empty_log_verifies(app):
+    assert verify(app)[0] == 0
+
+
+def test_edited_row_is_detected(app, log):
+    db.session.execute(sa.update(Event).where(Event.seq == 4)
+                       .values(details='{"i": 99}'))
+    db.session.commit()
+    code, output = verify(app)
+    assert code == 1
+    assert "#4" in output and "hash" in output
+
+
+def test_edited_row_with_recomputed_unkeyed_hash_is_detected(app, log):
+    """Without the key, an attacker cannot make a matching hash."""
+    import hashlib
+
+    db.session.execute(sa.update(Event).where(Event.seq == 10).values(
+        actor_username="someone-else",
+        hash=hashlib.sha256(b"forged").hexdigest()))
+    db.session.commit()
+    code, output = verify(app)
+    assert code == 1 and "#10" in output
+
+
+def test_deleted_row_is_detected(app, log):
+    db.session.execute(sa.delete(Event).where(Event.seq == 6))
+    db.session.commit()
+    code, output = verify(app)
+    assert code == 1
+    assert "#7" in output and "missing" in output
+
+
+def test_deleted_last_row_is_detected(app, log):
+    db.session.execute(sa.delete(Event).where(Event.seq == 10))
+    db.session.commit()
+    code, output = verify(app)
+    assert code == 1
+    assert "removed" in output
+
+
+def test_deleted_last_row_with_head_rewound_is_detected(app, log):
+    previous = db.session.get(Event, 9)
+    db.session.execute(sa.delete(Event).where(Event.seq == 10))
+    db.session.execute(sa.update(EventChainHead).values(seq=9, hash=previous.hash))
+    db.session.commit()
+    code, output = verify(app)
+    assert code == 1
+    assert "seal" in output
+
+
+def test_inserted_row_is_detected(app, log):
+    row = db.session.get(Event, 5)
+    db.session.execute(sa.update(Event).where(Event.seq > 5).values(seq=Event.seq + 1000))
+    db.session.flush()
+    db.session.execute(sa.update(Event).where(Event.seq > 1000).values(seq=Event.seq - 999))
+    db.session.add(Event(seq=6, occurred_at=row.occurred_at, action="forged.event",
+                         outcome="success", details="{}", prev_hash=row.hash, hash="0" * 64))
+    db.session.commit()
+    code, output = verify(app)
+    assert code == 1
+    assert "#6" in output
+
+
+def test_reordered_rows_are_detected(app, log):
+    db.session.execute(sa.update(Event).where(Event.seq == 3).values(seq=-3))
+    db.session.execute(sa.update(Event).where(Event.seq == 4).values(seq=3))
+    db.session.execute(sa.update(Event).where(Event.seq == -3).values(seq=4))
+    db.session.commit()
+    code, output = verify(app)
+    assert code == 1
+    assert "#3" in output
+
+
+def test_events_are_part_of_the_transaction_of_their_change(app, log):
+    user = UserFactory()
+    record_event("test.rolled_back", actor=user)
+    db.session.rollback()
+    assert events("test.rolled_back") == []
+    assert verify_chain()[1] is None
+    record_event("test.after_rollback", actor=user)
+    db.session.commit()
+    assert verify_chain() == (11, None)
+
+
+def test_secrets_never_enter_the_details():
+    with pytest.raises(ValueError):
+        record_event("test.leak", details={"password": "x"})
+    with pytest.raises(ValueError):
+        record_event("test.leak", details={"persons_involved": ["张三"]})
+
+
+def test_sign_in_activity_is_recorded_with_ip_and_outcome(client):
+    UserFactory(username="wang")
+    client.sign_in("wang", "wrong")
+    client.sign_in("wang")
+    client.post_form("/logout")
+    rows = [(e.action, e.outcome, e.ip) for e in events()[-3:]]
+    assert rows == [("auth.sign_in", "failure", "127.0.0.1"),
+                    ("auth.sign_in", "success", "127.0.0.1"),
+                    ("auth.sign_out", "success", "127.0.0.1")]
+
+
+def test_audit_admin_reads_and_filters_the_log(client):
+    UserFactory(username="auditor", roles=["auditadmin"])
+    UserFactory(username="wang")
+    client.sign_in("wang", "wrong")
+    client.sign_in("auditor")
+    page = page_text(client.get("/audit/events"))
+    assert "auth.sign_in" in page and "auditor" in page
+    filtered = client.get("/audit/events", query_string={"outcome": "failure"})
+    rows = filtered.get_data(as_text=True).split("<tbody>")[1]
+    assert "failure" in rows and "success" not in rows
+    bad = client.get("/audit/events", query_string={"from": "26/11/2026"})
+    assert "YYYY-MM-DD" in page_text(bad)
+
+
+def test_nobody_can_change_events_through_the_product(app):
+    for rule in app.url_map.iter_rules():
+        if "event" in rule.rule:
+            assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
+
+
+def test_event_list_query_count_does_not_grow(client, count_queries):
+    UserFactory(username="auditor", roles=["auditadmin"])
+    client.sign_in("auditor")
+    user = UserFactory()
+
+    def measure():
+        with count_queries() as statements:
+            assert client.get("/audit/events").status_code == 200
+        return len(statements)
+
+    few = measure()
+    for i in range(60):
+        record_event("test.event", actor=user, details={"i": i})
+    db.session.commit()
+    assert measure() == few

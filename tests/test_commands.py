@@ -1,0 +1,111 @@
+"""Command-line tasks: demo data, the first administrator, configuration."""
+
+import contextvars
+
+import pytest
+import sqlalchemy as sa
+
+from supervise.accounts.models import Agency, User
+from supervise.commands import DEMO_AGENCIES, DEMO_USERS
+from supervise.config import ConfigError, load_config
+from supervise.extensions import db
+
+
+def count(model):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_seed_demo_is_idempotent_and_every_account_signs_in(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo", "--password", "demo-pass-2026"])
+    assert first.exit_code == 0, first.output
+    agencies, users = count(Agency), count(User)
+    assert (agencies, users) == (len(DEMO_AGENCIES), len(DEMO_USERS))
+    second = runner.invoke(args=["seed-demo", "--password", "demo-pass-2026"])
+    assert second.exit_code == 0
+    assert (count(Agency), count(User)) == (agencies, users)
+    for username, *_ in DEMO_USERS:
+        client = app.test_client()
+        assert client.sign_in(username, "demo-pass-2026").headers["Location"] == "/", username
+        token = client.post("/api/v1/tokens", json={"username": username,
+                                                    "password": "demo-pass-2026"})
+        assert token.status_code == 201, username
+
+
+def test_seed_demo_agencies_and_roles_are_as_specified(app):
+    app.test_cli_runner().invoke(args=["seed-demo", "--password", "demo-pass-2026"])
+    codes = set(db.session.scalars(sa.select(Agency.code)))
+    assert {"audit", "inspection", "discipline", "organization", "unit-education",
+            "unit-street"} <= codes
+    contact = db.session.scalar(sa.select(User).where(User.username == "unit.contact"))
+    assert contact.agency.code == "unit-education"
+    assert contact.agency.kind == "audited_unit"
+
+
+def test_seed_demo_uses_the_environment_password(app, monkeypatch):
+    monkeypatch.setenv("SUPERVISE_DEMO_PASSWORD", "from-the-environment")
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert "from-the-environment" in result.output
+    assert app.test_client().sign_in("audit.staff", "from-the-environment").status_code == 302
+
+
+def test_seed_demo_is_refused_in_production(app_factory):
+    app = app_factory(SUPERVISE_ENV="production")
+    runner = app.test_cli_runner()
+    # An empty context, so the command loads this app rather than the test's current one.
+    result = contextvars.Context().run(runner.invoke, args=["seed-demo", "--password", "x"])
+    assert result.exit_code != 0
+    assert "production" in result.output
+    assert count(User) == 0
+
+
+def test_create_admin_asks_for_the_password(app):
+    result = app.test_cli_runner().invoke(args=["create-admin"],
+                                          input="first admin secret\nfirst admin secret\n")
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(User).where(User.username == "sysadmin"))
+    assert {r.value for r in user.roles} == {"sysadmin"}
+    assert app.test_client().sign_in("sysadmin", "first admin secret").status_code == 302
+    twice = "another secret\nanother secret\n"
+    again = app.test_cli_runner().invoke(args=["create-admin"], input=twice)
+    assert again.exit_code != 0
+    assert "exists already" in again.output
+
+
+def test_create_admin_refuses_a_weak_password(app):
+    result = app.test_cli_runner().invoke(args=["create-admin", "--role", "secadmin"],
+                                          input="short\nshort\n")
+    assert result.exit_code != 0
+    assert count(User) == 0
+
+
+def test_production_requires_secrets(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("EVENT_LOG_KEY", raising=False)
+    monkeypatch.setenv("SUPERVISE_ENV", "production")
+    with pytest.raises(ConfigError):
+        load_config(str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "k" * 32)
+    with pytest.raises(ConfigError, match="EVENT_LOG_KEY"):
+        load_config(str(tmp_path))
+
+
+def test_development_secrets_are_generated_once_into_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("EVENT_LOG_KEY", raising=False)
+    monkeypatch.delenv("SUPERVISE_ENV", raising=False)
+    first = load_config(str(tmp_path))
+    second = load_config(str(tmp_path))
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert first["SECRET_KEY"] != first["EVENT_LOG_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_settings_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db.example/supervise")
+    monkeypatch.setenv("PORT", "8080")
+    config = load_config(str(tmp_path))
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db.example/supervise"
+    assert config["PORT"] == 8080
+    monkeypatch.delenv("DATABASE_URL")
+    assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")

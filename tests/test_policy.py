@@ -1,0 +1,156 @@
+"""The access chokepoint: every route declared, deny by default, CSRF on every form."""
+
+import re
+
+import pytest
+
+from supervise.accounts.models import Role
+from supervise.policy import ROLE_PERMISSIONS, Access, Permission, access_for, can
+from tests.factories import UserFactory
+
+# Every endpoint and the rule it must declare. A new route fails this test until it is added
+# here, so nobody adds a route without deciding who may use it.
+EXPECTED = {
+    "static": "public",
+    "api-docs.openapi_json": "public",
+    "accounts.login": "public",
+    "accounts.set_language": "public",
+    "accounts.logout": "signed_in",
+    "accounts.change_password": "signed_in",
+    "accounts.home": "signed_in",
+    "accounts_api.create_token": "public",
+    "accounts_api.revoke_token": "signed_in",
+    "accounts_api.me": "signed_in",
+    "admin.agencies": {Permission.MANAGE_ACCOUNTS},
+    "admin.agency": {Permission.MANAGE_ACCOUNTS},
+    "admin.agency_active": {Permission.MANAGE_ACCOUNTS},
+    "admin.users": {Permission.MANAGE_ACCOUNTS},
+    "admin.user": {Permission.MANAGE_ACCOUNTS},
+    "admin.user_active": {Permission.MANAGE_ACCOUNTS},
+    "admin.user_reset_password": {Permission.MANAGE_ACCOUNTS},
+    "admin.roles": {Permission.ASSIGN_ROLES},
+    "admin.user_roles": {Permission.ASSIGN_ROLES},
+    "events.events": {Permission.READ_EVENTS},
+}
+
+
+def _describe(access: Access):
+    if access.public:
+        return "public"
+    return set(access.permissions) or "signed_in"
+
+
+def test_every_endpoint_declares_its_access_rule(app):
+    with app.test_request_context():
+        declared = {rule.endpoint: access_for(rule.endpoint) for rule in app.url_map.iter_rules()}
+    undeclared = sorted(endpoint for endpoint, access in declared.items() if access is None)
+    assert undeclared == [], f"endpoints without an access rule: {undeclared}"
+    assert {e: _describe(a) for e, a in declared.items()} == EXPECTED
+
+
+def test_an_undeclared_endpoint_is_refused(app_factory):
+    app = app_factory()
+    app.add_url_rule("/forgotten", "forgotten", lambda: "secret")
+    response = app.test_client().get("/forgotten")
+    assert response.status_code == 404
+    assert b"secret" not in response.data
+
+
+def _urls(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        args = {name: 1 for name in rule.arguments}
+        url = rule.build(args)[1] if args else rule.rule
+        yield rule.endpoint, url, sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def test_signed_out_visitor_reaches_only_public_endpoints(app, client):
+    for endpoint, url, methods in _urls(app):
+        if EXPECTED[endpoint] == "public":
+            continue
+        for method in methods:
+            response = client.open(url, method=method, data={"csrf_token": client.csrf_token()})
+            if url.startswith("/api/"):
+                assert response.status_code == 401, (method, url)
+            else:
+                assert response.status_code == 302, (method, url)
+                assert response.headers["Location"].startswith("/login"), (method, url)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_reaches_only_what_its_permissions_allow(app, client, role):
+    user = UserFactory(roles=[role])
+    client.sign_in(user.username)
+    granted = ROLE_PERMISSIONS[role]
+    for endpoint, url, methods in _urls(app):
+        needed = EXPECTED[endpoint]
+        if not isinstance(needed, set) or "GET" not in methods:
+            continue
+        response = client.get(url)
+        if needed <= granted:
+            assert response.status_code in (200, 404), url  # 404: no record with id 1
+        else:
+            assert response.status_code == 403, (role, url)
+
+
+def test_refusals_are_recorded(client):
+    from tests.accounts.test_sign_in import events
+
+    user = UserFactory(roles=["staff"])
+    client.sign_in(user.username)
+    assert client.get("/audit/events").status_code == 403
+    [event] = events("access.denied")
+    assert event.actor_username == user.username
+    assert event.outcome == "denied"
+
+
+def test_administrators_never_hold_case_content():
+    for role in (Role.SYSADMIN, Role.SECADMIN, Role.AUDITADMIN):
+        assert Permission.CASE_CONTENT not in ROLE_PERMISSIONS[role]
+        assert Permission.APPROVE not in ROLE_PERMISSIONS[role]
+
+
+def test_case_roles_hold_no_administration():
+    for role in (Role.STAFF, Role.LEADER):
+        assert not ROLE_PERMISSIONS[role] & {Permission.MANAGE_ACCOUNTS, Permission.ASSIGN_ROLES,
+                                             Permission.MANAGE_SETTINGS, Permission.READ_EVENTS}
+
+
+def test_can_is_false_for_anonymous_users():
+    from flask_login import AnonymousUserMixin
+
+    assert not can(AnonymousUserMixin(), Permission.CASE_CONTENT)
+
+
+def test_forms_without_csrf_token_are_refused(client):
+    user = UserFactory(roles=["sysadmin"])
+    client.sign_in(user.username)
+    response = client.post("/admin/agencies", data={"code": "x-unit", "name": "X", "kind": "audit"})
+    assert response.status_code == 400
+    assert "安全令牌" in response.get_data(as_text=True)
+    response = client.post("/admin/agencies", data={"code": "x-unit", "name": "X",
+                                                    "kind": "audit", "csrf_token": "forged"})
+    assert response.status_code == 400
+    from supervise.accounts.models import Agency
+    from supervise.extensions import db
+
+    assert db.session.query(Agency).filter_by(code="x-unit").count() == 0
+
+
+def test_sign_in_form_needs_csrf_too(client):
+    UserFactory(username="wang")
+    response = client.post("/login", data={"username": "wang", "password": "x"})
+    assert response.status_code == 400
+
+
+def test_every_form_on_every_page_carries_a_csrf_token(app, client):
+    user = UserFactory(roles=["sysadmin"])
+    client.sign_in(user.username)
+    for url in ("/", "/admin/agencies", "/admin/users", f"/admin/users/{user.id}",
+                f"/admin/agencies/{user.agency_id}", "/account/password"):
+        html = client.get(url).get_data(as_text=True)
+        for form in re.findall(r"<form\b[^>]*>.*?</form>", html, flags=re.S):
+            if re.search(r'method="get"', form):
+                continue
+            assert 'name="csrf_token"' in form, (url, form[:200])

@@ -1,0 +1,3 @@
+from supervise import create_app
+
+app = create_app()
