@@ -38,6 +38,9 @@ def register_extensions(app: Flask) -> None:
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    # Sessions are server-side credentials (accounts.auth); Flask-Login's own cookie checks
+    # would only add keys to the cookie.
+    login_manager.session_protection = None
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=lambda: app.config["DISPLAY_TIMEZONE"])
     api.init_app(app)

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, session
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from supervise.accounts.models import Credential, CredentialKind, LoginThrottle, User
 from supervise.database import now_utc
@@ -85,15 +87,24 @@ class SignInResult:
     locked_until: datetime | None = None
 
 
-def _throttle_for(username: str) -> LoginThrottle:
-    """The throttle row for a user name, locked for this transaction."""
-    row = db.session.scalar(
+def _throttle_for(username: str, create: bool = False) -> LoginThrottle | None:
+    """The throttle row for a user name, locked for this transaction.
+
+    With `create`, the row is made first if missing; INSERT … ON CONFLICT DO NOTHING lets two
+    simultaneous first failures for one name both go on to count.
+    """
+    if create:
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[
+            db.session.get_bind().dialect.name
+        ]
+        db.session.execute(
+            insert(LoginThrottle)
+            .values(username=username, failures=0, window_started_at=now_utc())
+            .on_conflict_do_nothing()
+        )
+    return db.session.scalar(
         sa.select(LoginThrottle).where(LoginThrottle.username == username).with_for_update()
     )
-    if row is None:
-        row = LoginThrottle(username=username, failures=0, window_started_at=now_utc())
-        db.session.add(row)
-    return row
 
 
 def authenticate(username: str, password: str) -> SignInResult:
@@ -108,12 +119,13 @@ def authenticate(username: str, password: str) -> SignInResult:
     throttle = _throttle_for(username)
     user = db.session.scalar(sa.select(User).where(User.username == username))
 
-    if throttle.locked_until is not None and throttle.locked_until > now:
+    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
         record_event("auth.sign_in", actor=None, obj=user,
                      outcome=Outcome.DENIED, details={"reason": "locked"})
         return SignInResult(SignIn.LOCKED, locked_until=throttle.locked_until)
 
     if not verify_password(user, password):
+        throttle = throttle or _throttle_for(username, create=True)
         if now - throttle.window_started_at > cfg["LOGIN_FAILURE_WINDOW"]:
             throttle.failures = 0
             throttle.window_started_at = now
@@ -128,8 +140,8 @@ def authenticate(username: str, password: str) -> SignInResult:
             return SignInResult(SignIn.LOCKED, locked_until=throttle.locked_until)
         return SignInResult(SignIn.BAD_CREDENTIALS)
 
-    throttle.failures = 0
-    throttle.locked_until = None
+    if throttle is not None:
+        db.session.delete(throttle)
     if not user.is_active:
         record_event("auth.sign_in", actor=None, obj=user, outcome=Outcome.DENIED,
                      details={"reason": "disabled"})

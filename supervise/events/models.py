@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from supervise.database import UTCDateTime
@@ -14,6 +15,17 @@ class Outcome(StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
     DENIED = "denied"
+
+    @property
+    def label(self) -> str:
+        return str(OUTCOME_LABELS[self])
+
+
+OUTCOME_LABELS = {
+    Outcome.SUCCESS: _l("Success"),
+    Outcome.FAILURE: _l("Failure"),
+    Outcome.DENIED: _l("Denied"),
+}
 
 
 class Event(db.Model):

@@ -58,7 +58,8 @@ def events():
     if errors:
         query = query.where(sa.false())
     return render_template("events/list.html", page=paginate(query), filters=filters,
-                           errors=errors, outcomes=[o.value for o in Outcome],
+                           errors=errors, outcomes=list(Outcome),
+                           outcome_labels={o.value: o.label for o in Outcome},
                            actions=sorted(EVENT_ACTIONS))
 
 

@@ -144,7 +144,7 @@ def test_audit_admin_reads_and_filters_the_log(client):
     assert "auth.sign_in" in page and "auditor" in page
     filtered = client.get("/audit/events", query_string={"outcome": "failure"})
     rows = filtered.get_data(as_text=True).split("<tbody>")[1]
-    assert "failure" in rows and "success" not in rows
+    assert "outcome-failure" in rows and "outcome-success" not in rows
     bad = client.get("/audit/events", query_string={"from": "26/11/2026"})
     assert "YYYY-MM-DD" in page_text(bad)
 
