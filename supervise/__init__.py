@@ -15,6 +15,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
+    import supervise.models  # noqa: F401  (every table in the metadata)
+
     register_extensions(app)
     register_blueprints(app)
     register_hooks(app)
@@ -55,11 +57,19 @@ def register_blueprints(app: Flask) -> None:
     from supervise.accounts.views import blueprint as accounts_blueprint
     from supervise.events.views import blueprint as events_blueprint
     from supervise.extensions import api
+    from supervise.findings.api import blueprint as findings_api
+    from supervise.findings.views import blueprint as findings_blueprint
+    from supervise.projects.views import blueprint as projects_blueprint
+    from supervise.settings.views import blueprint as settings_blueprint
 
     app.register_blueprint(accounts_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(events_blueprint)
+    app.register_blueprint(findings_blueprint)
+    app.register_blueprint(projects_blueprint)
+    app.register_blueprint(settings_blueprint)
     api.register_blueprint(accounts_api, url_prefix="/api/v1")
+    api.register_blueprint(findings_api, url_prefix="/api/v1")
 
 
 def register_hooks(app: Flask) -> None:

@@ -21,31 +21,6 @@ def register_commands(app) -> None:
     app.cli.add_command(verify_events)
 
 
-DEMO_AGENCIES = [
-    ("audit", "区审计局", "audit"),
-    ("inspection", "区委巡察办", "inspection"),
-    ("discipline", "区纪委监委", "discipline"),
-    ("organization", "区委组织部", "organization"),
-    ("data-bureau", "区数据局", "department"),
-    ("unit-education", "区教育局", "audited_unit"),
-    ("unit-street", "某街道办事处", "audited_unit"),
-]
-
-DEMO_USERS = [
-    ("audit.staff", "王审计", "audit", ["staff"]),
-    ("audit.leader", "李局长", "audit", ["leader"]),
-    ("inspect.staff", "赵巡察", "inspection", ["staff"]),
-    ("inspect.leader", "钱主任", "inspection", ["leader"]),
-    ("discipline.staff", "孙监察", "discipline", ["staff"]),
-    ("discipline.leader", "周书记", "discipline", ["leader"]),
-    ("org.staff", "吴干部", "organization", ["staff"]),
-    ("unit.contact", "郑联络员", "unit-education", ["staff"]),
-    ("sysadmin", "系统管理员", "data-bureau", ["sysadmin"]),
-    ("secadmin", "安全管理员", "data-bureau", ["secadmin"]),
-    ("auditadmin", "审计管理员", "data-bureau", ["auditadmin"]),
-]
-
-
 def _demo_password() -> str:
     """SUPERVISE_DEMO_PASSWORD, else one generated once and kept in instance/ (mode 0600)."""
     if os.environ.get("SUPERVISE_DEMO_PASSWORD"):
@@ -66,42 +41,19 @@ def _demo_password() -> str:
 @click.option("--password", help="Password of every demo account "
               "(default: $SUPERVISE_DEMO_PASSWORD, else generated once into instance/).")
 def seed_demo(password: str | None) -> None:
-    """Create the demo agencies and accounts. Running it again changes nothing."""
-    from supervise.accounts.auth import hash_password, verify_password
-    from supervise.accounts.models import Agency, AgencyKind, User
-    from supervise.events.log import record_event
+    """Create the demo agencies, accounts, projects and findings. Running it again changes
+    nothing."""
+    from supervise import demo
 
     if current_app.config["SUPERVISE_ENV"] == "production":
         raise click.ClickException("seed-demo is refused when SUPERVISE_ENV=production.")
     password = password or _demo_password()
-
-    agencies = {}
-    for code, name, kind in DEMO_AGENCIES:
-        agency = db.session.scalar(sa.select(Agency).where(Agency.code == code))
-        if agency is None:
-            agency = Agency(code=code, name=name, kind=AgencyKind(kind))
-            db.session.add(agency)
-            db.session.flush()
-            record_event("agency.create", obj=agency, details={"code": code, "seed": True})
-        agencies[code] = agency
-    for username, display_name, agency_code, roles in DEMO_USERS:
-        user = db.session.scalar(sa.select(User).where(User.username == username))
-        if user is None:
-            user = User(username=username, display_name=display_name,
-                        agency=agencies[agency_code], password_hash=hash_password(password),
-                        must_change_password=False)
-            user.set_roles(roles)
-            db.session.add(user)
-            db.session.flush()
-            record_event("user.create", obj=user, details={"username": username, "seed": True})
-        elif not verify_password(user, password):
-            user.password_hash = hash_password(password)
-            user.must_change_password = False
-            record_event("user.reset_password", obj=user, details={"seed": True})
+    agencies = demo.seed_accounts(password)
+    demo.seed_findings()
     db.session.commit()
 
     click.echo(f"Demo accounts (password for all: {password}):")
-    for username, _name, agency_code, roles in DEMO_USERS:
+    for username, _name, agency_code, roles in demo.DEMO_USERS:
         click.echo(f"  {username:<18} {','.join(roles):<11} {agencies[agency_code].name}")
 
 

@@ -82,7 +82,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
-        "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+        # Uploads stream to disk here, outside static/, under random names.
+        "UPLOAD_DIR": env.get("UPLOAD_DIR", str(Path(instance_path) / "uploads")),
+        # A hard ceiling above the largest attachment the settings may allow (100 MB).
+        "MAX_CONTENT_LENGTH": 101 * 1024 * 1024,
     }
     config.update(overrides)
     return config

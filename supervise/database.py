@@ -1,11 +1,12 @@
 """Database conventions shared by every model: naming, UTC timestamps."""
 
+import secrets
 import sqlite3
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -48,8 +49,32 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
 
+def enum_column(enum_cls, name: str) -> sa.Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint, stored by value."""
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def new_public_id() -> str:
+    """A random, URL-safe identifier: it says nothing about how many records exist."""
+    return secrets.token_urlsafe(12)
+
+
+class PublicIdMixin:
+    """Records addressed in URLs and the API carry a random public id beside the integer key."""
+
+    public_id: Mapped[str] = mapped_column(sa.String(24), unique=True, default=new_public_id)
 
 
 @sa.event.listens_for(Engine, "connect")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +20,14 @@ class OperationError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class InvalidInput(OperationError):
+    """Fields that do not pass; `errors` maps each field to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(_("Some fields are not valid."), 422)
+        self.errors = errors
 
 
 class ConflictError(OperationError):
@@ -54,7 +64,34 @@ LIBRARY_MESSAGES = {
     "Field may not be null.": _l("Field may not be null."),
     "Invalid input type.": _l("Invalid input type."),
     "Invalid JSON body.": _l("The request body is not valid JSON."),
+    "Not a valid datetime.": _l("Not a valid date and time."),
+    "Not a valid date.": _l("Not a valid date."),
+    "Not a valid mapping type.": _l("Not a valid object."),
 }
+
+
+# Messages of marshmallow's validators, which carry values.
+LIBRARY_PATTERNS = [
+    (re.compile(r"^Must be one of: (?P<choices>.*)\.$"),
+     lambda m: _("Must be one of: %(choices)s.", choices=m["choices"])),
+    (re.compile(r"^Must be greater than or equal to (?P<min>\S+) and less than or equal to "
+                r"(?P<max>\S+)\.$"),
+     lambda m: _("Must be from %(min)s to %(max)s.", min=m["min"], max=m["max"])),
+    (re.compile(r"^Must be greater than or equal to (?P<min>\S+)\.$"),
+     lambda m: _("Must be at least %(min)s.", min=m["min"])),
+    (re.compile(r"^Longer than maximum length (?P<n>\d+)\.$"),
+     lambda m: _("Too long: at most %(n)d characters.", n=int(m["n"]))),
+]
+
+
+def _translate_message(message: str) -> str:
+    if message in LIBRARY_MESSAGES:
+        return str(LIBRARY_MESSAGES[message])
+    for pattern, translate in LIBRARY_PATTERNS:
+        match = pattern.match(message)
+        if match:
+            return translate(match)
+    return message
 
 
 def _translate_messages(messages):
@@ -63,7 +100,7 @@ def _translate_messages(messages):
     if isinstance(messages, list | tuple):
         return [_translate_messages(value) for value in messages]
     if isinstance(messages, str):
-        return str(LIBRARY_MESSAGES.get(messages, messages))
+        return _translate_message(messages)
     return messages
 
 
@@ -140,8 +177,11 @@ def handle_http_exception(exc: HTTPException):
 
 def handle_operation_error(exc: OperationError):
     if is_api_request():
-        return api_error(exc.status, exc.message)
-    return page_error(exc.status, exc.message)
+        return api_error(exc.status, exc.message, getattr(exc, "errors", None))
+    message = exc.message
+    if getattr(exc, "errors", None):
+        message = " ".join([message, *exc.errors.values()])
+    return page_error(exc.status, message)
 
 
 def handle_unexpected(exc: Exception):

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
-    if request and request.path.startswith("/api/") and request.headers.get("Accept-Language"):
+    if not has_request_context():  # commands and background work speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/") and request.headers.get("Accept-Language"):
         # An API client asks explicitly; a browser's default header does not override the choice.
         best = request.accept_languages.best_match(languages)
         if best:
@@ -31,10 +33,13 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def init_app(app) -> None:
+    from supervise.money import format_wan, format_yuan
     from supervise.pagination import page_url
-    from supervise.policy import can
+    from supervise.policy import can, reads_cases, records_findings
 
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["yuan"] = format_yuan
+    app.jinja_env.filters["wan"] = format_wan
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["can"] = lambda permission: can(current_user, permission)
 
@@ -43,4 +48,8 @@ def init_app(app) -> None:
         from flask_babel import get_locale
 
         # Babel expands "zh_CN" to zh_Hans_CN; templates compare against the codes users pick.
-        return {"current_locale": "en" if get_locale().language == "en" else "zh_CN"}
+        return {
+            "current_locale": "en" if get_locale().language == "en" else "zh_CN",
+            "reads_cases": reads_cases(current_user),
+            "records_findings": records_findings(current_user),
+        }

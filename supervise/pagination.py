@@ -31,14 +31,18 @@ class Page:
         return self.page < self.pages
 
 
+def count(query: sa.Select) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None)
+                                                                    .subquery()))
+
+
 def paginate(query: sa.Select, per_page: int | None = None) -> Page:
     per_page = per_page or current_app.config["PAGE_SIZE"]
     try:
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None)
-                                                                    .subquery()))
+    total = count(query)
     items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, page=page, per_page=per_page, total=total)
 

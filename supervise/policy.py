@@ -11,10 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flask import current_app, request
+import sqlalchemy as sa
+from flask import abort, current_app, request
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
-from supervise.accounts.models import Role
+from supervise.accounts.models import AgencyKind, Role
+from supervise.extensions import db
+from supervise.findings.models import Comment, Finding, FindingLink, FindingStatus, Share
+from supervise.projects.models import Project
 
 
 class Permission(StrEnum):
@@ -152,3 +157,123 @@ def enforce() -> None:
     missing = access.permissions - permissions_of(current_user)
     if missing:
         raise Denied(403, "permission")
+
+
+# --- records --------------------------------------------------------------------------------
+# Which records a user may see is decided here, as SQL conditions, so that lists, pages, the API,
+# exports and search all filter in the database the same way. A record outside a user's reach
+# answers 404.
+
+# Agencies whose staff record findings of their own.
+FINDING_OWNER_KINDS = frozenset({AgencyKind.AUDIT, AgencyKind.INSPECTION})
+
+
+def reads_cases(user) -> bool:
+    """Staff and leaders of any agency but an audited unit may read case content."""
+    return can(user, Permission.CASE_CONTENT) and user.agency.kind != AgencyKind.AUDITED_UNIT
+
+
+def records_findings(user) -> bool:
+    return reads_cases(user) and user.agency.kind in FINDING_OWNER_KINDS
+
+
+def active_share_clause(agency_id):
+    return sa.exists().where(
+        Share.finding_id == Finding.id,
+        Share.agency_id == agency_id,
+        Share.withdrawn_at.is_(None),
+    )
+
+
+def visible_findings_clause(user):
+    """Own agency's findings, and issued findings shared with it and not withdrawn."""
+    if not reads_cases(user):
+        return sa.false()
+    return sa.or_(
+        Finding.owner_agency_id == user.agency_id,
+        sa.and_(Finding.status == FindingStatus.ISSUED, active_share_clause(user.agency_id)),
+    )
+
+
+def visible_findings(user) -> sa.Select:
+    return sa.select(Finding).where(visible_findings_clause(user))
+
+
+def finding_or_404(user, public_id: str, *, for_update: bool = False) -> Finding:
+    query = visible_findings(user).where(Finding.public_id == public_id)
+    if for_update:
+        query = query.with_for_update(of=Finding)
+    finding = db.session.scalar(query)
+    if finding is None:
+        abort(404)
+    return finding
+
+
+def visible_projects(user) -> sa.Select:
+    """Projects are internal to the agency that leads them."""
+    if not records_findings(user):
+        return sa.select(Project).where(sa.false())
+    return sa.select(Project).where(Project.lead_agency_id == user.agency_id)
+
+
+def owns_finding(user, finding: Finding) -> bool:
+    return reads_cases(user) and finding.owner_agency_id == user.agency_id
+
+
+def active_share(user, finding: Finding) -> Share | None:
+    """The share through which the user's agency sees a finding it does not own."""
+    return next((s for s in finding.shares if s.agency_id == user.agency_id and s.active), None)
+
+
+class FindingAction(StrEnum):
+    EDIT = "edit"
+    ISSUE = "issue"
+    SHARE = "share"
+    UPLOAD = "upload"
+    COMMENT = "comment"
+    LINK = "link"
+
+
+def can_act_on_finding(user, action: FindingAction, finding: Finding) -> bool:
+    """May the user do this to a finding they can see? State rules are the operations' job."""
+    owner = owns_finding(user, finding)
+    if action in (FindingAction.EDIT, FindingAction.SHARE, FindingAction.UPLOAD):
+        return owner
+    if action == FindingAction.ISSUE:
+        return owner and user.has_role(Role.LEADER)
+    if action == FindingAction.COMMENT:
+        return owner or active_share(user, finding) is not None
+    if action == FindingAction.LINK:
+        return records_findings(user)
+    return False
+
+
+def visible_comments(user, finding: Finding) -> sa.Select:
+    """The owner reads every thread; a recipient only its own."""
+    query = sa.select(Comment).where(Comment.finding_id == finding.id)
+    if not owns_finding(user, finding):
+        query = query.where(Comment.thread_agency_id == user.agency_id)
+    return query.order_by(Comment.created_at, Comment.id).options(selectinload(Comment.author))
+
+
+def visible_shares(user, finding: Finding) -> list[Share]:
+    """The owner sees every share, withdrawn ones too; a recipient only the one to itself."""
+    if owns_finding(user, finding):
+        return list(finding.shares)
+    share = active_share(user, finding)
+    return [share] if share else []
+
+
+def visible_finding_ids(user, ids) -> set[int]:
+    ids = list(ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(
+        sa.select(Finding.id).where(Finding.id.in_(ids), visible_findings_clause(user))))
+
+
+def links_of(finding: Finding) -> list[FindingLink]:
+    return list(db.session.scalars(
+        sa.select(FindingLink)
+        .where(sa.or_(FindingLink.finding_id == finding.id, FindingLink.related_id == finding.id))
+        .order_by(FindingLink.created_at)))

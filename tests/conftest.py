@@ -81,10 +81,10 @@ def make_app(database_url: str, **overrides):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
     from flask_migrate import upgrade
 
-    app = make_app(database_url)
+    app = make_app(database_url, UPLOAD_DIR=str(tmp_path_factory.mktemp("uploads")))
     with app.app_context():
         upgrade()
     yield app
@@ -103,6 +103,7 @@ def app_factory(database_url, app):
     made = []
 
     def factory(**overrides):
+        overrides.setdefault("UPLOAD_DIR", app.config["UPLOAD_DIR"])
         made.append(make_app(database_url, **overrides))
         return made[-1]
 
@@ -120,8 +121,12 @@ def _empty_database() -> None:
         for table in tables:
             db.session.execute(table.delete())
     from supervise.events.models import EventChainHead
+    from supervise.findings.models import DEFAULT_CATEGORIES, Category
 
+    # What the migrations seed, seeded again.
     db.session.add(EventChainHead(id=1, seq=0, hash="", mac=None))
+    for i, (code, name, name_en) in enumerate(DEFAULT_CATEGORIES):
+        db.session.add(Category(code=code, name=name, name_en=name_en, position=(i + 1) * 10))
     db.session.commit()
 
 

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from supervise.accounts.models import Agency, User
-from supervise.commands import DEMO_AGENCIES, DEMO_USERS
 from supervise.config import ConfigError, load_config
+from supervise.demo import DEMO_AGENCIES, DEMO_USERS
 from supervise.extensions import db
 
 

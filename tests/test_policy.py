@@ -31,6 +31,42 @@ EXPECTED = {
     "admin.roles": {Permission.ASSIGN_ROLES},
     "admin.user_roles": {Permission.ASSIGN_ROLES},
     "events.events": {Permission.READ_EVENTS},
+    "settings.settings": {Permission.MANAGE_SETTINGS},
+    "settings.categories": {Permission.MANAGE_SETTINGS},
+    "settings.category_active": {Permission.MANAGE_SETTINGS},
+    "projects.projects": {Permission.CASE_CONTENT},
+    "projects.new_project": {Permission.CASE_CONTENT},
+    "projects.project": {Permission.CASE_CONTENT},
+    "findings.findings": {Permission.CASE_CONTENT},
+    "findings.new_finding": {Permission.CASE_CONTENT},
+    "findings.edit_finding": {Permission.CASE_CONTENT},
+    "findings.finding": {Permission.CASE_CONTENT},
+    "findings.issue": {Permission.CASE_CONTENT},
+    "findings.share": {Permission.CASE_CONTENT},
+    "findings.withdraw": {Permission.CASE_CONTENT},
+    "findings.comment": {Permission.CASE_CONTENT},
+    "findings.link": {Permission.CASE_CONTENT},
+    "findings.unlink": {Permission.CASE_CONTENT},
+    "findings.upload": {Permission.CASE_CONTENT},
+    "findings.download": {Permission.CASE_CONTENT},
+    "findings_api.list_findings": {Permission.CASE_CONTENT},
+    "findings_api.create_finding": {Permission.CASE_CONTENT},
+    "findings_api.similar_findings": {Permission.CASE_CONTENT},
+    "findings_api.get_finding": {Permission.CASE_CONTENT},
+    "findings_api.update_finding": {Permission.CASE_CONTENT},
+    "findings_api.issue_finding": {Permission.CASE_CONTENT},
+    "findings_api.share_finding": {Permission.CASE_CONTENT},
+    "findings_api.withdraw_share": {Permission.CASE_CONTENT},
+    "findings_api.upload_attachment": {Permission.CASE_CONTENT},
+    "findings_api.download_attachment": {Permission.CASE_CONTENT},
+    "findings_api.list_categories": {Permission.CASE_CONTENT},
+    "findings_api.finding_uses": {Permission.CASE_CONTENT},
+    "findings_api.list_comments": {Permission.CASE_CONTENT},
+    "findings_api.add_comment": {Permission.CASE_CONTENT},
+    "findings_api.link_finding": {Permission.CASE_CONTENT},
+    "findings_api.unlink_finding": {Permission.CASE_CONTENT},
+    "findings_api.list_projects": {Permission.CASE_CONTENT},
+    "findings_api.create_project": {Permission.CASE_CONTENT},
 }
 
 
@@ -89,7 +125,8 @@ def test_each_role_reaches_only_what_its_permissions_allow(app, client, role):
             continue
         response = client.get(url)
         if needed <= granted:
-            assert response.status_code in (200, 404), url  # 404: no record with id 1
+            # 404: no record with id 1; 422: a query argument the API requires is missing
+            assert response.status_code in (200, 404, 422), url
         else:
             assert response.status_code == 403, (role, url)
 

@@ -10,21 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from supervise.database import UTCDateTime, now_utc
+from supervise.database import UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
-
-
-def _enum(enum_cls, name: str) -> sa.Enum:
-    """A portable enum column: VARCHAR plus a CHECK constraint, stored by value."""
-    return sa.Enum(
-        enum_cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
 
 
 class AgencyKind(StrEnum):
@@ -96,7 +83,7 @@ class Agency(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100))
-    kind: Mapped[AgencyKind] = mapped_column(_enum(AgencyKind, "agency_kind"))
+    kind: Mapped[AgencyKind] = mapped_column(enum_column(AgencyKind, "agency_kind"))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
@@ -166,7 +153,7 @@ class UserRole(db.Model):
     user_id: Mapped[int] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"), primary_key=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
 
@@ -185,7 +172,7 @@ class Credential(db.Model):
     __tablename__ = "credentials"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[CredentialKind] = mapped_column(_enum(CredentialKind, "credential_kind"))
+    kind: Mapped[CredentialKind] = mapped_column(enum_column(CredentialKind, "credential_kind"))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

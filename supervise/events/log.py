@@ -82,7 +82,8 @@ def record_event(
         raise ValueError(f"event details may not carry {sorted(leaked)}")
     if obj is not None:
         object_type = object_type or obj.__tablename__
-        object_id = obj.id if object_id is None else object_id
+        if object_id is None:
+            object_id = getattr(obj, "public_id", None) or obj.id
     actor_user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
     # Taking the head row first serialises appenders: a row lock on PostgreSQL, the write lock on

@@ -154,3 +154,14 @@ def test_openapi_document_is_served(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["info"]["title"] == "supervise"
     assert {"/api/v1/tokens", "/api/v1/tokens/current", "/api/v1/me"} <= set(spec["paths"])
+
+
+def test_validator_messages_are_translated_too(client):
+    from supervise.errors import _translate_messages
+
+    with client.application.test_request_context():
+        assert _translate_messages(["Must be one of: own, shared_with_us."]) == [
+            "必须是以下之一：own, shared_with_us。"]
+        assert _translate_messages({"per_page": [
+            "Must be greater than or equal to 1 and less than or equal to 100."]}) == {
+            "per_page": ["取值范围为 1 至 100。"]}

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from supervise.commands import DEMO_AGENCIES, DEMO_USERS
+from supervise.demo import DEMO_AGENCIES, DEMO_USERS
 
 pytestmark = pytest.mark.browser
 
@@ -17,13 +17,22 @@ AGENCY_NAMES = {code: name for code, name, _kind in DEMO_AGENCIES}
 ACCOUNTS = {username: (display_name, AGENCY_NAMES[agency], roles)
             for username, display_name, agency, roles in DEMO_USERS}
 
-# The navigation links that depend on a role, and who may see which of them.
-ROLE_LINKS = ["/admin/agencies", "/admin/users", "/admin/roles", "/audit/events"]
+# The navigation links that depend on a role or an agency, and who may see which of them.
+ROLE_LINKS = ["/findings", "/projects", "/admin/agencies", "/admin/users", "/admin/roles",
+              "/settings/", "/audit/events"]
 EXPECTED_ROLE_LINKS = {
     "sysadmin": {"/admin/agencies", "/admin/users"},
-    "secadmin": {"/admin/roles"},
+    "secadmin": {"/admin/roles", "/settings/"},
     "auditadmin": {"/audit/events"},
-}  # staff, leaders and the audited unit's contact: none of them
+    # agencies that record findings run projects; other case readers only read findings
+    "audit.staff": {"/findings", "/projects"},
+    "audit.leader": {"/findings", "/projects"},
+    "inspect.staff": {"/findings", "/projects"},
+    "inspect.leader": {"/findings", "/projects"},
+    "discipline.staff": {"/findings"},
+    "discipline.leader": {"/findings"},
+    "org.staff": {"/findings"},
+}  # the audited unit's contact: none of them
 
 
 @pytest.fixture

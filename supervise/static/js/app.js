@@ -18,3 +18,49 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// Overlap hint on the finding form: findings the user can already see for the same unit with a
+// similar title, fetched from the API as the title is typed.
+document.addEventListener("DOMContentLoaded", function () {
+  var box = document.getElementById("similar");
+  var unit = document.querySelector("[data-similar-unit]");
+  var title = document.querySelector("[data-similar-title]");
+  if (!box || !unit || !title) {
+    return;
+  }
+  var list = box.querySelector("ul");
+  var exclude = box.getAttribute("data-exclude");
+  var timer = null;
+  function refresh() {
+    if (!unit.value || title.value.trim().length < 2) {
+      box.hidden = true;
+      return;
+    }
+    var url = box.getAttribute("data-url") + "?unit=" + encodeURIComponent(unit.value) +
+      "&title=" + encodeURIComponent(title.value.trim());
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : []; })
+      .then(function (items) {
+        list.textContent = "";
+        items.filter(function (item) { return item.id !== exclude; }).forEach(function (item) {
+          var li = document.createElement("li");
+          var a = document.createElement("a");
+          a.href = "/findings/" + encodeURIComponent(item.id);
+          a.textContent = item.title;
+          li.appendChild(a);
+          var owner = item.owner && typeof item.owner === "object" ? item.owner.name : item.owner;
+          li.appendChild(document.createTextNode(" · " + (owner || "")));
+          list.appendChild(li);
+        });
+        box.hidden = list.children.length === 0;
+      })
+      .catch(function () { box.hidden = true; });
+  }
+  function later() {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, 300);
+  }
+  unit.addEventListener("change", refresh);
+  title.addEventListener("input", later);
+  refresh();
+});

@@ -1,0 +1,136 @@
+"""Accepting evidence files: the type is judged from the content, never from the name.
+
+Accepted: PDF, JPEG, PNG, DOCX, XLSX and OFD (GB/T 33190, China's fixed-layout e-document:
+a ZIP package whose entry point is OFD.xml). Everything else, an executable renamed to .pdf
+included, is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from supervise.errors import OperationError
+
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FileType:
+    extension: str
+    content_type: str
+
+
+PDF = FileType("pdf", "application/pdf")
+JPEG = FileType("jpg", "image/jpeg")
+PNG = FileType("png", "image/png")
+DOCX = FileType("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+XLSX = FileType("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+OFD = FileType("ofd", "application/ofd")
+
+
+def sniff(path: Path) -> FileType | None:
+    """The type of a stored upload, from its bytes; None when it is not an accepted type."""
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"PK\x03\x04"):
+        return _sniff_zip(path)
+    return None
+
+
+def _sniff_zip(path: Path) -> FileType | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return None
+    if "OFD.xml" in names:
+        return OFD
+    if "[Content_Types].xml" in names:
+        if "word/document.xml" in names:
+            return DOCX
+        if "xl/workbook.xml" in names:
+            return XLSX
+    return None
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class StoredFile:
+    storage_name: str
+    filename: str
+    file_type: FileType
+    size: int
+    sha256: str
+
+    @property
+    def path(self) -> Path:
+        return upload_dir() / self.storage_name
+
+
+def clean_filename(name: str | None, file_type: FileType) -> str:
+    """The uploader's name without any path, with the extension the content really has."""
+    base = PurePath((name or "").replace("\\", "/")).name.strip() or "attachment"
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = "".join(ch for ch in stem if ch.isprintable() and ch not in '<>:"/\\|?*')[:200]
+    return f"{stem or 'attachment'}.{file_type.extension}"
+
+
+def store_upload(stream, filename: str | None, max_bytes: int) -> StoredFile:
+    """Write an upload to disk under a random name, hashing it; refuse it if too large or of a
+    type not accepted. The caller records the row, and calls `discard` if that fails."""
+    storage_name = secrets.token_hex(16)
+    path = upload_dir() / storage_name
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("xb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise OperationError(
+                        _("The file is larger than %(mb)d MB.", mb=max_bytes // (1024 * 1024)),
+                        413)
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise OperationError(_("The file is empty."))
+        file_type = sniff(path)
+        if file_type is None:
+            raise OperationError(_("Only PDF, JPEG, PNG, DOCX, XLSX and OFD files are "
+                                   "accepted; the type is judged from the content."), 415)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return StoredFile(storage_name, clean_filename(filename, file_type), file_type, size,
+                      digest.hexdigest())
+
+
+def discard(storage_name: str) -> None:
+    (upload_dir() / storage_name).unlink(missing_ok=True)
+
+
+def stored_path(storage_name: str) -> Path:
+    path = upload_dir() / storage_name
+    if not path.is_file():
+        raise FileNotFoundError(storage_name)
+    return path
+
+

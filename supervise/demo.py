@@ -1,0 +1,210 @@
+"""Demo data for `seed-demo`: the district's agencies and accounts, two audit projects and an
+inspection round with findings, evidence and shares. Built through the real operations, so the
+event log tells its story too. Running it again changes nothing."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+
+from supervise.accounts.auth import hash_password, verify_password
+from supervise.accounts.models import Agency, AgencyKind, User
+from supervise.events.log import record_event
+from supervise.extensions import db
+from supervise.findings import operations as findings
+from supervise.findings.models import Finding
+from supervise.projects import operations as projects
+from supervise.projects.models import Project
+
+DEMO_AGENCIES = [
+    ("audit", "区审计局", "audit"),
+    ("inspection", "区委巡察办", "inspection"),
+    ("discipline", "区纪委监委", "discipline"),
+    ("organization", "区委组织部", "organization"),
+    ("data-bureau", "区数据局", "department"),
+    ("unit-education", "区教育局", "audited_unit"),
+    ("unit-street", "某街道办事处", "audited_unit"),
+]
+
+DEMO_USERS = [
+    ("audit.staff", "王审计", "audit", ["staff"]),
+    ("audit.leader", "李局长", "audit", ["leader"]),
+    ("inspect.staff", "赵巡察", "inspection", ["staff"]),
+    ("inspect.leader", "钱主任", "inspection", ["leader"]),
+    ("discipline.staff", "孙监察", "discipline", ["staff"]),
+    ("discipline.leader", "周书记", "discipline", ["leader"]),
+    ("org.staff", "吴干部", "organization", ["staff"]),
+    ("unit.contact", "郑联络员", "unit-education", ["staff"]),
+    ("sysadmin", "系统管理员", "data-bureau", ["sysadmin"]),
+    ("secadmin", "安全管理员", "data-bureau", ["secadmin"]),
+    ("auditadmin", "审计管理员", "data-bureau", ["auditadmin"]),
+]
+
+
+def seed_accounts(password: str) -> dict[str, Agency]:
+    agencies = {}
+    for code, name, kind in DEMO_AGENCIES:
+        agency = db.session.scalar(sa.select(Agency).where(Agency.code == code))
+        if agency is None:
+            agency = Agency(code=code, name=name, kind=AgencyKind(kind))
+            db.session.add(agency)
+            db.session.flush()
+            record_event("agency.create", obj=agency, details={"code": code, "seed": True})
+        agencies[code] = agency
+    for username, display_name, agency_code, roles in DEMO_USERS:
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, display_name=display_name,
+                        agency=agencies[agency_code], password_hash=hash_password(password),
+                        must_change_password=False)
+            user.set_roles(roles)
+            db.session.add(user)
+            db.session.flush()
+            record_event("user.create", obj=user, details={"username": username, "seed": True})
+        elif not verify_password(user, password):
+            user.password_hash = hash_password(password)
+            user.must_change_password = False
+            record_event("user.reset_password", obj=user, details={"seed": True})
+    return agencies
+
+
+def _user(username: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def _pdf(text: str) -> bytes:
+    """A one-page PDF saying `text` (ASCII), small but valid."""
+    stream = f"BT /F1 14 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def _png(width: int = 120, height: int = 60, rgb=(166, 27, 27)) -> bytes:
+    """A plain-coloured PNG image, standing in for a photographed voucher."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    row = b"\x00" + bytes(rgb) * width
+    raw = zlib.compress(row * height)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+DEMO_PROJECTS = [
+    # (lead username, year, kind, name, units)
+    ("audit.staff", 2020, "audit", "2020年度区教育局部门预算执行审计", ["unit-education"]),
+    ("audit.staff", 2020, "audit", "2020年疫情防控资金和捐赠款物专项审计",
+     ["unit-street", "unit-education"]),
+    ("inspect.staff", 2021, "inspection", "区委第一轮巡察（区教育局）", ["unit-education"]),
+]
+
+# (project index, unit, title, category, amount, facts, basis, recommendation, evidence,
+#  shares: [(agency, handling, note, withdrawn)], issued)
+DEMO_FINDINGS = [
+    (0, "unit-education", "区教育局违规发放津补贴", "allowances", "356800.00",
+     "2020年，区教育局以“加班补助”“考核奖励”名义向机关工作人员发放津补贴35.68万元，"
+     "未经区人力资源和社会保障局、区财政局批准。",
+     "《关于规范公务员津贴补贴有关问题的通知》；《中华人民共和国预算法》第九十三条。",
+     "立即停止违规发放，清退已发放款项，追究相关人员责任。", "pdf",
+     [("inspection", "may_refer", "请巡察组在第一轮巡察中重点关注。", False)], True),
+    (0, "unit-education", "区教育局超标准列支公务接待费", "three_public", "48650.00",
+     "抽查2020年公务接待报销凭证，发现12批次接待超过规定标准，且未附接待公函。",
+     "《党政机关国内公务接待管理规定》第九条。", "严格执行公务接待标准，完善审批手续。", None,
+     [("inspection", "read_only", "供巡察参考，请勿转送。", False)], True),
+    (0, "unit-education", "年初预算编制不细化，代编预算比例过高", "budget", "12500000.00",
+     "2020年年初预算中代编预算1250万元，占部门预算总额的18.6%，未细化到具体项目。",
+     "《中华人民共和国预算法》第三十二条、第四十六条。", "提高预算编制精细化水平，压减代编预算。",
+     None, [], True),
+    (0, "unit-education", "政府采购项目未按规定公开招标", "procurement", "2380000.00",
+     "区教育局2020年采购教学设备238万元，超过公开招标数额标准，但采用竞争性谈判方式，"
+     "未经财政部门批准。",
+     "《中华人民共和国政府采购法》第二十七条；《中华人民共和国政府采购法实施条例》第二十三条。",
+     "规范政府采购程序，对相关责任人进行问责。", "png",
+     [("inspection", "may_refer", "", False)], True),
+    (0, "unit-education", "下属学校国有资产出租未经审批", "state_assets", "615000.00",
+     "区教育局下属2所学校将闲置校舍出租，租金收入61.5万元，出租事项未报区财政局审批。",
+     "《行政事业性国有资产管理条例》第二十五条。", "补办审批手续，租金收入及时上缴。", None, [],
+     False),
+    (1, "unit-street", "疫情防控物资采购价格明显偏高", "procurement", "873420.50",
+     "某街道办事处2020年2月采购口罩、防护服等防疫物资，单价高于同期市场价30%以上，"
+     "涉及金额87.34万元。",
+     "《中华人民共和国政府采购法》第十七条。", "核实采购价格，追回多付款项。", "pdf",
+     [("inspection", "may_refer", "请核查是否存在利益输送。", False)], True),
+    (1, "unit-street", "社会捐赠款物未及时入账", "budget", "1260000.00",
+     "某街道办事处接收社会捐赠款126万元，其中80万元在收到3个月后才入账，捐赠物资未建立台账。",
+     "《中华人民共和国公益事业捐赠法》第十七条。", "建立捐赠款物台账，及时入账并公开。", None,
+     [("inspection", "read_only", "", True)], True),
+    (1, "unit-street", "疫情防控补助资金发放不精准", "allowances", "95300.00",
+     "抽查发现，某街道办事处向不符合条件的23人发放疫情防控一线人员补助9.53万元。",
+     "《关于落实防控一线人员临时性工作补助的通知》。", "清退违规发放资金，完善发放审核机制。", None,
+     [], True),
+    (0, "unit-education", "校舍维修工程未办理竣工决算", "construction", "4120000.00",
+     "区教育局2019年实施的校舍维修工程已交付使用，但至审计时仍未办理竣工财务决算，"
+     "涉及投资412万元。",
+     "《基本建设财务规则》第三十九条。", "尽快办理竣工决算，核实工程造价。", None,
+     [("discipline", "read_only", "通报备查。", False)], True),
+    (2, "unit-education", "区教育局党组落实全面从严治党主体责任不到位", "other", None,
+     "巡察发现，区教育局党组对审计指出的违规发放津补贴问题未及时研究整改，"
+     "主体责任落实存在薄弱环节。",
+     "《中国共产党巡视工作条例》。", "压实主体责任，建立问题整改台账。", None,
+     [("audit", "read_only", "巡察发现与审计问题相互印证，供审计局参考。", False)], True),
+]
+
+
+def seed_findings() -> None:
+    if db.session.scalar(sa.select(Project.id).where(Project.name == DEMO_PROJECTS[0][3])):
+        return  # already there
+    made_projects = []
+    for username, year, kind, name, units in DEMO_PROJECTS:
+        made_projects.append(projects.create_project(
+            _user(username), year=year, kind=kind, name=name, unit_codes=units))
+    made: list[Finding] = []
+    for (project, unit, title, category, amount, facts, basis, recommendation, evidence,
+         shares, issued) in DEMO_FINDINGS:
+        lead = made_projects[project].lead_agency.code
+        staff, leader = ("audit.staff", "audit.leader") if lead == "audit" else (
+            "inspect.staff", "inspect.leader")
+        finding = findings.create_finding(_user(staff), {
+            "unit": unit, "project": made_projects[project].public_id, "title": title,
+            "facts": facts, "category": category, "amount": amount, "legal_basis": basis,
+            "recommendation": recommendation})
+        if evidence == "pdf":
+            findings.add_attachment(_user(staff), finding, FileStorage(
+                io.BytesIO(_pdf(f"Audit evidence: working paper {len(made) + 1}")),
+                filename="审计工作底稿.pdf"))
+        elif evidence == "png":
+            findings.add_attachment(_user(staff), finding, FileStorage(
+                io.BytesIO(_png()), filename="记账凭证照片.png"))
+        if issued:
+            findings.issue_finding(_user(leader), finding)
+        for agency, handling, note, withdrawn in shares:
+            share = findings.share_finding(_user(staff), finding, agency, note, handling)
+            if withdrawn:
+                findings.withdraw_share(_user(staff), share)
+        made.append(finding)
+    # The inspection office links its own finding to the audit finding it confirms.
+    findings.link_finding(_user("inspect.staff"), made[0], made[-1].public_id)

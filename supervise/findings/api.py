@@ -1,0 +1,365 @@
+"""Findings, shares, attachments, comments and links under /api/v1.
+
+The same operations as the pages: each view finds the record through `supervise.policy` (a
+record outside the caller's reach answers 404), calls one operation, which checks the rules and
+records its event, and commits once.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, send_file
+from flask_login import current_user
+from flask_smorest import Blueprint
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from supervise import policy
+from supervise.accounts.models import Agency, User
+from supervise.attachments import storage
+from supervise.attachments.models import Attachment
+from supervise.extensions import db
+from supervise.findings import operations, queries
+from supervise.findings.models import Category, Comment, Finding, FindingLink
+from supervise.findings.schemas import (
+    AttachmentSchema,
+    CategorySchema,
+    CommentRequestSchema,
+    CommentSchema,
+    FindingCreateSchema,
+    FindingPageSchema,
+    FindingQuerySchema,
+    FindingSchema,
+    FindingUpdateSchema,
+    LinkRequestSchema,
+    LinkSchema,
+    PageQuerySchema,
+    ProjectPageSchema,
+    ProjectRequestSchema,
+    ProjectSchema,
+    ShareRequestSchema,
+    ShareSchema,
+    SimilarQuerySchema,
+    SimilarSchema,
+    UploadSchema,
+    UsesSchema,
+)
+from supervise.findings.similarity import similarity
+from supervise.findings.uses import uses_of
+from supervise.pagination import count
+from supervise.policy import Permission
+from supervise.projects import operations as project_operations
+from supervise.projects.models import Project
+
+blueprint = Blueprint("findings_api", __name__, description="Findings and their uses")
+
+SIMILAR_CANDIDATES = 500  # the most recent visible findings of the unit that are compared
+SIMILAR_THRESHOLD = 0.3
+SIMILAR_LIMIT = 5
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+# --- findings -------------------------------------------------------------------------------
+
+
+@blueprint.route("/findings", methods=["GET"])
+@blueprint.arguments(FindingQuerySchema, location="query")
+@blueprint.response(200, FindingPageSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def list_findings(args):
+    """Findings the caller may see: its agency's own, drafts included, and those shared with it.
+
+    Newest first unless `sort` says otherwise. Items leave out the long texts (facts, legal
+    basis, recommendation) and the attachments: open a finding to read them. `total_amount` sums
+    every finding matching the filters, not only this page.
+    """
+    user = _user()
+    query = queries.matching(user, queries.FindingFilter.from_args(args))
+    page, per_page = args["page"], args["per_page"]
+    total, total_amount = queries.count_and_total(query)
+    items = list(db.session.scalars(queries.for_list(query, args["sort"])
+                                    .limit(per_page).offset((page - 1) * per_page)))
+    return {"items": items, "page": page, "per_page": per_page, "total": total,
+            "total_amount": total_amount}
+
+
+@blueprint.route("/findings", methods=["POST"])
+@blueprint.arguments(FindingCreateSchema)
+@blueprint.response(201, FindingSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def create_finding(data):
+    """Record a finding of the caller's agency, as a draft until a leader issues it."""
+    finding = operations.create_finding(_user(), data)
+    db.session.commit()
+    return finding
+
+
+@blueprint.route("/findings/similar", methods=["GET"])
+@blueprint.arguments(SimilarQuerySchema, location="query")
+@blueprint.response(200, SimilarSchema(many=True))
+@policy.requires(Permission.CASE_CONTENT)
+def similar_findings(args):
+    """Up to five findings visible to the caller about the same unit with a similar title (the
+    overlap hint of the create form), most similar first."""
+    user = _user()
+    unit, owner = aliased(Agency), aliased(Agency)
+    rows = db.session.execute(
+        sa.select(Finding.public_id, Finding.title, owner.code, owner.name)
+        .join(unit, Finding.unit_id == unit.id)
+        .join(owner, Finding.owner_agency_id == owner.id)
+        .where(policy.visible_findings_clause(user), unit.code == args["unit"])
+        .order_by(Finding.created_at.desc(), Finding.id.desc())
+        .limit(SIMILAR_CANDIDATES)).all()
+    scored = [(similarity(args["title"], row.title), row) for row in rows]
+    best = sorted((pair for pair in scored if pair[0] >= SIMILAR_THRESHOLD),
+                  key=lambda pair: -pair[0])[:SIMILAR_LIMIT]
+    return [{"id": row.public_id, "title": row.title, "owner": {"code": row.code,
+                                                                "name": row.name},
+             "similarity": round(score, 2)} for score, row in best]
+
+
+@blueprint.route("/findings/<finding_id>", methods=["GET"])
+@blueprint.response(200, FindingSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def get_finding(finding_id):
+    """A finding. Reading a sensitive finding is recorded."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id)
+    operations.record_reading(user, finding)
+    db.session.commit()
+    return finding
+
+
+@blueprint.route("/findings/<finding_id>", methods=["PATCH"])
+@blueprint.arguments(FindingUpdateSchema)
+@blueprint.response(200, FindingSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def update_finding(data, finding_id):
+    """Change the fields sent, carrying the `version` read; a stale version answers 409."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id, for_update=True)
+    version = data.pop("version")
+    operations.update_finding(user, finding, data, version)
+    db.session.commit()
+    return finding
+
+
+@blueprint.route("/findings/<finding_id>/issue", methods=["POST"])
+@blueprint.response(200, FindingSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def issue_finding(finding_id):
+    """Issue a draft: a leader of the owning agency."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id, for_update=True)
+    operations.issue_finding(user, finding)
+    db.session.commit()
+    return finding
+
+
+# --- shares ---------------------------------------------------------------------------------
+
+
+@blueprint.route("/findings/<finding_id>/shares", methods=["POST"])
+@blueprint.arguments(ShareRequestSchema)
+@blueprint.response(201, ShareSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def share_finding(data, finding_id):
+    """Share an issued finding with another agency (not an audited unit)."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id, for_update=True)
+    share = operations.share_finding(user, finding, data["agency"], data.get("note"),
+                                     data["handling"])
+    db.session.commit()
+    return share
+
+
+@blueprint.route("/findings/<finding_id>/shares/<share_id>", methods=["DELETE"])
+@blueprint.response(200, ShareSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def withdraw_share(finding_id, share_id):
+    """Withdraw a share: the recipient's access ends at once; the share stays as history."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id, for_update=True)
+    share = next((s for s in policy.visible_shares(user, finding) if s.public_id == share_id),
+                 None)
+    if share is None:
+        abort(404)
+    operations.withdraw_share(user, share)
+    db.session.commit()
+    return share
+
+
+# --- attachments ----------------------------------------------------------------------------
+
+
+@blueprint.route("/findings/<finding_id>/attachments", methods=["POST"])
+@blueprint.arguments(UploadSchema, location="files")
+@blueprint.response(201, AttachmentSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def upload_attachment(files, finding_id):
+    """Add an evidence file (multipart field `file`). The type is judged from the content; the
+    size limit comes from the settings."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id)
+    attachment = operations.add_attachment(user, finding, files.get("file"))
+    storage_name = attachment.storage_name
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        storage.discard(storage_name)
+        raise
+    return attachment
+
+
+@blueprint.route("/attachments/<attachment_id>", methods=["GET"])
+@blueprint.response(200, description="The file, as an attachment",
+                    content_type="application/octet-stream")
+@policy.requires(Permission.CASE_CONTENT)
+def download_attachment(attachment_id):
+    """Download an evidence file, if the caller may see its finding."""
+    user = _user()
+    row = db.session.execute(
+        sa.select(Attachment, Finding.public_id)
+        .join(Finding, Attachment.finding_id == Finding.id)
+        .where(Attachment.public_id == attachment_id)).one_or_none()
+    if row is None:
+        abort(404)
+    attachment, finding_public_id = row
+    finding = policy.finding_or_404(user, finding_public_id)
+    try:
+        path = storage.stored_path(attachment.storage_name)
+    except FileNotFoundError:
+        current_app.logger.error("attachment %s: stored file %s is missing",
+                                 attachment.public_id, attachment.storage_name)
+        abort(404)
+    filename, content_type = attachment.filename, attachment.content_type
+    operations.record_download(user, finding, attachment)
+    db.session.commit()
+    return send_file(path, as_attachment=True, download_name=filename, mimetype=content_type)
+
+
+# --- reference lists ------------------------------------------------------------------------
+
+
+@blueprint.route("/categories", methods=["GET"])
+@blueprint.response(200, CategorySchema(many=True))
+@policy.requires(Permission.CASE_CONTENT)
+def list_categories():
+    """The categories in use, named in the caller's language."""
+    return list(db.session.scalars(
+        sa.select(Category).where(Category.active.is_(True))
+        .order_by(Category.position, Category.code)))
+
+
+# --- uses, comments, links ------------------------------------------------------------------
+
+
+@blueprint.route("/findings/<finding_id>/uses", methods=["GET"])
+@blueprint.response(200, UsesSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def finding_uses(finding_id):
+    """一果多用: the shares of a finding the caller may see, and its related findings. A related
+    finding the caller may not open shows only its owner's name."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id)
+    uses = uses_of(user, finding)
+    related = []
+    for item in uses.related:
+        other = item.other
+        if item.visible:
+            related.append({"visible": True, "id": other.public_id, "title": other.title,
+                            "status": other.status.value, "owner": other.owner_agency,
+                            "unit": other.unit, "linked_at": item.link.created_at})
+        else:
+            related.append({"visible": False, "owner": {"name": other.owner_agency.name}})
+    return {"shares": uses.shares, "related": related}
+
+
+@blueprint.route("/findings/<finding_id>/comments", methods=["GET"])
+@blueprint.response(200, CommentSchema(many=True))
+@policy.requires(Permission.CASE_CONTENT)
+def list_comments(finding_id):
+    """The comment threads the caller may read: the owner every thread, a recipient its own."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id)
+    return list(db.session.scalars(
+        policy.visible_comments(user, finding).options(joinedload(Comment.thread_agency))))
+
+
+@blueprint.route("/findings/<finding_id>/comments", methods=["POST"])
+@blueprint.arguments(CommentRequestSchema)
+@blueprint.response(201, CommentSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def add_comment(data, finding_id):
+    """Write in a thread: a recipient in its own; the owner names the recipient in `thread`."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id)
+    comment = operations.add_comment(user, finding, data["body"], data.get("thread"))
+    db.session.commit()
+    return comment
+
+
+@blueprint.route("/findings/<finding_id>/links", methods=["POST"])
+@blueprint.arguments(LinkRequestSchema)
+@blueprint.response(201, LinkSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def link_finding(data, finding_id):
+    """Link one of the caller's agency's own findings to this one ("related")."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id)
+    link = operations.link_finding(user, finding, data["related"])
+    db.session.commit()
+    return link
+
+
+@blueprint.route("/findings/<finding_id>/links/<related_id>", methods=["DELETE"])
+@blueprint.response(204)
+@policy.requires(Permission.CASE_CONTENT)
+def unlink_finding(finding_id, related_id):
+    """Remove the link between two findings; the agency that made the link may."""
+    user = _user()
+    finding = policy.finding_or_404(user, finding_id)
+    related = policy.finding_or_404(user, related_id)
+    link = db.session.scalar(sa.select(FindingLink).where(sa.or_(
+        sa.and_(FindingLink.finding_id == finding.id, FindingLink.related_id == related.id),
+        sa.and_(FindingLink.finding_id == related.id, FindingLink.related_id == finding.id))))
+    if link is None:
+        abort(404)
+    operations.unlink_finding(user, link)
+    db.session.commit()
+
+
+# --- projects -------------------------------------------------------------------------------
+
+
+@blueprint.route("/projects", methods=["GET"])
+@blueprint.arguments(PageQuerySchema, location="query")
+@blueprint.response(200, ProjectPageSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def list_projects(args):
+    """Projects the caller's agency leads, newest year first."""
+    user = _user()
+    query = policy.visible_projects(user)
+    page, per_page = args["page"], args["per_page"]
+    total = count(query)
+    items = list(db.session.scalars(
+        query.order_by(Project.year.desc(), Project.created_at.desc(), Project.id.desc())
+        .options(joinedload(Project.lead_agency), selectinload(Project.units),
+                 selectinload(Project.team))
+        .limit(per_page).offset((page - 1) * per_page)))
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@blueprint.route("/projects", methods=["POST"])
+@blueprint.arguments(ProjectRequestSchema)
+@blueprint.response(201, ProjectSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def create_project(data):
+    """Start a project led by the caller's agency, covering audited units."""
+    project = project_operations.create_project(
+        _user(), year=data["year"], kind=data["kind"], name=data["name"],
+        unit_codes=data["units"], member_usernames=data["team"])
+    db.session.commit()
+    return project

@@ -1,0 +1,193 @@
+"""Findings (问题), their categories, shares, comment threads and links between findings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from supervise.accounts.models import Agency, User
+from supervise.attachments.models import Attachment
+from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
+from supervise.extensions import db
+from supervise.projects.models import Project
+
+
+class FindingStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+
+    @property
+    def label(self) -> str:
+        return str({FindingStatus.DRAFT: _l("Draft"), FindingStatus.ISSUED: _l("Issued")}[self])
+
+
+class Sensitivity(StrEnum):
+    NORMAL = "normal"
+    SENSITIVE = "sensitive"
+
+    @property
+    def label(self) -> str:
+        return str({Sensitivity.NORMAL: _l("Normal"),
+                    Sensitivity.SENSITIVE: _l("Sensitive")}[self])
+
+
+class Handling(StrEnum):
+    """What the receiving agency may do with a shared finding."""
+
+    READ_ONLY = "read_only"
+    MAY_REFER = "may_refer"
+
+    @property
+    def label(self) -> str:
+        return str({Handling.READ_ONLY: _l("Read only, do not pass on"),
+                    Handling.MAY_REFER: _l("May be cited in a referral")}[self])
+
+
+class Category(db.Model):
+    """A kind of problem; seeded, and extended by the security administrator."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    name_en: Mapped[str] = mapped_column(sa.String(80))
+    position: Mapped[int] = mapped_column(default=100)
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+    @property
+    def label(self) -> str:
+        locale = get_locale()
+        return self.name_en if locale is not None and locale.language == "en" else self.name
+
+
+# Seeded by migration 0002; the security administrator adds more.
+DEFAULT_CATEGORIES = [
+    ("allowances", "违规发放津补贴", "Improper allowances and subsidies"),
+    ("three_public", "“三公”经费", '"Three public expenses"'),
+    ("budget", "预算执行", "Budget execution"),
+    ("procurement", "政府采购", "Government procurement"),
+    ("state_assets", "国有资产", "State-owned assets"),
+    ("construction", "工程建设", "Construction projects"),
+    ("other", "其他", "Other"),
+]
+
+
+class Finding(PublicIdMixin, db.Model):
+    __tablename__ = "findings"
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        sa.Index("ix_findings_owner_created", "owner_agency_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    facts: Mapped[str] = mapped_column(sa.Text)
+    category_code: Mapped[str] = mapped_column(sa.ForeignKey("categories.code"))
+    amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 2))
+    legal_basis: Mapped[str] = mapped_column(sa.Text, default="")
+    recommendation: Mapped[str] = mapped_column(sa.Text, default="")
+    sensitivity: Mapped[Sensitivity] = mapped_column(
+        enum_column(Sensitivity, "sensitivity"), default=Sensitivity.NORMAL)
+    status: Mapped[FindingStatus] = mapped_column(
+        enum_column(FindingStatus, "finding_status"), default=FindingStatus.DRAFT)
+    version: Mapped[int] = mapped_column(default=1)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    owner_agency: Mapped[Agency] = relationship(foreign_keys=[owner_agency_id])
+    unit: Mapped[Agency] = relationship(foreign_keys=[unit_id])
+    project: Mapped[Project | None] = relationship()
+    category: Mapped[Category] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    shares: Mapped[list[Share]] = relationship(back_populates="finding",
+                                               order_by="Share.shared_at")
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.uploaded_at")
+
+    # A concurrent change between read and write fails the UPDATE instead of overwriting it.
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_issued(self) -> bool:
+        return self.status == FindingStatus.ISSUED
+
+
+class Share(PublicIdMixin, db.Model):
+    """A finding made visible to another agency. Withdrawn shares stay as history."""
+
+    __tablename__ = "shares"
+    __table_args__ = (
+        sa.Index("uq_shares_active_finding_agency", "finding_id", "agency_id", unique=True,
+                 sqlite_where=sa.text("withdrawn_at IS NULL"),
+                 postgresql_where=sa.text("withdrawn_at IS NULL")),
+        sa.Index("ix_shares_agency_id", "agency_id", "withdrawn_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(sa.ForeignKey("findings.id"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    note: Mapped[str] = mapped_column(sa.String(1000), default="")
+    handling: Mapped[Handling] = mapped_column(enum_column(Handling, "handling"))
+    shared_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    shared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    finding: Mapped[Finding] = relationship(back_populates="shares")
+    agency: Mapped[Agency] = relationship()
+    shared_by: Mapped[User] = relationship(foreign_keys=[shared_by_id])
+    withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class Comment(db.Model):
+    """One message in the thread between a finding's owner and one agency it was shared with."""
+
+    __tablename__ = "finding_comments"
+    __table_args__ = (sa.Index("ix_finding_comments_thread", "finding_id", "thread_agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(sa.ForeignKey("findings.id"))
+    thread_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    author: Mapped[User] = relationship()
+    thread_agency: Mapped[Agency] = relationship()
+
+
+class FindingLink(db.Model):
+    """"Related": an agency links one of its own findings to a finding it can see."""
+
+    __tablename__ = "finding_links"
+    __table_args__ = (
+        sa.UniqueConstraint("finding_id", "related_id"),
+        sa.CheckConstraint("finding_id <> related_id", name="not_self"),
+        sa.Index("ix_finding_links_related_id", "related_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(sa.ForeignKey("findings.id"))
+    related_id: Mapped[int] = mapped_column(sa.ForeignKey("findings.id"))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    finding: Mapped[Finding] = relationship(foreign_keys=[finding_id])
+    related: Mapped[Finding] = relationship(foreign_keys=[related_id])
+    created_by: Mapped[User] = relationship()

@@ -1,0 +1,311 @@
+"""What can be done to findings. Each operation checks who may do it and in which state,
+makes the change, records its event and flushes; the caller commits once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+
+from supervise import policy
+from supervise.accounts.models import Agency, AgencyKind, User
+from supervise.attachments import storage
+from supervise.attachments.models import Attachment
+from supervise.database import now_utc
+from supervise.errors import ConflictError, InvalidInput, OperationError
+from supervise.events.log import record_event
+from supervise.extensions import db
+from supervise.findings.models import (
+    Category,
+    Comment,
+    Finding,
+    FindingLink,
+    FindingStatus,
+    Handling,
+    Sensitivity,
+    Share,
+)
+from supervise.money import AmountError, parse_amount
+from supervise.policy import FindingAction
+from supervise.projects.models import Project
+from supervise.settings.models import get_setting
+
+TEXT_LIMITS = {"title": 200, "facts": 20000, "legal_basis": 5000, "recommendation": 5000}
+REQUIRED = ("unit", "title", "facts", "category")
+FIELDS = ("unit", "project", "title", "facts", "category", "amount", "legal_basis",
+          "recommendation", "sensitivity")
+NOTE_LIMIT = 1000
+COMMENT_LIMIT = 4000
+
+
+def _refuse(message: str | None = None):
+    raise OperationError(message or _("You may not do this."), 403)
+
+
+def _require(user: User, action: FindingAction, finding: Finding) -> None:
+    if not policy.can_act_on_finding(user, action, finding):
+        _refuse()
+
+
+def _text(value: Any, field: str, errors: dict) -> str | None:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[field] = _("Must be text.")
+        return None
+    value = value.strip()
+    if field in REQUIRED and not value:
+        errors[field] = _("This field is required.")
+        return None
+    if len(value) > TEXT_LIMITS[field]:
+        errors[field] = _("Too long: at most %(n)d characters.", n=TEXT_LIMITS[field])
+        return None
+    return value
+
+
+def clean_finding_input(user: User, data: dict, *, partial: bool) -> dict:
+    """Turn raw input from a form or JSON into model values, or raise InvalidInput naming every
+    field that does not pass. With `partial`, absent fields are left alone."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    unknown = set(data) - set(FIELDS)
+    for field in sorted(unknown):
+        errors[field] = _("Unknown field.")
+    for field in FIELDS:
+        if field not in data:
+            if not partial and field in REQUIRED:
+                errors[field] = _("This field is required.")
+            continue
+        raw = data[field]
+        if field in TEXT_LIMITS:
+            value = _text(raw, field, errors)
+            if value is not None:
+                values[field] = value
+        elif field == "unit":
+            unit = db.session.scalar(sa.select(Agency).where(
+                Agency.code == str(raw or ""), Agency.kind == AgencyKind.AUDITED_UNIT,
+                Agency.active.is_(True)))
+            if unit is None:
+                errors[field] = _("Unknown audited unit.")
+            else:
+                values["unit"] = unit
+        elif field == "project":
+            if raw in (None, ""):
+                values["project"] = None
+                continue
+            project = db.session.scalar(policy.visible_projects(user).where(
+                Project.public_id == str(raw)))
+            if project is None:
+                errors[field] = _("Unknown project.")
+            else:
+                values["project"] = project
+        elif field == "category":
+            category = db.session.scalar(sa.select(Category).where(
+                Category.code == str(raw or ""), Category.active.is_(True)))
+            if category is None:
+                errors[field] = _("Unknown category.")
+            else:
+                values["category"] = category
+        elif field == "amount":
+            try:
+                values["amount"] = parse_amount(raw)
+            except AmountError as exc:
+                errors[field] = str(exc)
+        elif field == "sensitivity":
+            try:
+                values["sensitivity"] = Sensitivity(raw or Sensitivity.NORMAL)
+            except ValueError:
+                errors[field] = _("Unknown sensitivity.")
+    if errors:
+        raise InvalidInput(errors)
+    return values
+
+
+def create_finding(user: User, data: dict) -> Finding:
+    if not policy.records_findings(user):
+        _refuse(_("Your agency does not record findings."))
+    values = clean_finding_input(user, data, partial=False)
+    finding = Finding(owner_agency_id=user.agency_id, created_by=user,
+                      status=FindingStatus.DRAFT, **values)
+    db.session.add(finding)
+    db.session.flush()
+    record_event("finding.create", actor=user, obj=finding)
+    return finding
+
+
+def update_finding(user: User, finding: Finding, data: dict, version: Any) -> list[str]:
+    """Change the given fields if the finding is still at `version`; returns the changed ones."""
+    _require(user, FindingAction.EDIT, finding)
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise InvalidInput({"version": _("Give the version you read.")}) from None
+    if version != finding.version:
+        raise ConflictError()
+    values = clean_finding_input(user, data, partial=True)
+    changed = sorted(field for field, value in values.items() if getattr(finding, field) != value)
+    if not changed:
+        return []
+    for field in changed:
+        setattr(finding, field, values[field])
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise ConflictError() from None
+    record_event("finding.update", actor=user, obj=finding,
+                 details={"fields": changed, "after_issue": finding.is_issued})
+    return changed
+
+
+def issue_finding(user: User, finding: Finding) -> None:
+    _require(user, FindingAction.ISSUE, finding)
+    if finding.is_issued:
+        raise OperationError(_("This finding has already been issued."), 409)
+    finding.status = FindingStatus.ISSUED
+    finding.issued_at = now_utc()
+    finding.issued_by = user
+    db.session.flush()
+    record_event("finding.issue", actor=user, obj=finding)
+
+
+def share_finding(user: User, finding: Finding, agency_code: Any, note: Any,
+                  handling: Any) -> Share:
+    _require(user, FindingAction.SHARE, finding)
+    if not finding.is_issued:
+        raise OperationError(_("Only issued findings can be shared."), 409)
+    errors: dict[str, str] = {}
+    agency = db.session.scalar(sa.select(Agency).where(Agency.code == str(agency_code or ""),
+                                                       Agency.active.is_(True)))
+    if agency is None:
+        errors["agency"] = _("Unknown agency.")
+    elif agency.id == finding.owner_agency_id:
+        errors["agency"] = _("A finding cannot be shared with its own agency.")
+    elif agency.kind == AgencyKind.AUDITED_UNIT:
+        errors["agency"] = _("Findings are not shared with audited units; issue them for "
+                             "rectification instead.")
+    if note is None:
+        note = ""
+    if not isinstance(note, str) or len(note.strip()) > NOTE_LIMIT:
+        errors["note"] = _("Too long: at most %(n)d characters.", n=NOTE_LIMIT)
+    try:
+        handling = Handling(handling)
+    except ValueError:
+        errors["handling"] = _("Choose how the recipient may use it.")
+    if errors:
+        raise InvalidInput(errors)
+    if any(s.agency_id == agency.id and s.active for s in finding.shares):
+        raise OperationError(_("This finding is already shared with %(agency)s.",
+                               agency=agency.name), 409)
+    share = Share(finding=finding, agency=agency, note=note.strip(), handling=handling,
+                  shared_by=user)
+    db.session.add(share)
+    db.session.flush()
+    record_event("finding.share", actor=user, obj=finding,
+                 details={"share": share.public_id, "agency": agency.code,
+                          "handling": handling.value})
+    return share
+
+
+def withdraw_share(user: User, share: Share) -> None:
+    _require(user, FindingAction.SHARE, share.finding)
+    if not share.active:
+        raise OperationError(_("This share has already been withdrawn."), 409)
+    share.withdrawn_at = now_utc()
+    share.withdrawn_by = user
+    db.session.flush()
+    record_event("finding.share_withdraw", actor=user, obj=share.finding,
+                 details={"share": share.public_id, "agency": share.agency.code})
+
+
+def add_comment(user: User, finding: Finding, body: Any, thread_agency_code: Any = None) -> Comment:
+    """A message in the thread between the owner and one recipient. The recipient writes in its
+    own thread; the owner names the recipient whose thread it answers."""
+    _require(user, FindingAction.COMMENT, finding)
+    if policy.owns_finding(user, finding):
+        share = next((s for s in finding.shares
+                      if s.active and s.agency.code == thread_agency_code), None)
+        if share is None:
+            raise InvalidInput({"thread": _("Choose an agency this finding is shared with.")})
+        thread_agency_id = share.agency_id
+    else:
+        thread_agency_id = user.agency_id
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput({"body": _("Write a comment.")})
+    if len(body.strip()) > COMMENT_LIMIT:
+        raise InvalidInput({"body": _("Too long: at most %(n)d characters.", n=COMMENT_LIMIT)})
+    comment = Comment(finding_id=finding.id, thread_agency_id=thread_agency_id, author=user,
+                      body=body.strip())
+    db.session.add(comment)
+    db.session.flush()
+    record_event("finding.comment", actor=user, obj=finding,
+                 details={"comment": comment.id})
+    return comment
+
+
+def link_finding(user: User, finding: Finding, related_public_id: Any) -> FindingLink:
+    """Link one of the user's agency's own findings to a finding the user can see."""
+    _require(user, FindingAction.LINK, finding)
+    related = db.session.scalar(sa.select(Finding).where(
+        Finding.public_id == str(related_public_id or ""),
+        Finding.owner_agency_id == user.agency_id))
+    if related is None:
+        raise InvalidInput({"related": _("Choose one of your agency's findings.")})
+    if related.id == finding.id:
+        raise InvalidInput({"related": _("A finding cannot be related to itself.")})
+    exists = db.session.scalar(sa.select(FindingLink.id).where(
+        sa.or_(sa.and_(FindingLink.finding_id == finding.id, FindingLink.related_id == related.id),
+               sa.and_(FindingLink.finding_id == related.id,
+                       FindingLink.related_id == finding.id))))
+    if exists:
+        raise OperationError(_("These findings are already linked."), 409)
+    link = FindingLink(finding=finding, related=related, created_by=user)
+    db.session.add(link)
+    db.session.flush()
+    record_event("finding.link", actor=user, obj=finding,
+                 details={"related": related.public_id})
+    return link
+
+
+def unlink_finding(user: User, link: FindingLink) -> None:
+    if not policy.owns_finding(user, link.related):
+        _refuse()
+    record_event("finding.unlink", actor=user, obj=link.finding,
+                 details={"related": link.related.public_id})
+    db.session.delete(link)
+    db.session.flush()
+
+
+def add_attachment(user: User, finding: Finding, upload) -> Attachment:
+    """Store an evidence file for a finding. `upload` is a werkzeug FileStorage."""
+    _require(user, FindingAction.UPLOAD, finding)
+    if upload is None or not getattr(upload, "filename", None):
+        raise InvalidInput({"file": _("Choose a file.")})
+    max_bytes = get_setting("attachment_max_mb") * 1024 * 1024
+    stored = storage.store_upload(upload.stream, upload.filename, max_bytes)
+    try:
+        attachment = Attachment(finding_id=finding.id, filename=stored.filename,
+                                content_type=stored.file_type.content_type, size=stored.size,
+                                sha256=stored.sha256, storage_name=stored.storage_name,
+                                uploaded_by=user)
+        db.session.add(attachment)
+        db.session.flush()
+        record_event("attachment.upload", actor=user, obj=finding,
+                     details={"attachment": attachment.public_id, "sha256": stored.sha256,
+                              "size": stored.size, "type": stored.file_type.extension})
+    except BaseException:
+        storage.discard(stored.storage_name)
+        raise
+    return attachment
+
+
+def record_download(user: User, finding: Finding, attachment: Attachment) -> None:
+    record_event("attachment.download", actor=user, obj=finding,
+                 details={"attachment": attachment.public_id, "sha256": attachment.sha256})
+
+
+def record_reading(user: User, finding: Finding) -> None:
+    """Reading a sensitive finding is itself an event."""
+    if finding.sensitivity == Sensitivity.SENSITIVE:
+        record_event("finding.read", actor=user, obj=finding)

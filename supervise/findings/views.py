@@ -1,0 +1,291 @@
+"""Pages for findings: the lists, a finding with its uses, and the forms that act on it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from supervise import policy
+from supervise.accounts.models import Agency, AgencyKind
+from supervise.attachments import storage
+from supervise.attachments.models import Attachment
+from supervise.errors import InvalidInput, OperationError
+from supervise.extensions import db
+from supervise.findings import operations, queries
+from supervise.findings.forms import AttachmentForm, CommentForm, FindingForm, LinkForm, ShareForm
+from supervise.findings.models import Category, Finding, FindingLink, Share
+from supervise.findings.uses import uses_of
+from supervise.pagination import paginate
+from supervise.policy import FindingAction, Permission
+from supervise.projects.models import Project
+
+blueprint = Blueprint("findings", __name__)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _reader():
+    """Case pages are for staff and leaders of agencies that read cases; others get 404."""
+    user = _user()
+    if not policy.reads_cases(user):
+        abort(404)
+    return user
+
+
+# --- lists --------------------------------------------------------------------------------
+
+@blueprint.route("/findings")
+@policy.requires(Permission.CASE_CONTENT)
+def findings():
+    user = _reader()
+    default_scope = "own" if policy.records_findings(user) else "shared_with_us"
+    f = queries.FindingFilter.from_args(request.args, default_scope)
+    matching = queries.matching(user, f)
+    page = paginate(queries.for_list(matching, f.sort))
+    return render_template(
+        "findings/list.html", page=page, f=f, total=queries.count_and_total(matching)[1],
+        choices=queries.filter_choices(user), can_create=policy.records_findings(user))
+
+
+# --- create and edit ----------------------------------------------------------------------
+
+def _fill_choices(form: FindingForm, user) -> None:
+    units = db.session.scalars(sa.select(Agency).where(
+        Agency.kind == AgencyKind.AUDITED_UNIT, Agency.active.is_(True)).order_by(Agency.name))
+    form.unit.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(u.code, u.name) for u in units]
+    projects = db.session.scalars(policy.visible_projects(user)
+                                  .order_by(Project.year.desc(), Project.name))
+    form.project.choices = [SelectChoice("", _("No project"))] + [
+        SelectChoice(p.public_id, str(p)) for p in projects]
+    categories = db.session.scalars(sa.select(Category).where(Category.active.is_(True))
+                                    .order_by(Category.position))
+    form.category.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(c.code, c.label) for c in categories]
+
+
+def _show_errors(form: FindingForm, exc: InvalidInput) -> None:
+    for name, message in exc.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [message]
+        else:
+            flash(message, "error")
+
+
+@blueprint.route("/findings/new", methods=["GET", "POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def new_finding():
+    user = _reader()
+    if not policy.records_findings(user):
+        abort(403)
+    form = FindingForm()
+    _fill_choices(form, user)
+    status = 200
+    if request.method == "GET":
+        form.unit.data = request.args.get("unit", "")
+        form.project.data = request.args.get("project", "")
+    elif form.validate_on_submit():
+        try:
+            finding = operations.create_finding(user, form.data_for_operation())
+            db.session.commit()
+            flash(_("Finding recorded as a draft. A leader of your agency issues it."),
+                  "success")
+            return redirect(url_for("findings.finding", public_id=finding.public_id))
+        except InvalidInput as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+            status = 400
+    else:
+        status = 400
+    return render_template("findings/form.html", form=form, finding=None), status
+
+
+@blueprint.route("/findings/<public_id>/edit", methods=["GET", "POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def edit_finding(public_id: str):
+    user = _reader()
+    finding = policy.finding_or_404(user, public_id, for_update=request.method == "POST")
+    if not policy.can_act_on_finding(user, FindingAction.EDIT, finding):
+        abort(403)
+    form = FindingForm()
+    _fill_choices(form, user)
+    status = 200
+    if request.method == "GET":
+        form.process(data={
+            "unit": finding.unit.code, "project": finding.project.public_id
+            if finding.project else "", "title": finding.title, "facts": finding.facts,
+            "category": finding.category_code,
+            "amount": "" if finding.amount is None else str(finding.amount),
+            "legal_basis": finding.legal_basis, "recommendation": finding.recommendation,
+            "sensitivity": finding.sensitivity.value, "version": finding.version})
+    elif form.validate_on_submit():
+        try:
+            changed = operations.update_finding(user, finding, form.data_for_operation(),
+                                                form.version.data)
+            db.session.commit()
+            flash(_("Saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for("findings.finding", public_id=finding.public_id))
+        except InvalidInput as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+            status = 400
+        except OperationError as exc:  # a concurrent change: 409
+            db.session.rollback()
+            flash(exc.message, "error")
+            status = exc.status
+    else:
+        status = 400
+    return render_template("findings/form.html", form=form, finding=finding), status
+
+
+# --- a finding ----------------------------------------------------------------------------
+
+def _detail(finding: Finding, status: int = 200, **forms):
+    user = _user()
+    share_form = forms.get("share_form") or ShareForm()
+    share_form.agency.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(a.code, a.name) for a in db.session.scalars(
+            sa.select(Agency).where(Agency.kind != AgencyKind.AUDITED_UNIT,
+                                    Agency.active.is_(True),
+                                    Agency.id != finding.owner_agency_id)
+            .order_by(Agency.kind, Agency.name))]
+    link_form = forms.get("link_form") or LinkForm()
+    own = []
+    if policy.can_act_on_finding(user, FindingAction.LINK, finding):
+        own = db.session.scalars(sa.select(Finding).where(
+            Finding.owner_agency_id == user.agency_id, Finding.id != finding.id)
+            .order_by(Finding.created_at.desc()).limit(200)).all()
+    link_form.related.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(f.public_id, f.title) for f in own]
+    comments = db.session.scalars(policy.visible_comments(user, finding)).all()
+    return render_template(
+        "findings/detail.html", finding=finding, uses=uses_of(user, finding),
+        share=policy.active_share(user, finding), owner=policy.owns_finding(user, finding),
+        comments=comments, share_form=share_form, link_form=link_form,
+        comment_form=forms.get("comment_form") or CommentForm(),
+        attachment_form=forms.get("attachment_form") or AttachmentForm(),
+        may={a.value: policy.can_act_on_finding(user, a, finding) for a in FindingAction},
+    ), status
+
+
+@blueprint.route("/findings/<public_id>")
+@policy.requires(Permission.CASE_CONTENT)
+def finding(public_id: str):
+    user = _reader()
+    finding = policy.finding_or_404(user, public_id)
+    operations.record_reading(user, finding)
+    db.session.commit()
+    return _detail(finding)
+
+
+def _act(public_id: str, action, success: str, form_name: str | None = None, form=None):
+    """Run one operation on a finding from a form post; on refusal show the page again with
+    the message and the operation's status, having changed nothing."""
+    user = _reader()
+    finding = policy.finding_or_404(user, public_id, for_update=True)
+    try:
+        action(user, finding)
+        db.session.commit()
+    except OperationError as exc:
+        db.session.rollback()
+        message = exc.message
+        if isinstance(exc, InvalidInput):
+            message = " ".join(exc.errors.values())
+        flash(message, "error")
+        finding = policy.finding_or_404(user, public_id)
+        return _detail(finding, exc.status, **({form_name: form} if form_name else {}))
+    flash(success, "success")
+    return redirect(url_for("findings.finding", public_id=public_id))
+
+
+@blueprint.route("/findings/<public_id>/issue", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def issue(public_id: str):
+    return _act(public_id, operations.issue_finding, _("The finding has been issued."))
+
+
+@blueprint.route("/findings/<public_id>/shares", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def share(public_id: str):
+    form = ShareForm()
+    return _act(public_id, lambda user, finding: operations.share_finding(
+        user, finding, form.agency.data, form.note.data, form.handling.data),
+        _("Shared."), "share_form", form)
+
+
+@blueprint.route("/findings/<public_id>/shares/<share_id>/withdraw", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def withdraw(public_id: str, share_id: str):
+    def action(user, finding):
+        share = db.session.scalar(sa.select(Share).where(
+            Share.public_id == share_id, Share.finding_id == finding.id))
+        if share is None:
+            abort(404)
+        operations.withdraw_share(user, share)
+
+    return _act(public_id, action, _("The share was withdrawn; access has ended."))
+
+
+@blueprint.route("/findings/<public_id>/comments", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def comment(public_id: str):
+    form = CommentForm()
+    return _act(public_id, lambda user, finding: operations.add_comment(
+        user, finding, form.body.data, form.thread.data), _("Comment added."),
+        "comment_form", form)
+
+
+@blueprint.route("/findings/<public_id>/links", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def link(public_id: str):
+    form = LinkForm()
+    return _act(public_id, lambda user, finding: operations.link_finding(
+        user, finding, form.related.data), _("Linked."), "link_form", form)
+
+
+@blueprint.route("/findings/<public_id>/links/<related_id>/delete", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def unlink(public_id: str, related_id: str):
+    def action(user, finding):
+        other = sa.select(Finding.id).where(Finding.public_id == related_id).scalar_subquery()
+        link = db.session.scalar(sa.select(FindingLink).where(sa.or_(
+            sa.and_(FindingLink.finding_id == finding.id, FindingLink.related_id == other),
+            sa.and_(FindingLink.related_id == finding.id, FindingLink.finding_id == other))))
+        if link is None:
+            abort(404)
+        operations.unlink_finding(user, link)
+
+    return _act(public_id, action, _("The link was removed."))
+
+
+@blueprint.route("/findings/<public_id>/attachments", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def upload(public_id: str):
+    form = AttachmentForm()
+    return _act(public_id, lambda user, finding: operations.add_attachment(
+        user, finding, form.file.data), _("Evidence uploaded."), "attachment_form", form)
+
+
+@blueprint.route("/findings/<public_id>/attachments/<attachment_id>")
+@policy.requires(Permission.CASE_CONTENT)
+def download(public_id: str, attachment_id: str):
+    user = _reader()
+    finding = policy.finding_or_404(user, public_id)
+    attachment = db.session.scalar(sa.select(Attachment).where(
+        Attachment.public_id == attachment_id, Attachment.finding_id == finding.id))
+    if attachment is None:
+        abort(404)
+    try:
+        path = storage.stored_path(attachment.storage_name)
+    except FileNotFoundError:
+        abort(404)
+    operations.record_download(user, finding, attachment)
+    db.session.commit()
+    return send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                     download_name=attachment.filename, max_age=0)

@@ -1,0 +1,13 @@
+"""Every model, imported in one place so that the metadata (and Alembic) sees them all."""
+
+from supervise.accounts.models import Agency, Credential, LoginThrottle, User, UserRole
+from supervise.attachments.models import Attachment
+from supervise.events.models import Event, EventChainHead
+from supervise.findings.models import Category, Comment, Finding, FindingLink, Share
+from supervise.projects.models import Project
+from supervise.settings.models import Setting
+
+__all__ = [
+    "Agency", "Attachment", "Category", "Comment", "Credential", "Event", "EventChainHead",
+    "Finding", "FindingLink", "LoginThrottle", "Project", "Setting", "Share", "User", "UserRole",
+]

@@ -1,0 +1,51 @@
+"""Settings the security administrator changes at run time (deadlines, upload limits, …)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import g
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column
+
+from supervise.database import UTCDateTime, now_utc
+from supervise.extensions import db
+
+
+class Setting(db.Model):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[int] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+@dataclass(frozen=True)
+class SettingDef:
+    key: str
+    label: object
+    default: int
+    minimum: int
+    maximum: int
+    unit: object = ""
+
+
+# Every setting, with its default; a value is stored only once someone changes it.
+DEFINITIONS = {
+    d.key: d
+    for d in [
+        SettingDef("attachment_max_mb", _l("Largest evidence attachment"), 20, 1, 100, _l("MB")),
+    ]
+}
+
+
+def get_setting(key: str) -> int:
+    """The current value, read once per request."""
+    cache = g.setdefault("settings_cache", {}) if g else {}
+    if key not in cache:
+        row = db.session.get(Setting, key)
+        cache[key] = row.value if row is not None else DEFINITIONS[key].default
+    return cache[key]
