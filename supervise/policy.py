@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from supervise.accounts.models import AgencyKind, Role
+from supervise.attachments.models import Attachment
 from supervise.extensions import db
 from supervise.findings.models import Comment, Finding, FindingLink, FindingStatus, Share
 from supervise.projects.models import Project
@@ -277,3 +278,38 @@ def links_of(finding: Finding) -> list[FindingLink]:
         sa.select(FindingLink)
         .where(sa.or_(FindingLink.finding_id == finding.id, FindingLink.related_id == finding.id))
         .order_by(FindingLink.created_at)))
+
+
+def share_or_404(user, finding: Finding, share_public_id: str) -> Share:
+    """A share of the finding that the user may see (a recipient sees only its own)."""
+    share = next((s for s in visible_shares(user, finding) if s.public_id == share_public_id),
+                 None)
+    if share is None:
+        abort(404)
+    return share
+
+
+def link_or_404(user, finding: Finding, other_public_id: str) -> FindingLink:
+    """The link between two findings the user can both see, whichever way it was made."""
+    other = finding_or_404(user, other_public_id)
+    link = db.session.scalar(sa.select(FindingLink).where(sa.or_(
+        sa.and_(FindingLink.finding_id == finding.id, FindingLink.related_id == other.id),
+        sa.and_(FindingLink.finding_id == other.id, FindingLink.related_id == finding.id))))
+    if link is None:
+        abort(404)
+    return link
+
+
+def attachment_or_404(user, attachment_public_id: str,
+                      finding: Finding | None = None) -> tuple[Attachment, Finding]:
+    """An attachment whose record the user may see (of `finding`, when given)."""
+    attachment = db.session.scalar(sa.select(Attachment).where(
+        Attachment.public_id == attachment_public_id))
+    if attachment is None or attachment.finding_id is None:
+        abort(404)
+    if finding is None:
+        finding = db.session.scalar(visible_findings(user).where(
+            Finding.id == attachment.finding_id))
+    if finding is None or finding.id != attachment.finding_id:
+        abort(404)
+    return attachment, finding

@@ -8,7 +8,6 @@ records its event, and commits once.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, send_file
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy.orm import aliased, joinedload, selectinload
@@ -16,10 +15,10 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from supervise import policy
 from supervise.accounts.models import Agency, User
 from supervise.attachments import storage
-from supervise.attachments.models import Attachment
+from supervise.attachments.web import send_attachment
 from supervise.extensions import db
 from supervise.findings import operations, queries
-from supervise.findings.models import Category, Comment, Finding, FindingLink
+from supervise.findings.models import Category, Comment, Finding
 from supervise.findings.schemas import (
     AttachmentSchema,
     CategorySchema,
@@ -181,10 +180,7 @@ def withdraw_share(finding_id, share_id):
     """Withdraw a share: the recipient's access ends at once; the share stays as history."""
     user = _user()
     finding = policy.finding_or_404(user, finding_id, for_update=True)
-    share = next((s for s in policy.visible_shares(user, finding) if s.public_id == share_id),
-                 None)
-    if share is None:
-        abort(404)
+    share = policy.share_or_404(user, finding, share_id)
     operations.withdraw_share(user, share)
     db.session.commit()
     return share
@@ -220,24 +216,11 @@ def upload_attachment(files, finding_id):
 def download_attachment(attachment_id):
     """Download an evidence file, if the caller may see its finding."""
     user = _user()
-    row = db.session.execute(
-        sa.select(Attachment, Finding.public_id)
-        .join(Finding, Attachment.finding_id == Finding.id)
-        .where(Attachment.public_id == attachment_id)).one_or_none()
-    if row is None:
-        abort(404)
-    attachment, finding_public_id = row
-    finding = policy.finding_or_404(user, finding_public_id)
-    try:
-        path = storage.stored_path(attachment.storage_name)
-    except FileNotFoundError:
-        current_app.logger.error("attachment %s: stored file %s is missing",
-                                 attachment.public_id, attachment.storage_name)
-        abort(404)
-    filename, content_type = attachment.filename, attachment.content_type
+    attachment, finding = policy.attachment_or_404(user, attachment_id)
+    response = send_attachment(attachment)
     operations.record_download(user, finding, attachment)
     db.session.commit()
-    return send_file(path, as_attachment=True, download_name=filename, mimetype=content_type)
+    return response
 
 
 # --- reference lists ------------------------------------------------------------------------
@@ -321,13 +304,7 @@ def unlink_finding(finding_id, related_id):
     """Remove the link between two findings; the agency that made the link may."""
     user = _user()
     finding = policy.finding_or_404(user, finding_id)
-    related = policy.finding_or_404(user, related_id)
-    link = db.session.scalar(sa.select(FindingLink).where(sa.or_(
-        sa.and_(FindingLink.finding_id == finding.id, FindingLink.related_id == related.id),
-        sa.and_(FindingLink.finding_id == related.id, FindingLink.related_id == finding.id))))
-    if link is None:
-        abort(404)
-    operations.unlink_finding(user, link)
+    operations.unlink_finding(user, policy.link_or_404(user, finding, related_id))
     db.session.commit()
 
 

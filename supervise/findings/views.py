@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind
-from supervise.attachments import storage
-from supervise.attachments.models import Attachment
+from supervise.attachments.web import send_attachment
 from supervise.errors import InvalidInput, OperationError
 from supervise.extensions import db
 from supervise.findings import operations, queries
 from supervise.findings.forms import AttachmentForm, CommentForm, FindingForm, LinkForm, ShareForm
-from supervise.findings.models import Category, Finding, FindingLink, Share
+from supervise.findings.models import Category, Finding
 from supervise.findings.uses import uses_of
 from supervise.pagination import paginate
 from supervise.policy import FindingAction, Permission
@@ -222,14 +221,9 @@ def share(public_id: str):
 @blueprint.route("/findings/<public_id>/shares/<share_id>/withdraw", methods=["POST"])
 @policy.requires(Permission.CASE_CONTENT)
 def withdraw(public_id: str, share_id: str):
-    def action(user, finding):
-        share = db.session.scalar(sa.select(Share).where(
-            Share.public_id == share_id, Share.finding_id == finding.id))
-        if share is None:
-            abort(404)
-        operations.withdraw_share(user, share)
-
-    return _act(public_id, action, _("The share was withdrawn; access has ended."))
+    return _act(public_id, lambda user, finding: operations.withdraw_share(
+        user, policy.share_or_404(user, finding, share_id)),
+        _("The share was withdrawn; access has ended."))
 
 
 @blueprint.route("/findings/<public_id>/comments", methods=["POST"])
@@ -252,16 +246,8 @@ def link(public_id: str):
 @blueprint.route("/findings/<public_id>/links/<related_id>/delete", methods=["POST"])
 @policy.requires(Permission.CASE_CONTENT)
 def unlink(public_id: str, related_id: str):
-    def action(user, finding):
-        other = sa.select(Finding.id).where(Finding.public_id == related_id).scalar_subquery()
-        link = db.session.scalar(sa.select(FindingLink).where(sa.or_(
-            sa.and_(FindingLink.finding_id == finding.id, FindingLink.related_id == other),
-            sa.and_(FindingLink.related_id == finding.id, FindingLink.finding_id == other))))
-        if link is None:
-            abort(404)
-        operations.unlink_finding(user, link)
-
-    return _act(public_id, action, _("The link was removed."))
+    return _act(public_id, lambda user, finding: operations.unlink_finding(
+        user, policy.link_or_404(user, finding, related_id)), _("The link was removed."))
 
 
 @blueprint.route("/findings/<public_id>/attachments", methods=["POST"])
@@ -277,15 +263,8 @@ def upload(public_id: str):
 def download(public_id: str, attachment_id: str):
     user = _reader()
     finding = policy.finding_or_404(user, public_id)
-    attachment = db.session.scalar(sa.select(Attachment).where(
-        Attachment.public_id == attachment_id, Attachment.finding_id == finding.id))
-    if attachment is None:
-        abort(404)
-    try:
-        path = storage.stored_path(attachment.storage_name)
-    except FileNotFoundError:
-        abort(404)
+    attachment, finding = policy.attachment_or_404(user, attachment_id, finding)
+    response = send_attachment(attachment)
     operations.record_download(user, finding, attachment)
     db.session.commit()
-    return send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                     download_name=attachment.filename, max_age=0)
+    return response
