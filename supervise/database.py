@@ -56,7 +56,7 @@ def enum_column(enum_cls, name: str) -> sa.Enum:
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=20,
+        length=max(20, *(len(m.value) for m in enum_cls)),
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )

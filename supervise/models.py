@@ -2,12 +2,21 @@
 
 from supervise.accounts.models import Agency, Credential, LoginThrottle, User, UserRole
 from supervise.attachments.models import Attachment
+from supervise.calendar.models import CalendarDay, CalendarYear
 from supervise.events.models import Event, EventChainHead
 from supervise.findings.models import Category, Comment, Finding, FindingLink, Share
 from supervise.projects.models import Project
+from supervise.referrals.models import (
+    Extension,
+    PersonInvolved,
+    Referral,
+    TimelineEntry,
+)
 from supervise.settings.models import Setting
 
 __all__ = [
-    "Agency", "Attachment", "Category", "Comment", "Credential", "Event", "EventChainHead",
-    "Finding", "FindingLink", "LoginThrottle", "Project", "Setting", "Share", "User", "UserRole",
+    "Agency", "Attachment", "CalendarDay", "CalendarYear", "Category", "Comment", "Credential",
+    "Event", "EventChainHead", "Extension", "Finding", "FindingLink", "LoginThrottle",
+    "PersonInvolved", "Project", "Referral", "Setting", "Share", "TimelineEntry", "User",
+    "UserRole",
 ]

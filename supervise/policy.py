@@ -19,8 +19,17 @@ from sqlalchemy.orm import selectinload
 from supervise.accounts.models import AgencyKind, Role
 from supervise.attachments.models import Attachment
 from supervise.extensions import db
-from supervise.findings.models import Comment, Finding, FindingLink, FindingStatus, Share
+from supervise.findings.models import (
+    Comment,
+    Finding,
+    FindingLink,
+    FindingStatus,
+    Handling,
+    Share,
+)
 from supervise.projects.models import Project
+from supervise.referrals.models import Referral
+from supervise.referrals.workflow import TRANSITIONS, Action, Party
 
 
 class Permission(StrEnum):
@@ -313,3 +322,75 @@ def attachment_or_404(user, attachment_public_id: str,
     if finding is None or finding.id != attachment.finding_id:
         abort(404)
     return attachment, finding
+
+
+
+# --- referrals ------------------------------------------------------------------------------
+# A referral and its persons involved: staff and leaders of the sending agency, and of the
+# receiving agency once it has been sent. Nobody else, not even an agency that can see a finding
+# it was made from.
+
+def visible_referrals_clause(user):
+    if not reads_cases(user):
+        return sa.false()
+    return sa.or_(
+        Referral.sender_agency_id == user.agency_id,
+        sa.and_(Referral.receiver_agency_id == user.agency_id,
+                Referral.first_sent_at.is_not(None)),
+    )
+
+
+def visible_referrals(user) -> sa.Select:
+    return sa.select(Referral).where(visible_referrals_clause(user))
+
+
+def referral_or_404(user, public_id: str, *, for_update: bool = False) -> Referral:
+    query = visible_referrals(user).where(Referral.public_id == public_id)
+    if for_update:
+        query = query.with_for_update(of=Referral)
+    referral = db.session.scalar(query)
+    if referral is None:
+        abort(404)
+    return referral
+
+
+def parties(user, referral: Referral) -> frozenset[Party]:
+    """The roles the user plays in this referral."""
+    if not reads_cases(user):
+        return frozenset()
+    leader = user.has_role(Role.LEADER)
+    found = set()
+    if referral.sender_agency_id == user.agency_id:
+        found |= {Party.SENDER, Party.SENDER_LEADER} if leader else {Party.SENDER}
+    if referral.receiver_agency_id == user.agency_id and referral.first_sent_at is not None:
+        found |= {Party.RECEIVER, Party.RECEIVER_LEADER} if leader else {Party.RECEIVER}
+    return frozenset(found)
+
+
+def may_take(user, referral: Referral, action: Action) -> bool:
+    """Is the user the party the transition table names? (The state is checked separately.)"""
+    return TRANSITIONS[action].party in parties(user, referral)
+
+
+def available_actions(user, referral: Referral) -> list[Action]:
+    """What the user may do now: the right party and the right state."""
+    mine = parties(user, referral)
+    return [action for action, t in TRANSITIONS.items()
+            if t.party in mine and referral.state in t.sources]
+
+
+def reads_internal_notes(user, referral: Referral) -> bool:
+    """The receiver's handling notes are for the receiver only."""
+    return Party.RECEIVER in parties(user, referral)
+
+
+def referrable_findings_clause(user):
+    """Findings a user's agency may cite in a referral: its own issued findings, and findings
+    shared with it as may_refer (and not withdrawn)."""
+    if not records_findings(user):
+        return sa.false()
+    may_refer = sa.exists().where(
+        Share.finding_id == Finding.id, Share.agency_id == user.agency_id,
+        Share.withdrawn_at.is_(None), Share.handling == Handling.MAY_REFER)
+    return sa.and_(Finding.status == FindingStatus.ISSUED,
+                   sa.or_(Finding.owner_agency_id == user.agency_id, may_refer))

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 from supervise import create_app
+from supervise.database import now_utc
 from supervise.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -112,8 +113,30 @@ def app_factory(database_url, app):
         contextvars.Context().run(dispose_engines, other)
 
 
+# Reference data the migrations seed and tests seldom touch: kept between tests, and put back
+# only when a test changed it.
+KEPT_TABLES = {"calendar_days", "calendar_years"}
+
+
+def _restore_calendar() -> None:
+    from supervise.calendar.models import CalendarDay, CalendarYear, seed_rows
+
+    years, days = seed_rows()
+    counts = (db.session.scalar(sa.select(sa.func.count()).select_from(CalendarYear)),
+              db.session.scalar(sa.select(sa.func.count()).select_from(CalendarDay)))
+    changed = db.session.scalar(sa.select(sa.func.count()).select_from(CalendarYear).where(
+        CalendarYear.updated_by_id.is_not(None)))
+    if counts == (len(years), len(days)) and not changed:
+        return
+    db.session.execute(sa.delete(CalendarDay))
+    db.session.execute(sa.delete(CalendarYear))
+    db.session.execute(sa.insert(CalendarYear), [dict(y, updated_at=now_utc()) for y in years])
+    db.session.execute(sa.insert(CalendarDay), days)
+
+
 def _empty_database() -> None:
-    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    _restore_calendar()
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(t.name for t in tables)
         db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

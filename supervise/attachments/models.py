@@ -14,10 +14,17 @@ from supervise.extensions import db
 
 class Attachment(PublicIdMixin, db.Model):
     __tablename__ = "attachments"
+    __table_args__ = (
+        sa.CheckConstraint("(finding_id IS NULL) <> (referral_id IS NULL)",
+                           name="one_owner"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The record it is evidence for; later kinds of record add their own column.
     finding_id: Mapped[int | None] = mapped_column(sa.ForeignKey("findings.id"), index=True)
+    referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
+    # Set for a file attached to a step of the referral's timeline, such as the answer.
+    timeline_entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referral_timeline.id"))
     filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int] = mapped_column(sa.BigInteger)

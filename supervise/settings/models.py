@@ -38,6 +38,17 @@ DEFINITIONS = {
     d.key: d
     for d in [
         SettingDef("attachment_max_mb", _l("Largest evidence attachment"), 20, 1, 100, _l("MB")),
+        SettingDef("acknowledge_working_days", _l("Referral: acknowledge within"), 3, 1, 30,
+                   _l("working days")),
+        SettingDef("answer_months", _l("Referral: answer within"), 3, 1, 12, _l("months")),
+        SettingDef("answer_max_months", _l("Referral: answer period with extensions at most"),
+                   6, 1, 24, _l("months")),
+        SettingDef("due_soon_working_days", _l("Warn that a deadline is near"), 5, 1, 30,
+                   _l("working days before")),
+        SettingDef("rectification_days", _l("Rectification: report within"), 60, 1, 365,
+                   _l("days")),
+        SettingDef("rectification_immediate_days",
+                   _l("Rectification, immediate plan: report within"), 30, 1, 365, _l("days")),
     ]
 }
 

@@ -1,0 +1,240 @@
+"""Referrals (移送事项): clues and matters sent from one agency to another, with two clocks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from supervise.accounts.models import Agency, User
+from supervise.attachments.models import Attachment
+from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
+from supervise.extensions import db
+from supervise.findings.models import Finding
+
+
+class ReferralKind(StrEnum):
+    CLUE = "clue"  # 问题线索, to the discipline commission
+    HANDLING = "handling"  # 移送处理, for handling by a department
+    ASSISTANCE = "assistance"  # 提请协助
+
+    @property
+    def label(self) -> str:
+        return str({ReferralKind.CLUE: _l("Clue of a suspected violation"),
+                    ReferralKind.HANDLING: _l("Referred for handling"),
+                    ReferralKind.ASSISTANCE: _l("Request for assistance")}[self])
+
+
+class ReferralState(StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    IN_HANDLING = "in_handling"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return str(STATE_LABELS[self])
+
+
+STATE_LABELS = {
+    ReferralState.DRAFT: _l("Draft"),
+    ReferralState.PENDING_APPROVAL: _l("Pending approval"),
+    ReferralState.SENT: _l("Sent, not acknowledged"),
+    ReferralState.ACKNOWLEDGED: _l("Acknowledged"),
+    ReferralState.IN_HANDLING: _l("In handling"),
+    ReferralState.ANSWERED: _l("Answered"),
+    ReferralState.CLOSED: _l("Closed"),
+    ReferralState.RETURNED: _l("Returned"),
+    ReferralState.WITHDRAWN: _l("Withdrawn"),
+}
+
+
+class Disposition(StrEnum):
+    """How a commission disposes of a clue (监督执纪工作规则), and other answers."""
+
+    TALK_OR_INQUIRY = "talk_or_inquiry"
+    PRELIMINARY_VERIFICATION = "preliminary_verification"
+    HELD = "held"
+    CLOSED = "closed"
+    CASE_OPENED = "case_opened"
+    TRANSFERRED = "transferred"
+    HANDLED = "handled"
+
+    @property
+    def label(self) -> str:
+        return str(DISPOSITION_LABELS[self])
+
+
+DISPOSITION_LABELS = {
+    Disposition.TALK_OR_INQUIRY: _l("Talk or written inquiry"),
+    Disposition.PRELIMINARY_VERIFICATION: _l("Preliminary verification"),
+    Disposition.HELD: _l("Held for later"),
+    Disposition.CLOSED: _l("Closed without action"),
+    Disposition.CASE_OPENED: _l("Case opened for review and investigation"),
+    Disposition.TRANSFERRED: _l("Passed to another authority"),
+    Disposition.HANDLED: _l("Handled (departments)"),
+}
+
+referral_findings = sa.Table(
+    "referral_findings",
+    db.metadata,
+    sa.Column("referral_id", sa.ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("finding_id", sa.ForeignKey("findings.id"), primary_key=True, index=True),
+)
+
+
+class Referral(PublicIdMixin, db.Model):
+    __tablename__ = "referrals"
+    __table_args__ = (
+        sa.Index("ix_referrals_sender_state", "sender_agency_id", "state"),
+        sa.Index("ix_referrals_receiver_state", "receiver_agency_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    receiver_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    kind: Mapped[ReferralKind] = mapped_column(enum_column(ReferralKind, "referral_kind"))
+    state: Mapped[ReferralState] = mapped_column(
+        enum_column(ReferralState, "referral_state"), default=ReferralState.DRAFT)
+    version: Mapped[int] = mapped_column(default=1)
+
+    # The content the audit standards require of a referral.
+    title: Mapped[str] = mapped_column(sa.String(200))
+    audit_scope: Mapped[str] = mapped_column(sa.Text, default="")  # when and what was audited
+    facts: Mapped[str] = mapped_column(sa.Text)
+    classification: Mapped[str] = mapped_column(sa.Text, default="")  # nature and its basis
+    opinion: Mapped[str] = mapped_column(sa.Text, default="")  # the sender's opinion
+    basis: Mapped[str] = mapped_column(sa.Text, default="")  # legal basis for referring
+    feedback_request: Mapped[str] = mapped_column(sa.Text, default="")  # report back in writing
+
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    disposition: Mapped[Disposition | None] = mapped_column(
+        enum_column(Disposition, "disposition"))
+    result: Mapped[str] = mapped_column(sa.Text, default="")
+
+    # The two clocks, fixed when the referral is sent (and when an extension is approved).
+    acknowledge_by: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    acknowledge_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer_by: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    answer_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer_limit: Mapped[datetime | None] = mapped_column(UTCDateTime)  # extensions up to here
+    calendar_complete: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+    sender_agency: Mapped[Agency] = relationship(foreign_keys=[sender_agency_id])
+    receiver_agency: Mapped[Agency] = relationship(foreign_keys=[receiver_agency_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    persons: Mapped[list[PersonInvolved]] = relationship(
+        back_populates="referral", cascade="all, delete-orphan",
+        order_by="PersonInvolved.position")
+    findings: Mapped[list[Finding]] = relationship(secondary=referral_findings,
+                                                   order_by="Finding.created_at")
+    entries: Mapped[list[TimelineEntry]] = relationship(
+        back_populates="referral", order_by="TimelineEntry.id")
+    extensions: Mapped[list[Extension]] = relationship(
+        back_populates="referral", order_by="Extension.id")
+    attachments: Mapped[list[Attachment]] = relationship(
+        primaryjoin="and_(Attachment.referral_id == Referral.id, "
+                    "Attachment.timeline_entry_id.is_(None))",
+        order_by="Attachment.uploaded_at", viewonly=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PersonInvolved(db.Model):
+    """涉及人员: the most sensitive field of the system. Never logged, never in an event, masked in
+    lists, shown only to staff and leaders of the two parties."""
+
+    __tablename__ = "referral_persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)  # order in the list
+    name: Mapped[str] = mapped_column(sa.String(50))
+    title: Mapped[str] = mapped_column(sa.String(100), default="")  # 职务
+
+    referral: Mapped[Referral] = relationship(back_populates="persons")
+
+    def __repr__(self) -> str:  # never the name, not even in a traceback
+        return f"<PersonInvolved #{self.id}>"
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+
+def mask_name(name: str) -> str:
+    """张某某 -> 张**: the family name only."""
+    name = (name or "").strip()
+    return (name[:1] + "*" * max(len(name) - 1, 1)) if name else ""
+
+
+class TimelineEntry(db.Model):
+    """One step of a referral's history, with actor, time and comment. `internal` entries are the
+    receiver's own handling notes and are never shown to the sender."""
+
+    __tablename__ = "referral_timeline"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(40))
+    from_state: Mapped[str | None] = mapped_column(sa.String(20))
+    to_state: Mapped[str | None] = mapped_column(sa.String(20))
+    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    internal: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    referral: Mapped[Referral] = relationship(back_populates="entries")
+    actor: Mapped[User] = relationship()
+    agency: Mapped[Agency] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        primaryjoin="Attachment.timeline_entry_id == TimelineEntry.id",
+        order_by="Attachment.uploaded_at", viewonly=True)
+
+
+class ExtensionDecision(StrEnum):
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class Extension(PublicIdMixin, db.Model):
+    """A receiver's request for more time to answer, and the sender's decision."""
+
+    __tablename__ = "referral_extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    previous_answer_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_answer_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    decision: Mapped[ExtensionDecision | None] = mapped_column(
+        enum_column(ExtensionDecision, "extension_decision"))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_comment: Mapped[str] = mapped_column(sa.Text, default="")
+
+    referral: Mapped[Referral] = relationship(back_populates="extensions")
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

@@ -1,0 +1,431 @@
+"""What can be done to referrals. `create_referral` and `update_referral` handle the content;
+`take_action` runs one transition of the workflow table: it checks the party, the state and the
+version, applies the action's effect, writes the timeline entry and the event, and flushes. The
+caller has loaded the referral FOR UPDATE and commits once.
+
+Persons involved never reach an event, a log line or an error message from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+
+from supervise import policy
+from supervise.accounts.models import Agency, AgencyKind, Role, User
+from supervise.attachments import storage
+from supervise.attachments.models import Attachment
+from supervise.calendar import deadlines
+from supervise.calendar.models import load_calendar
+from supervise.database import now_utc
+from supervise.errors import ConflictError, InvalidInput, OperationError
+from supervise.events.log import record_event
+from supervise.extensions import db
+from supervise.findings.models import Finding
+from supervise.referrals.models import (
+    Disposition,
+    Extension,
+    ExtensionDecision,
+    PersonInvolved,
+    Referral,
+    ReferralKind,
+    ReferralState,
+    TimelineEntry,
+)
+from supervise.referrals.workflow import EDITABLE, TRANSITIONS, Action, Party
+from supervise.settings.models import get_setting
+
+TEXT_LIMITS = {"title": 200, "audit_scope": 5000, "facts": 20000, "classification": 5000,
+               "opinion": 5000, "basis": 5000, "feedback_request": 2000}
+REQUIRED = ("receiver", "kind", "title", "facts")
+FIELDS = ("receiver", "kind", *TEXT_LIMITS, "persons_involved", "findings")
+COMMENT_LIMIT = 4000
+MAX_PERSONS = 50
+
+DEFAULT_FEEDBACK_REQUEST = "请于办结后将处理结果书面反馈我单位。"
+
+
+# --- content --------------------------------------------------------------------------------
+
+def _clean_persons(raw, errors: dict) -> list[dict] | None:
+    if not isinstance(raw, list) or len(raw) > MAX_PERSONS:
+        errors["persons_involved"] = _("Give a list of at most %(n)d persons, each with a name "
+                                       "and a position.", n=MAX_PERSONS)
+        return None
+    persons = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) - {"name", "position"}:
+            errors["persons_involved"] = _("Each person has a name and a position.")
+            return None
+        name, title = item.get("name"), item.get("position") or ""
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 50 \
+                or not isinstance(title, str) or len(title.strip()) > 100:
+            errors["persons_involved"] = _("Each person needs a name of at most 50 characters "
+                                           "and a position of at most 100.")
+            return None
+        persons.append({"name": name.strip(), "position": title.strip()})
+    return persons
+
+
+def clean_referral_input(user: User, data: dict, *, partial: bool) -> dict:
+    """Raw input from a form or JSON into model values, or InvalidInput naming each field that
+    does not pass. The messages never repeat what was entered."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for field in sorted(set(data) - set(FIELDS)):
+        errors[field] = _("Unknown field.")
+    for field in FIELDS:
+        if field not in data:
+            if not partial and field in REQUIRED:
+                errors[field] = _("This field is required.")
+            continue
+        raw = data[field]
+        if field in TEXT_LIMITS:
+            value = "" if raw is None else raw
+            if not isinstance(value, str):
+                errors[field] = _("Must be text.")
+            elif field in REQUIRED and not value.strip():
+                errors[field] = _("This field is required.")
+            elif len(value.strip()) > TEXT_LIMITS[field]:
+                errors[field] = _("Too long: at most %(n)d characters.", n=TEXT_LIMITS[field])
+            else:
+                values[field] = value.strip()
+        elif field == "receiver":
+            agency = db.session.scalar(sa.select(Agency).where(
+                Agency.code == str(raw or ""), Agency.active.is_(True)))
+            if agency is None:
+                errors[field] = _("Unknown agency.")
+            elif agency.kind == AgencyKind.AUDITED_UNIT:
+                errors[field] = _("Referrals are never sent to audited units.")
+            elif agency.id == user.agency_id:
+                errors[field] = _("A referral goes to another agency.")
+            else:
+                values["receiver_agency"] = agency
+        elif field == "kind":
+            try:
+                values["kind"] = ReferralKind(raw)
+            except ValueError:
+                errors[field] = _("Choose the kind of referral.")
+        elif field == "persons_involved":
+            persons = _clean_persons(raw, errors)
+            if persons is not None:
+                values["persons"] = persons
+        elif field == "findings":
+            ids = raw if isinstance(raw, list) else None
+            if ids is None or not all(isinstance(i, str) for i in ids):
+                errors[field] = _("Give a list of finding ids.")
+                continue
+            found = list(db.session.scalars(sa.select(Finding).where(
+                Finding.public_id.in_(set(ids)), policy.referrable_findings_clause(user))))
+            if len(found) != len(set(ids)):
+                errors[field] = _("Only your agency's issued findings, or findings shared with "
+                                  "it as may be referred, can be cited.")
+            else:
+                values["findings"] = found
+    if errors:
+        raise InvalidInput(errors)
+    return values
+
+
+def _apply(referral: Referral, values: dict) -> list[str]:
+    changed = []
+    for field, value in values.items():
+        if field == "persons":
+            current = [{"name": p.name, "position": p.title} for p in referral.persons]
+            if current != value:
+                referral.persons = [PersonInvolved(name=p["name"], title=p["position"],
+                                                   position=i) for i, p in enumerate(value)]
+                changed.append("persons_involved")
+        elif field == "findings":
+            if {f.id for f in referral.findings} != {f.id for f in value}:
+                referral.findings = value
+                changed.append("findings")
+        elif getattr(referral, field) != value:
+            setattr(referral, field, value)
+            changed.append("receiver" if field == "receiver_agency" else field)
+    return sorted(changed)
+
+
+def create_referral(user: User, data: dict) -> Referral:
+    if not policy.records_findings(user):
+        raise OperationError(_("Your agency does not send referrals."), 403)
+    values = clean_referral_input(user, data, partial=False)
+    referral = Referral(sender_agency_id=user.agency_id, created_by=user,
+                        state=ReferralState.DRAFT, feedback_request=DEFAULT_FEEDBACK_REQUEST)
+    _apply(referral, values)
+    db.session.add(referral)
+    db.session.flush()
+    _timeline(referral, user, "create", None, ReferralState.DRAFT, "")
+    record_event("referral.create", actor=user, obj=referral,
+                 details={"receiver": referral.receiver_agency.code,
+                          "kind": referral.kind.value,
+                          "findings": [f.public_id for f in referral.findings]})
+    return referral
+
+
+def update_referral(user: User, referral: Referral, data: dict, version: Any) -> list[str]:
+    if Party.SENDER not in policy.parties(user, referral):
+        raise OperationError(_("You may not do this."), 403)
+    if referral.state not in EDITABLE:
+        raise OperationError(_("A referral can be changed only as a draft or after it was "
+                               "returned; it is now: %(state)s.", state=referral.state.label), 409)
+    _check_version(referral, version)
+    changed = _apply(referral, clean_referral_input(user, data, partial=True))
+    if changed:
+        _flush()
+        record_event("referral.update", actor=user, obj=referral, details={"fields": changed})
+    return changed
+
+
+def add_attachment(user: User, referral: Referral, upload) -> Attachment:
+    """Evidence for the referral: the sender's, while it can still change the content."""
+    if Party.SENDER not in policy.parties(user, referral):
+        raise OperationError(_("You may not do this."), 403)
+    if referral.state not in EDITABLE:
+        raise OperationError(_("Evidence can be added only to a draft or a returned referral."),
+                             409)
+    return _store(user, referral, upload, None)
+
+
+def _store(user: User, referral: Referral, upload, entry: TimelineEntry | None) -> Attachment:
+    if upload is None or not getattr(upload, "filename", None):
+        raise InvalidInput({"file": _("Choose a file.")})
+    stored = storage.store_upload(upload.stream, upload.filename,
+                                  get_setting("attachment_max_mb") * 1024 * 1024)
+    try:
+        attachment = Attachment(referral_id=referral.id,
+                                timeline_entry_id=entry.id if entry else None,
+                                filename=stored.filename,
+                                content_type=stored.file_type.content_type, size=stored.size,
+                                sha256=stored.sha256, storage_name=stored.storage_name,
+                                uploaded_by=user)
+        db.session.add(attachment)
+        db.session.flush()
+        record_event("attachment.upload", actor=user, obj=referral,
+                     details={"attachment": attachment.public_id, "sha256": stored.sha256,
+                              "size": stored.size, "type": stored.file_type.extension})
+    except BaseException:
+        storage.discard(stored.storage_name)
+        raise
+    return attachment
+
+
+def record_download(user: User, referral: Referral, attachment: Attachment) -> None:
+    record_event("attachment.download", actor=user, obj=referral,
+                 details={"attachment": attachment.public_id, "sha256": attachment.sha256})
+
+
+def record_reading(user: User, referral: Referral) -> None:
+    """Every opening of a referral is a reading of a sensitive record."""
+    record_event("referral.read", actor=user, obj=referral)
+
+
+# --- the workflow ---------------------------------------------------------------------------
+
+@dataclass
+class ActionInput:
+    comment: str = ""
+    reason: str = ""
+    handler: str = ""  # user name
+    disposition: str = ""
+    result: str = ""
+    until: str = ""  # ISO date, for an extension
+    extension: str = ""  # extension id, for a decision
+    decision: str = ""  # "approve" | "refuse"
+    files: tuple = ()
+
+
+def _text(value, field: str, errors: dict, required: bool, limit: int = COMMENT_LIMIT) -> str:
+    value = (value or "").strip() if isinstance(value, str) else None
+    if value is None:
+        errors[field] = _("Must be text.")
+        return ""
+    if required and not value:
+        errors[field] = {
+            "reason": _("Give a reason."),
+            "comment": _("Write a message."),
+            "result": _("Describe the result."),
+        }.get(field, _("This field is required."))
+    elif len(value) > limit:
+        errors[field] = _("Too long: at most %(n)d characters.", n=limit)
+    return value
+
+
+def _check_version(referral: Referral, version: Any) -> None:
+    if version in (None, ""):
+        return
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise InvalidInput({"version": _("Give the version you read.")}) from None
+    if version != referral.version:
+        raise ConflictError()
+
+
+def _flush() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise ConflictError() from None
+
+
+def _timeline(referral, user, action, from_state, to_state, comment, internal=False):
+    entry = TimelineEntry(referral=referral, action=action, actor=user,
+                          agency_id=user.agency_id, comment=comment, internal=internal,
+                          from_state=from_state.value if from_state else None,
+                          to_state=to_state.value if to_state else None)
+    db.session.add(entry)
+    return entry
+
+
+def _start_clocks(referral: Referral, now: datetime) -> None:
+    cal = load_calendar()
+    warn_days = get_setting("due_soon_working_days")
+    ack = deadlines.add_working_days(now, get_setting("acknowledge_working_days"), cal)
+    answer = deadlines.add_months(now, get_setting("answer_months"), cal)
+    limit = deadlines.add_months(now, max(get_setting("answer_max_months"),
+                                          get_setting("answer_months")), cal)
+    referral.acknowledge_by = ack.due_at
+    referral.acknowledge_warn_at = deadlines.warning_start(ack.due_at, warn_days, cal)
+    referral.answer_by = answer.due_at
+    referral.answer_warn_at = deadlines.warning_start(answer.due_at, warn_days, cal)
+    referral.answer_limit = limit.due_at
+    referral.calendar_complete = ack.complete and answer.complete and limit.complete
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def take_action(user: User, referral: Referral, action: Action | str, data: ActionInput,
+                version: Any = None) -> TimelineEntry:
+    """Run one transition. 403 for the wrong party, 409 for the wrong state or a stale version,
+    422 for missing or bad input; nothing changes unless everything holds."""
+    try:
+        action = Action(action)
+    except ValueError:
+        raise OperationError(_("Unknown action."), 404) from None
+    transition = TRANSITIONS[action]
+    if not policy.may_take(user, referral, action):
+        raise OperationError(_("You may not do this."), 403)
+    if referral.state not in transition.sources:
+        raise OperationError(_("This cannot be done while the referral is: %(state)s.",
+                               state=referral.state.label), 409)
+    _check_version(referral, version)
+
+    errors: dict[str, str] = {}
+    comment = _text(data.comment, "comment", errors, "comment" in transition.needs)
+    reason = _text(data.reason, "reason", errors, "reason" in transition.needs)
+    now = now_utc()
+    before = referral.state
+    details: dict[str, Any] = {}
+    handler = disposition = extension = until = None
+    if action == Action.ASSIGN:
+        handler = db.session.scalar(sa.select(User).where(
+            User.username == str(data.handler or "").strip().lower(),
+            User.agency_id == referral.receiver_agency_id, User.active.is_(True)))
+        if handler is None or not (handler.roles & {Role.STAFF, Role.LEADER}):
+            errors["handler"] = _("Choose a staff member of your agency.")
+    if action == Action.ANSWER:
+        try:
+            disposition = Disposition(data.disposition)
+        except ValueError:
+            errors["disposition"] = _("Choose a disposition.")
+        result = _text(data.result, "result", errors, True, 20000)
+    if action == Action.REQUEST_EXTENSION:
+        if any(e.decision is None for e in referral.extensions):
+            raise OperationError(_("An extension request is already waiting for a decision."),
+                                 409)
+        until = _parse_day(data.until)
+        if until is None:
+            errors["until"] = _("Give the new date as YYYY-MM-DD.")
+        else:
+            current = deadlines.local_date(referral.answer_by)
+            limit = deadlines.local_date(referral.answer_limit)
+            if until <= current:
+                errors["until"] = _("The new date must be after the current answer-by date, "
+                                    "%(date)s.", date=current.isoformat())
+            elif until > limit:
+                errors["until"] = _("Extensions may not go beyond %(date)s.",
+                                    date=limit.isoformat())
+        if "reason" in transition.needs and not reason and "reason" not in errors:
+            errors["reason"] = _("Give a reason.")
+    if action == Action.DECIDE_EXTENSION:
+        extension = next((e for e in referral.extensions
+                          if e.public_id == data.extension and e.decision is None), None)
+        if extension is None:
+            raise OperationError(_("No such extension request is waiting for a decision."), 404)
+        if data.decision not in ("approve", "refuse"):
+            errors["decision"] = _("Approve or refuse.")
+    if errors:
+        raise InvalidInput(errors)
+
+    text = reason or comment
+    if action == Action.SUBMIT:
+        pass
+    elif action == Action.APPROVE:
+        referral.sent_at = now
+        referral.first_sent_at = referral.first_sent_at or now
+        referral.acknowledged_at = referral.answered_at = referral.closed_at = None
+        referral.handler = None
+        referral.disposition, referral.result = None, ""
+        _start_clocks(referral, now)
+    elif action == Action.ACKNOWLEDGE:
+        referral.acknowledged_at = now
+    elif action == Action.ASSIGN:
+        referral.handler = handler
+        details["handler"] = handler.username
+    elif action == Action.ANSWER:
+        referral.answered_at = now
+        referral.disposition, referral.result = disposition, result
+        details["disposition"] = disposition.value
+    elif action == Action.CLOSE:
+        referral.closed_at = now
+    elif action == Action.REOPEN:
+        referral.answered_at = None
+        referral.disposition, referral.result = None, ""
+    elif action == Action.REQUEST_EXTENSION:
+        extension = Extension(referral=referral, requested_by=user, reason=reason,
+                              previous_answer_by=referral.answer_by,
+                              requested_answer_by=deadlines.end_of_day(until))
+        db.session.add(extension)
+        details["until"] = until.isoformat()
+        text = _("Extension to %(date)s requested: %(reason)s", date=until.isoformat(),
+                 reason=reason)
+    elif action == Action.DECIDE_EXTENSION:
+        approved = data.decision == "approve"
+        extension.decision = ExtensionDecision.APPROVED if approved else ExtensionDecision.REFUSED
+        extension.decided_by, extension.decided_at = user, now
+        extension.decision_comment = comment
+        new_date = deadlines.local_date(extension.requested_answer_by).isoformat()
+        if approved:
+            referral.answer_by = extension.requested_answer_by
+            referral.answer_warn_at = deadlines.warning_start(
+                referral.answer_by, get_setting("due_soon_working_days"), load_calendar())
+            text = _("Extension to %(date)s approved.", date=new_date)
+        else:
+            text = _("Extension to %(date)s refused.", date=new_date)
+        if comment:
+            text = f"{text} {comment}"
+        details.update(extension=extension.public_id, decision=extension.decision.value)
+
+    if transition.target is not None:
+        referral.state = transition.target
+    entry = _timeline(referral, user, action.value, before, transition.target, text,
+                      internal=transition.internal)
+    _flush()
+    if action == Action.ANSWER:
+        for upload in data.files:
+            _store(user, referral, upload, entry)
+    if transition.target is not None:
+        details.update({"from": before.value, "to": transition.target.value})
+    record_event(f"referral.{action.value}", actor=user, obj=referral, details=details)
+    return entry

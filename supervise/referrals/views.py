@@ -1,0 +1,5 @@
+"""Referral pages."""
+
+from flask import Blueprint
+
+blueprint = Blueprint("referrals", __name__)

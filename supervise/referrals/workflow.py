@@ -1,0 +1,101 @@
+"""The referral workflow as data: one table that the operations, the pages (which buttons to
+show) and the tests all read.
+
+draft → pending approval → sent → acknowledged → in handling → answered → closed, with the side
+paths of domain.md: a leader sends a submission back to draft; the sender withdraws before
+acknowledgement; the receiver returns with a reason and the sender may revise and submit again;
+the sender reopens an insufficient answer. Notes, chasers and extensions change no state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+from supervise.referrals.models import ReferralState as S
+
+
+class Party(StrEnum):
+    SENDER = "sender"  # staff or leader of the sending agency
+    SENDER_LEADER = "sender_leader"
+    RECEIVER = "receiver"  # staff or leader of the receiving agency
+    RECEIVER_LEADER = "receiver_leader"
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    SEND_BACK = "send-back"
+    WITHDRAW = "withdraw"
+    ACKNOWLEDGE = "acknowledge"
+    RETURN = "return"
+    ASSIGN = "assign"
+    NOTE = "note"
+    ANSWER = "answer"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    CHASE = "chase"
+    REQUEST_EXTENSION = "request-extension"
+    DECIDE_EXTENSION = "decide-extension"
+
+    @property
+    def label(self) -> str:
+        return str(ACTION_LABELS[self])
+
+
+ACTION_LABELS = {
+    Action.SUBMIT: _l("Submit for approval"),
+    Action.APPROVE: _l("Approve and send"),
+    Action.SEND_BACK: _l("Send back"),
+    Action.WITHDRAW: _l("Withdraw"),
+    Action.ACKNOWLEDGE: _l("Acknowledge"),
+    Action.RETURN: _l("Return"),
+    Action.ASSIGN: _l("Assign a handler"),
+    Action.NOTE: _l("Add a progress note"),
+    Action.ANSWER: _l("Answer"),
+    Action.CLOSE: _l("Close"),
+    Action.REOPEN: _l("Reopen"),
+    Action.CHASE: _l("Chase"),
+    Action.REQUEST_EXTENSION: _l("Request an extension"),
+    Action.DECIDE_EXTENSION: _l("Decide on the extension"),
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    sources: frozenset[S]
+    target: S | None  # None: the state does not change
+    party: Party
+    needs: frozenset[str] = frozenset()  # fields the action cannot go without
+    internal: bool = False  # the receiver's own: never shown to the sender
+
+
+def _t(action, sources, target, party, needs=(), internal=False) -> Transition:
+    return Transition(action, frozenset(sources), target, party, frozenset(needs), internal)
+
+
+AFTER_SENDING = (S.SENT, S.ACKNOWLEDGED, S.IN_HANDLING, S.ANSWERED)
+HANDLING = (S.ACKNOWLEDGED, S.IN_HANDLING)
+
+TRANSITIONS: dict[Action, Transition] = {t.action: t for t in [
+    _t(Action.SUBMIT, (S.DRAFT, S.RETURNED), S.PENDING_APPROVAL, Party.SENDER),
+    _t(Action.APPROVE, (S.PENDING_APPROVAL,), S.SENT, Party.SENDER_LEADER),
+    _t(Action.SEND_BACK, (S.PENDING_APPROVAL,), S.DRAFT, Party.SENDER_LEADER, ("reason",)),
+    _t(Action.WITHDRAW, (S.SENT,), S.WITHDRAWN, Party.SENDER),
+    _t(Action.ACKNOWLEDGE, (S.SENT,), S.ACKNOWLEDGED, Party.RECEIVER),
+    _t(Action.RETURN, (S.SENT,), S.RETURNED, Party.RECEIVER, ("reason",)),
+    _t(Action.ASSIGN, HANDLING, S.IN_HANDLING, Party.RECEIVER_LEADER, ("handler",)),
+    _t(Action.NOTE, HANDLING, None, Party.RECEIVER, ("comment",), internal=True),
+    _t(Action.ANSWER, HANDLING, S.ANSWERED, Party.RECEIVER, ("disposition", "result")),
+    _t(Action.CLOSE, (S.ANSWERED,), S.CLOSED, Party.SENDER),
+    _t(Action.REOPEN, (S.ANSWERED,), S.IN_HANDLING, Party.SENDER, ("reason",)),
+    _t(Action.CHASE, AFTER_SENDING, None, Party.SENDER, ("comment",)),
+    _t(Action.REQUEST_EXTENSION, HANDLING, None, Party.RECEIVER, ("until", "reason")),
+    _t(Action.DECIDE_EXTENSION, HANDLING, None, Party.SENDER, ("decision",)),
+]}
+
+# States in which the sender may still change the content.
+EDITABLE = frozenset({S.DRAFT, S.RETURNED})
