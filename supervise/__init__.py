@@ -55,10 +55,10 @@ def register_blueprints(app: Flask) -> None:
     from supervise.accounts.admin_views import blueprint as admin_blueprint
     from supervise.accounts.api import blueprint as accounts_api
     from supervise.accounts.views import blueprint as accounts_blueprint
-    from supervise.events.views import blueprint as events_blueprint
-    from supervise.extensions import api
     from supervise.calendar.api import blueprint as calendar_api
     from supervise.calendar.views import blueprint as calendar_blueprint
+    from supervise.events.views import blueprint as events_blueprint
+    from supervise.extensions import api
     from supervise.findings.api import blueprint as findings_api
     from supervise.findings.views import blueprint as findings_blueprint
     from supervise.projects.views import blueprint as projects_blueprint

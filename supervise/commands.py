@@ -50,6 +50,7 @@ def seed_demo(password: str | None) -> None:
     password = password or _demo_password()
     agencies = demo.seed_accounts(password)
     demo.seed_findings()
+    demo.seed_referrals()
     db.session.commit()
 
     click.echo(f"Demo accounts (password for all: {password}):")

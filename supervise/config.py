@@ -50,7 +50,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # able to write to the database still cannot rewrite the log unnoticed.
         "EVENT_LOG_KEY": secret("EVENT_LOG_KEY", "event_log_key"),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", default_db),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Bound parameters never reach a log or an error message: they can hold the persons
+        # involved in a referral.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "PORT": int(env.get("PORT", "5000")),
         "SESSION_COOKIE_NAME": "supervise_session",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -208,3 +208,136 @@ def seed_findings() -> None:
         made.append(finding)
     # The inspection office links its own finding to the audit finding it confirms.
     findings.link_finding(_user("inspect.staff"), made[0], made[-1].public_id)
+
+
+# --- referrals ------------------------------------------------------------------------------
+
+REFERRAL_BASIS = "《审计机关移送处理违法违纪案件暂行规定》；《中华人民共和国审计法》第五十二条。"
+PERSONS = [{"name": "张建国", "position": "区教育局原党组书记、局长"},
+           {"name": "李明华", "position": "区教育局计划财务科科长"}]
+
+# (sender staff, sender leader, receiver code, kind, finding title, title, persons, opinion,
+#  steps: [(action, days ago, fields)])
+DEMO_REFERRALS = [
+    ("audit.staff", "audit.leader", "discipline", "clue", "区教育局违规发放津补贴",
+     "关于区教育局违规发放津补贴问题线索的移送", PERSONS,
+     "有关人员涉嫌违反中央八项规定精神，建议依规依纪依法处理。", []),
+    ("audit.staff", "audit.leader", "discipline", "clue", "政府采购项目未按规定公开招标",
+     "关于区教育局政府采购项目规避公开招标问题线索的移送",
+     [{"name": "王志强", "position": "区教育局装备中心主任"}],
+     "涉嫌规避公开招标，可能存在利益输送，建议核查。", [("submit", 1, {})]),
+    ("audit.staff", "audit.leader", "discipline", "clue", "疫情防控物资采购价格明显偏高",
+     "关于某街道办事处疫情防控物资采购价格偏高问题线索的移送",
+     [{"name": "赵卫东", "position": "某街道办事处副主任"}],
+     "采购价格明显偏离市场价，涉嫌利益输送，建议立案审查。",
+     [("submit", 12, {}), ("approve", 11, {}),
+      ("chase", 5, {"comment": "该问题线索已超过签收期限，请尽快签收。"}),
+      ("chase", 2, {"comment": "请于本周内签收并反馈办理安排。"})]),
+    ("audit.staff", "audit.leader", "organization", "handling", "区教育局超标准列支公务接待费",
+     "关于区教育局领导班子超标准接待问题的移送处理", PERSONS[:1],
+     "建议在干部考核中运用审计结果。",
+     [("submit", 20, {}), ("approve", 19, {}), ("acknowledge", 18, {})]),
+    ("audit.staff", "audit.leader", "discipline", "clue", "社会捐赠款物未及时入账",
+     "关于某街道办事处社会捐赠款物管理问题线索的移送",
+     [{"name": "孙丽", "position": "某街道办事处财政所所长"}],
+     "捐赠款长期未入账，去向需进一步核实。",
+     [("submit", 85, {}), ("approve", 84, {}), ("acknowledge", 83, {}),
+      ("assign", 80, {"handler": "discipline.staff"}),
+      ("note", 60, {"comment": "已调取街道财政所2020年账簿，正在核对捐赠台账。"}),
+      ("request-extension", 10, {"reason": "涉及资金流向需跨部门核查，申请延期。",
+                                 "until_months": 5}),
+      ("decide-extension", 8, {"decision": "approve", "comment": "同意延期。"})]),
+    ("audit.staff", "audit.leader", "discipline", "clue", "疫情防控补助资金发放不精准",
+     "关于某街道办事处疫情防控补助发放不精准问题线索的移送",
+     [{"name": "周海燕", "position": "某街道办事处社区事务办主任"}],
+     "建议核实是否存在优亲厚友问题。",
+     [("submit", 70, {}), ("approve", 69, {}), ("acknowledge", 68, {}),
+      ("assign", 66, {"handler": "discipline.staff"}),
+      ("answer", 20, {"disposition": "preliminary_verification",
+                      "result": "经初步核实，反映问题部分属实，已对相关责任人进行谈话提醒，"
+                                "责令清退违规发放资金9.53万元。"})]),
+    ("inspect.staff", "inspect.leader", "discipline", "clue",
+     "区教育局党组落实全面从严治党主体责任不到位",
+     "关于区教育局党组主体责任落实不到位问题线索的移送", PERSONS[:1],
+     "建议对主要负责人进行谈话函询。",
+     [("submit", 120, {}), ("approve", 119, {}), ("acknowledge", 118, {}),
+      ("answer", 60, {"disposition": "talk_or_inquiry",
+                      "result": "已对相关负责人进行函询，本人如实说明情况并作出检讨。"}),
+      ("close", 55, {"comment": "反馈充分，予以办结。"})]),
+    ("audit.staff", "audit.leader", "discipline", "clue", "年初预算编制不细化，代编预算比例过高",
+     "关于区教育局预算编制问题的移送", [],
+     "建议予以关注。",
+     [("submit", 30, {}), ("approve", 29, {}),
+      ("return", 27, {"reason": "该问题属于预算管理问题，不属于纪检监察机关受理范围，"
+                                "建议移送区财政局处理。"})]),
+    ("audit.staff", "audit.leader", "discipline", "clue", "校舍维修工程未办理竣工决算",
+     "关于区教育局校舍维修工程管理问题线索的移送",
+     [{"name": "吴国平", "position": "区教育局基建科科长"}],
+     "工程长期未决算，可能存在虚报工程量问题。",
+     [("submit", 100, {}), ("approve", 99, {}), ("acknowledge", 97, {}),
+      ("assign", 95, {"handler": "discipline.staff"}),
+      ("chase", 3, {"comment": "办理期限已过，请尽快反馈处理结果。"})]),
+]
+
+
+def _backdate(referral, entry, action: str, when) -> None:
+    """Place a demo step in the past, so that clocks show every status."""
+    from supervise.referrals import operations as referrals
+
+    entry.at = when
+    if action == "approve":
+        referral.sent_at = referral.first_sent_at = when
+        referrals.start_clocks(referral, when)
+    elif action == "acknowledge":
+        referral.acknowledged_at = when
+    elif action == "answer":
+        referral.answered_at = when
+    elif action == "close":
+        referral.closed_at = when
+    elif action == "request-extension":
+        referral.extensions[-1].requested_at = when
+    elif action == "decide-extension":
+        referral.extensions[-1].decided_at = when
+
+
+def seed_referrals() -> None:
+    from datetime import timedelta
+
+    from supervise.calendar.deadlines import add_months_to_date, local_date
+    from supervise.database import now_utc
+    from supervise.referrals import operations as referrals
+    from supervise.referrals.models import Referral
+
+    if db.session.scalar(sa.select(Referral.id).where(Referral.title == DEMO_REFERRALS[0][5])):
+        return
+    now = now_utc()
+    for (staff, leader, receiver, kind, finding_title, title, persons, opinion,
+         steps) in DEMO_REFERRALS:
+        finding = db.session.scalar(sa.select(Finding).where(Finding.title == finding_title))
+        referral = referrals.create_referral(_user(staff), {
+            "receiver": receiver, "kind": kind, "title": title,
+            "audit_scope": f"{finding.project.name}，审计期间为2020年1月1日至2020年12月31日。"
+            if finding.project else "",
+            "facts": finding.facts, "classification": finding.legal_basis,
+            "opinion": opinion, "basis": REFERRAL_BASIS, "persons_involved": persons,
+            "findings": [finding.public_id]})
+        receiver_staff = {"discipline": ("discipline.staff", "discipline.leader"),
+                          "organization": ("org.staff", "org.staff")}[receiver]
+        for action, days_ago, fields in steps:
+            actor = {
+                "submit": staff, "approve": leader, "chase": staff, "close": staff,
+                "decide-extension": staff, "acknowledge": receiver_staff[0],
+                "assign": receiver_staff[1], "note": receiver_staff[0],
+                "answer": receiver_staff[0], "return": receiver_staff[0],
+                "request-extension": receiver_staff[0],
+            }[action]
+            data = {k: v for k, v in fields.items() if k != "until_months"}
+            if "until_months" in fields:
+                data["until"] = add_months_to_date(local_date(referral.sent_at),
+                                                   fields["until_months"]).isoformat()
+            if action == "decide-extension":
+                data["extension"] = referral.extensions[-1].public_id
+            entry = referrals.take_action(_user(actor), referral, action,
+                                          referrals.ActionInput(**data))
+            _backdate(referral, entry, action, now - timedelta(days=days_ago))
+        db.session.flush()

@@ -375,8 +375,11 @@ def may_take(user, referral: Referral, action: Action) -> bool:
 def available_actions(user, referral: Referral) -> list[Action]:
     """What the user may do now: the right party and the right state."""
     mine = parties(user, referral)
+    pending = any(e.decision is None for e in referral.extensions)
     return [action for action, t in TRANSITIONS.items()
-            if t.party in mine and referral.state in t.sources]
+            if t.party in mine and referral.state in t.sources
+            and not (action == Action.REQUEST_EXTENSION and pending)
+            and not (action == Action.DECIDE_EXTENSION and not pending)]
 
 
 def reads_internal_notes(user, referral: Referral) -> bool:
@@ -394,3 +397,17 @@ def referrable_findings_clause(user):
         Share.withdrawn_at.is_(None), Share.handling == Handling.MAY_REFER)
     return sa.and_(Finding.status == FindingStatus.ISSUED,
                    sa.or_(Finding.owner_agency_id == user.agency_id, may_refer))
+
+
+def referral_attachment_or_404(user, referral: Referral, attachment_public_id: str) -> Attachment:
+    """Evidence of the referral, or a file attached to a timeline step the user may read."""
+    for attachment in referral.attachments:
+        if attachment.public_id == attachment_public_id:
+            return attachment
+    for entry in referral.entries:
+        if entry.internal and not reads_internal_notes(user, referral):
+            continue
+        for attachment in entry.attachments:
+            if attachment.public_id == attachment_public_id:
+                return attachment
+    abort(404)

@@ -119,23 +119,25 @@ KEPT_TABLES = {"calendar_days", "calendar_years"}
 
 
 def _restore_calendar() -> None:
+    """Put the seeded calendar back where a test changed it (each table on its own: on
+    PostgreSQL, TRUNCATE … CASCADE empties calendar_years, whose rows refer to users)."""
     from supervise.calendar.models import CalendarDay, CalendarYear, seed_rows
 
     years, days = seed_rows()
-    counts = (db.session.scalar(sa.select(sa.func.count()).select_from(CalendarYear)),
-              db.session.scalar(sa.select(sa.func.count()).select_from(CalendarDay)))
-    changed = db.session.scalar(sa.select(sa.func.count()).select_from(CalendarYear).where(
-        CalendarYear.updated_by_id.is_not(None)))
-    if counts == (len(years), len(days)) and not changed:
-        return
-    db.session.execute(sa.delete(CalendarDay))
-    db.session.execute(sa.delete(CalendarYear))
-    db.session.execute(sa.insert(CalendarYear), [dict(y, updated_at=now_utc()) for y in years])
-    db.session.execute(sa.insert(CalendarDay), days)
+    year_rows = db.session.execute(sa.select(CalendarYear.year, CalendarYear.updated_by_id))
+    if sorted((y, by) for y, by in year_rows) != [(y["year"], None) for y in years]:
+        db.session.execute(sa.delete(CalendarYear))
+        db.session.execute(sa.insert(CalendarYear),
+                           [dict(y, updated_at=now_utc()) for y in years])
+    if db.session.scalar(sa.select(sa.func.count()).select_from(CalendarDay)) != len(days) or \
+            db.session.scalar(sa.select(sa.func.count()).select_from(CalendarDay).where(
+                CalendarDay.day > max(d["day"] for d in days))):
+        db.session.execute(sa.delete(CalendarDay))
+        db.session.execute(sa.insert(CalendarDay), days)
 
 
 def _empty_database() -> None:
-    _restore_calendar()
+    _restore_calendar()  # first: a year a test entered refers to a user about to go
     tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(t.name for t in tables)
@@ -146,7 +148,9 @@ def _empty_database() -> None:
     from supervise.events.models import EventChainHead
     from supervise.findings.models import DEFAULT_CATEGORIES, Category
 
-    # What the migrations seed, seeded again.
+    # What the migrations seed, seeded again. (On PostgreSQL, TRUNCATE … CASCADE also empties
+    # the kept calendar tables, which refer to users: restore after it.)
+    _restore_calendar()
     db.session.add(EventChainHead(id=1, seq=0, hash="", mac=None))
     for i, (code, name, name_en) in enumerate(DEFAULT_CATEGORIES):
         db.session.add(Category(code=code, name=name, name_en=name_en, position=(i + 1) * 10))

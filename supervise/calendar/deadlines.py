@@ -128,6 +128,8 @@ def deadline(start: datetime, amount: int, unit: Unit, cal: WorkingCalendar) -> 
 def warning_start(due_at: datetime, working_days: int, cal: WorkingCalendar) -> datetime:
     """When "due soon" begins: the first day from which no more than `working_days` working
     days are left, counting that day and the due date."""
+    if working_days < 0:
+        raise ValueError("the number of working days must not be negative")
     day = local_date(due_at)
     left = 0
     while True:

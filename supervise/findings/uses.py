@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from supervise import policy
+from supervise.extensions import db
 from supervise.findings.models import Finding, FindingLink, Share
+from supervise.referrals.models import Referral
 
 
 @dataclass
@@ -20,14 +22,19 @@ class Related:
 class Uses:
     shares: list[Share] = field(default_factory=list)
     related: list[Related] = field(default_factory=list)
+    # Referrals citing the finding that the reader is a party to, with their outcome.
+    referrals: list[Referral] = field(default_factory=list)
 
 
 def uses_of(user, finding: Finding) -> Uses:
     links = policy.links_of(finding)
     others = [link.related if link.finding_id == finding.id else link.finding for link in links]
     visible = policy.visible_finding_ids(user, (o.id for o in others))
+    referrals = db.session.scalars(policy.visible_referrals(user).where(
+        Referral.findings.any(Finding.id == finding.id)).order_by(Referral.created_at)).all()
     return Uses(
         shares=policy.visible_shares(user, finding),
+        referrals=list(referrals),
         related=[Related(link, other, other.id in visible) for link, other in zip(links, others,
                                                                                    strict=True)],
     )

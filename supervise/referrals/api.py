@@ -1,5 +1,314 @@
-"""Referrals under /api/v1."""
+"""Referrals under /api/v1: the same operations as the pages.
 
+Each view finds the referral through `supervise.policy` (a referral outside the caller's reach
+answers 404, so that its existence does not leak), calls one operation, which checks the party,
+the state, the version and the input against the workflow table and records its event, and
+commits once. Transitions load the referral FOR UPDATE, so that of two simultaneous steps one
+waits for the other and then finds the state it left.
+
+The persons involved are written in full only by GET /referrals/<id>, which records the reading;
+lists and the answers to changes show them masked.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
 from flask_smorest import Blueprint
+from sqlalchemy.orm import joinedload, selectinload
+
+from supervise import policy
+from supervise.accounts.models import User
+from supervise.attachments import storage
+from supervise.attachments.models import Attachment
+from supervise.attachments.web import send_attachment
+from supervise.errors import InvalidInput
+from supervise.extensions import db
+from supervise.findings.schemas import AttachmentSchema, UploadSchema
+from supervise.pagination import count
+from supervise.policy import Permission
+from supervise.referrals import operations, queries
+from supervise.referrals.models import Disposition, Extension, Referral, TimelineEntry
+from supervise.referrals.schemas import (
+    ActionFormSchema,
+    ActionRequestSchema,
+    ChaserRequestSchema,
+    DecisionRequestSchema,
+    DispositionSchema,
+    ExtensionRequestSchema,
+    ReferralCreateSchema,
+    ReferralPageSchema,
+    ReferralQuerySchema,
+    ReferralSchema,
+    ReferralStepSchema,
+    ReferralUpdateSchema,
+)
+from supervise.referrals.workflow import Action
 
 blueprint = Blueprint("referrals_api", __name__, description="Referrals and their clocks")
+
+# The steps named in the URL, /referrals/<id>/<action>. Chasers and extensions have resources of
+# their own; anything else answers 404.
+URL_ACTIONS = {a.value: a for a in Action
+               if a not in (Action.CHASE, Action.REQUEST_EXTENSION, Action.DECIDE_EXTENSION)}
+DECISIONS = ("approve", "refuse")
+
+
+def _path_enum(name: str, values) -> list[dict]:
+    """The OpenAPI description of a path segment that takes one of a few words."""
+    return [{"in": "path", "name": name, "required": True,
+             "schema": {"type": "string", "enum": list(values)}}]
+
+SORTS = {
+    "-created_at": (Referral.created_at.desc(), Referral.id.desc()),
+    "created_at": (Referral.created_at.asc(), Referral.id.asc()),
+    "acknowledge_by": (Referral.acknowledge_by.asc().nulls_last(), Referral.id.asc()),
+    "answer_by": (Referral.answer_by.asc().nulls_last(), Referral.id.asc()),
+}
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _for_answer(referral: Referral) -> Referral:
+    """The referral, after the commit, with all that its answer shows loaded in a few
+    statements rather than one or more per timeline entry."""
+    entries = selectinload(Referral.entries)
+    extensions = selectinload(Referral.extensions)
+    return db.session.scalars(
+        sa.select(Referral).where(Referral.id == referral.id).options(
+            joinedload(Referral.sender_agency), joinedload(Referral.receiver_agency),
+            joinedload(Referral.handler), selectinload(Referral.persons),
+            selectinload(Referral.findings), selectinload(Referral.attachments),
+            entries.joinedload(TimelineEntry.actor), entries.joinedload(TimelineEntry.agency),
+            entries.selectinload(TimelineEntry.attachments),
+            extensions.joinedload(Extension.requested_by),
+            extensions.joinedload(Extension.decided_by))
+    ).unique().one()
+
+
+def _commit_or_discard(storage_names) -> None:
+    """Commit; if that fails, the files stored in this transaction go too."""
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        for name in storage_names:
+            storage.discard(name)
+        raise
+
+
+def _stored_names(referral: Referral) -> set[str]:
+    """The stored files of the referral's timeline (the answers' files), as this transaction
+    sees them."""
+    try:
+        return set(db.session.scalars(sa.select(Attachment.storage_name).where(
+            Attachment.referral_id == referral.id, Attachment.timeline_entry_id.is_not(None))))
+    except sa.exc.SQLAlchemyError:  # a failed transaction: nothing more can be learnt
+        return set()
+
+
+def _act(referral: Referral, action: Action, data: operations.ActionInput, version) -> Referral:
+    """Run one step and commit once. Files sent with an answer are stored during the step; if
+    the step or the commit fails, none of them stays behind."""
+    before = _stored_names(referral) if data.files else set()
+    try:
+        operations.take_action(_user(), referral, action, data, version)
+    except BaseException:
+        stored = _stored_names(referral) - before if data.files else set()
+        db.session.rollback()
+        for name in stored:
+            storage.discard(name)
+        raise
+    _commit_or_discard(_stored_names(referral) - before if data.files else ())
+    return _for_answer(referral)
+
+
+# --- lists and reading ----------------------------------------------------------------------
+
+
+@blueprint.route("/referrals", methods=["GET"])
+@blueprint.arguments(ReferralQuerySchema, location="query")
+@blueprint.response(200, ReferralPageSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def list_referrals(args):
+    """Referrals the caller's agency sent, or received once they were sent.
+
+    Filters: `role` (sent|received), `state`, `clock` (due_soon|overdue: a running clock).
+    Items carry the state, both deadlines and each clock's status, the chasers sent, and the
+    persons involved masked (张某某 → 张**); never the facts: open a referral to read them.
+    """
+    user = _user()
+    query = queries.filtered(user, role=args.get("role", ""), state=args.get("state", ""),
+                             clock=args.get("clock", ""))
+    page, per_page = args["page"], args["per_page"]
+    total = count(query)
+    items = list(db.session.scalars(
+        queries.for_list(query).order_by(*SORTS[args["sort"]])
+        .limit(per_page).offset((page - 1) * per_page)).unique())
+    g.referral_chasers = queries.chasers(r.id for r in items)
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@blueprint.route("/referrals/<referral_id>", methods=["GET"])
+@blueprint.response(200, ReferralSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def get_referral(referral_id):
+    """A referral in full, for the two parties: content, persons involved, cited findings,
+    evidence, timeline (the receiver's internal notes only for the receiver), extensions, both
+    clocks and the steps the caller may take now. Every reading is recorded."""
+    user = _user()
+    referral = policy.referral_or_404(user, referral_id)
+    operations.record_reading(user, referral)
+    db.session.commit()
+    return _for_answer(referral)
+
+
+@blueprint.route("/dispositions", methods=["GET"])
+@blueprint.response(200, DispositionSchema(many=True))
+@policy.requires(Permission.CASE_CONTENT)
+def list_dispositions():
+    """How a referral may be disposed of (an answer's `disposition`), named in the caller's
+    language."""
+    return list(Disposition)
+
+
+# --- content --------------------------------------------------------------------------------
+
+
+@blueprint.route("/referrals", methods=["POST"])
+@blueprint.arguments(ReferralCreateSchema)
+@blueprint.response(201, ReferralStepSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def create_referral(data):
+    """Draft a referral from the caller's agency; it leaves only when a leader approves it."""
+    referral = operations.create_referral(_user(), data)
+    db.session.commit()
+    return _for_answer(referral)
+
+
+@blueprint.route("/referrals/<referral_id>", methods=["PATCH"])
+@blueprint.arguments(ReferralUpdateSchema)
+@blueprint.response(200, ReferralStepSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def update_referral(data, referral_id):
+    """Change the content of a draft or a returned referral, carrying the `version` read; a
+    stale version answers 409."""
+    user = _user()
+    referral = policy.referral_or_404(user, referral_id, for_update=True)
+    version = data.pop("version")
+    operations.update_referral(user, referral, data, version)
+    db.session.commit()
+    return _for_answer(referral)
+
+
+@blueprint.route("/referrals/<referral_id>/attachments", methods=["POST"])
+@blueprint.arguments(UploadSchema, location="files")
+@blueprint.response(201, AttachmentSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def upload_attachment(files, referral_id):
+    """Add an evidence file (multipart field `file`) to a draft or returned referral."""
+    user = _user()
+    referral = policy.referral_or_404(user, referral_id, for_update=True)
+    attachment = operations.add_attachment(user, referral, files.get("file"))
+    _commit_or_discard([attachment.storage_name])
+    return attachment
+
+
+@blueprint.route("/referrals/<referral_id>/attachments/<attachment_id>", methods=["GET"])
+@blueprint.response(200, description="The file, as an attachment",
+                    content_type="application/octet-stream")
+@policy.requires(Permission.CASE_CONTENT)
+def download_attachment(referral_id, attachment_id):
+    """Download a file of the referral: its evidence, or one sent with an answer."""
+    user = _user()
+    referral = policy.referral_or_404(user, referral_id)
+    attachment = db.session.scalar(sa.select(Attachment).where(
+        Attachment.public_id == attachment_id, Attachment.referral_id == referral.id))
+    if attachment is None:
+        abort(404)
+    if attachment.timeline_entry_id is not None:
+        entry = db.session.get(TimelineEntry, attachment.timeline_entry_id)
+        if entry.internal and not policy.reads_internal_notes(user, referral):
+            abort(404)
+    response = send_attachment(attachment)
+    operations.record_download(user, referral, attachment)
+    db.session.commit()
+    return response
+
+
+# --- the workflow ---------------------------------------------------------------------------
+
+
+@blueprint.route("/referrals/<referral_id>/<action>", methods=["POST"],
+                 parameters=_path_enum("action", URL_ACTIONS))
+@blueprint.arguments(ActionRequestSchema, required=False)
+@blueprint.response(200, ReferralStepSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def take_action(data, referral_id, action):
+    """One step of the workflow: submit, approve, send-back, withdraw, acknowledge, return,
+    assign, note, answer, close, reopen.
+
+    The body carries `comment`, and where the step needs them `reason` (return, send-back,
+    reopen), `handler` (assign: a user name), `disposition` and `result` (answer), and
+    optionally the `version` read. An answer may instead be sent as multipart/form-data with the
+    same fields and its files in `files`. 403 if the step is another party's, 409 if the referral
+    is not in a state the step starts from, 422 for missing or bad input.
+    """
+    if action not in URL_ACTIONS:
+        abort(404)
+    user = _user()
+    files = ()
+    if request.mimetype == "multipart/form-data":
+        data = blueprint.ARGUMENTS_PARSER.parse(ActionFormSchema, location="form")
+        files = tuple(f for f in request.files.getlist("files") if f.filename)
+        if files and URL_ACTIONS[action] != Action.ANSWER:  # only an answer carries files
+            raise InvalidInput({"files": _("Unknown field.")})
+    referral = policy.referral_or_404(user, referral_id, for_update=True)
+    version = data.pop("version", None)
+    inputs = operations.ActionInput(**{key: value or "" for key, value in data.items()},
+                                    files=files)
+    return _act(referral, URL_ACTIONS[action], inputs, version)
+
+
+@blueprint.route("/referrals/<referral_id>/chasers", methods=["POST"])
+@blueprint.arguments(ChaserRequestSchema)
+@blueprint.response(201, ReferralStepSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def chase(data, referral_id):
+    """Chase (催办) a referral the caller's agency sent, with a message, any time after
+    sending."""
+    referral = policy.referral_or_404(_user(), referral_id, for_update=True)
+    return _act(referral, Action.CHASE, operations.ActionInput(comment=data["comment"] or ""),
+                data.get("version"))
+
+
+@blueprint.route("/referrals/<referral_id>/extensions", methods=["POST"])
+@blueprint.arguments(ExtensionRequestSchema)
+@blueprint.response(201, ReferralStepSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def request_extension(data, referral_id):
+    """Ask the sender for more time to answer (the receiver, while handling): the new
+    answer-by date `until` and a `reason`. The deadline moves only if the sender approves."""
+    referral = policy.referral_or_404(_user(), referral_id, for_update=True)
+    inputs = operations.ActionInput(until=data["until"], reason=data["reason"] or "")
+    return _act(referral, Action.REQUEST_EXTENSION, inputs, data.get("version"))
+
+
+@blueprint.route("/referrals/<referral_id>/extensions/<extension_id>/<decision>",
+                 methods=["POST"], parameters=_path_enum("decision", DECISIONS))
+@blueprint.arguments(DecisionRequestSchema, required=False)
+@blueprint.response(200, ReferralStepSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def decide_extension(data, referral_id, extension_id, decision):
+    """Approve or refuse a pending extension request (the sender). On approval the answer-by
+    deadline moves to the end of the requested day."""
+    if decision not in DECISIONS:
+        abort(404)
+    referral = policy.referral_or_404(_user(), referral_id, for_update=True)
+    inputs = operations.ActionInput(extension=extension_id, decision=decision,
+                                    comment=data.get("comment") or "")
+    return _act(referral, Action.DECIDE_EXTENSION, inputs, data.get("version"))

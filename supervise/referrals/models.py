@@ -133,7 +133,12 @@ class Referral(PublicIdMixin, db.Model):
     answer_by: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     answer_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answer_limit: Mapped[datetime | None] = mapped_column(UTCDateTime)  # extensions up to here
-    calendar_complete: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Whether each deadline was counted with the official calendar of every year it spans, as
+    # known when it was counted (False: weekends only for some year).
+    acknowledge_calendar_complete: Mapped[bool] = mapped_column(default=True,
+                                                                server_default=sa.true())
+    answer_calendar_complete: Mapped[bool] = mapped_column(default=True,
+                                                           server_default=sa.true())
 
     sender_agency: Mapped[Agency] = relationship(foreign_keys=[sender_agency_id])
     receiver_agency: Mapped[Agency] = relationship(foreign_keys=[receiver_agency_id])
@@ -154,6 +159,10 @@ class Referral(PublicIdMixin, db.Model):
         order_by="Attachment.uploaded_at", viewonly=True)
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def calendar_complete(self) -> bool:
+        return self.acknowledge_calendar_complete and self.answer_calendar_complete
 
 
 class PersonInvolved(db.Model):

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from supervise import policy
@@ -175,8 +176,13 @@ def update_referral(user: User, referral: Referral, data: dict, version: Any) ->
         raise OperationError(_("A referral can be changed only as a draft or after it was "
                                "returned; it is now: %(state)s.", state=referral.state.label), 409)
     _check_version(referral, version)
-    changed = _apply(referral, clean_referral_input(user, data, partial=True))
+    values = clean_referral_input(user, data, partial=True)
+    with db.session.no_autoflush:  # one UPDATE, so the version moves on by exactly one
+        changed = _apply(referral, values)
     if changed:
+        # Persons and findings live in other tables: touch the row so its version moves on
+        # and a second editor holding the old version gets a conflict.
+        flag_modified(referral, "title")
         _flush()
         record_event("referral.update", actor=user, obj=referral, details={"fields": changed})
     return changed
@@ -283,7 +289,8 @@ def _timeline(referral, user, action, from_state, to_state, comment, internal=Fa
     return entry
 
 
-def _start_clocks(referral: Referral, now: datetime) -> None:
+def start_clocks(referral: Referral, now: datetime) -> None:
+    """Fix both deadlines from the moment of sending, with the settings and calendar of now."""
     cal = load_calendar()
     warn_days = get_setting("due_soon_working_days")
     ack = deadlines.add_working_days(now, get_setting("acknowledge_working_days"), cal)
@@ -295,7 +302,8 @@ def _start_clocks(referral: Referral, now: datetime) -> None:
     referral.answer_by = answer.due_at
     referral.answer_warn_at = deadlines.warning_start(answer.due_at, warn_days, cal)
     referral.answer_limit = limit.due_at
-    referral.calendar_complete = ack.complete and answer.complete and limit.complete
+    referral.acknowledge_calendar_complete = ack.complete
+    referral.answer_calendar_complete = answer.complete
 
 
 def _parse_day(text: str) -> date | None:
@@ -377,7 +385,7 @@ def take_action(user: User, referral: Referral, action: Action | str, data: Acti
         referral.acknowledged_at = referral.answered_at = referral.closed_at = None
         referral.handler = None
         referral.disposition, referral.result = None, ""
-        _start_clocks(referral, now)
+        start_clocks(referral, now)
     elif action == Action.ACKNOWLEDGE:
         referral.acknowledged_at = now
     elif action == Action.ASSIGN:
@@ -423,8 +431,14 @@ def take_action(user: User, referral: Referral, action: Action | str, data: Acti
                       internal=transition.internal)
     _flush()
     if action == Action.ANSWER:
-        for upload in data.files:
-            _store(user, referral, upload, entry)
+        stored: list[str] = []
+        try:
+            for upload in data.files:
+                stored.append(_store(user, referral, upload, entry).storage_name)
+        except BaseException:
+            for name in stored:  # all the answer's files, or none
+                storage.discard(name)
+            raise
     if transition.target is not None:
         details.update({"from": before.value, "to": transition.target.value})
     record_event(f"referral.{action.value}", actor=user, obj=referral, details=details)

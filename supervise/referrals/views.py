@@ -1,5 +1,317 @@
-"""Referral pages."""
+"""Referral pages: the sender's tracking board, the receiver's inbox, the leader's approval
+queue, the referral with its clocks and timeline, and the forms that act on it."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from supervise import policy
+from supervise.accounts.models import Agency, AgencyKind, Role, User
+from supervise.attachments.web import send_attachment
+from supervise.errors import InvalidInput, OperationError
+from supervise.extensions import db
+from supervise.findings.models import Finding
+from supervise.pagination import paginate
+from supervise.policy import Permission
+from supervise.referrals import operations, queries
+from supervise.referrals.models import (
+    Disposition,
+    Referral,
+    ReferralKind,
+    ReferralState,
+)
+from supervise.referrals.workflow import EDITABLE, Action
 
 blueprint = Blueprint("referrals", __name__)
+S = ReferralState
+
+
+def _reader():
+    user = current_user._get_current_object()
+    if not policy.reads_cases(user):
+        abort(404)
+    return user
+
+
+def _sender():
+    user = _reader()
+    if not policy.records_findings(user):
+        abort(404)
+    return user
+
+
+def _rows(page):
+    """What every list row shows beside the referral: its clocks and its chasers."""
+    chasers = queries.chasers(r.id for r in page.items)
+    return [(r, queries.clocks(r), chasers.get(r.id)) for r in page.items]
+
+
+# --- lists --------------------------------------------------------------------------------
+
+@blueprint.route("/referrals")
+@policy.requires(Permission.CASE_CONTENT)
+def board():
+    """Every referral the agency sent, counted and filtered by state and clock."""
+    user = _sender()
+    state, clock = request.args.get("state", ""), request.args.get("clock", "")
+    errors = []
+    if state and state not in {s.value for s in S}:
+        errors.append(_("Unknown state."))
+    if clock and clock not in queries.CLOCK_FILTERS:
+        errors.append(_("Unknown clock filter."))
+    sent = queries.sent_by(user)
+    query = sent if errors else queries.filtered(user, role="sent", state=state, clock=clock)
+    if errors:
+        query = query.where(sa.false())
+    page = paginate(queries.for_list(query).order_by(Referral.created_at.desc(),
+                                                     Referral.id.desc()))
+    return render_template("referrals/board.html", rows=_rows(page), page=page, state=state,
+                           clock=clock, errors=errors, states=list(S),
+                           state_counts=queries.state_counts(sent),
+                           clock_counts=queries.clock_counts(sent))
+
+
+INBOX_TABS = {
+    "acknowledge": (lambda q, now: q.where(Referral.state == S.SENT),
+                    (Referral.acknowledge_by.asc(), Referral.id)),
+    "handling": (lambda q, now: q.where(Referral.state.in_((S.ACKNOWLEDGED, S.IN_HANDLING))),
+                 (Referral.answer_by.asc(), Referral.id)),
+    "due_soon": (lambda q, now: q.where(queries.due_soon_clause(now)),
+                 (Referral.answer_by.asc(), Referral.id)),
+    "overdue": (lambda q, now: q.where(queries.overdue_clause(now)),
+                (Referral.answer_by.asc(), Referral.id)),
+    "answered": (lambda q, now: q.where(Referral.state.in_((S.ANSWERED, S.CLOSED))),
+                 (Referral.answered_at.desc(), Referral.id.desc())),
+    "returned": (lambda q, now: q.where(Referral.state.in_((S.RETURNED, S.WITHDRAWN))),
+                 (Referral.sent_at.desc(), Referral.id.desc())),
+}
+
+
+@blueprint.route("/referrals/inbox")
+@policy.requires(Permission.CASE_CONTENT)
+def inbox():
+    """What other agencies referred to the user's agency, by what needs doing."""
+    from supervise.database import now_utc
+
+    user = _reader()
+    tab = request.args.get("tab", "acknowledge")
+    if tab not in INBOX_TABS:
+        tab = "acknowledge"
+    now = now_utc()
+    received = queries.received_by(user)
+    narrow, order = INBOX_TABS[tab]
+    page = paginate(queries.for_list(narrow(received, now)).order_by(*order))
+    counts = {name: db.session.scalar(
+        f(received, now).order_by(None).with_only_columns(sa.func.count(Referral.id)))
+        for name, (f, _order) in INBOX_TABS.items()}
+    return render_template("referrals/inbox.html", rows=_rows(page), page=page, tab=tab,
+                           counts=counts)
+
+
+@blueprint.route("/referrals/approvals")
+@policy.requires(Permission.APPROVE)
+def approvals():
+    user = _sender()
+    query = queries.sent_by(user).where(Referral.state == S.PENDING_APPROVAL)
+    page = paginate(queries.for_list(query).order_by(Referral.created_at))
+    return render_template("referrals/approvals.html", rows=_rows(page), page=page)
+
+
+# --- create and edit ----------------------------------------------------------------------
+
+def _persons_from_text(text: str) -> list[dict]:
+    """One person a line: the name, then the position after a space or a tab."""
+    persons = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        name, _sep, position = line.replace("\t", " ").partition(" ")
+        persons.append({"name": name.strip(), "position": position.strip()})
+    return persons
+
+
+def _form_data() -> dict:
+    form = request.form
+    data = {name: form.get(name, "") for name in (
+        "receiver", "kind", "title", "audit_scope", "facts", "classification", "opinion",
+        "basis", "feedback_request")}
+    data["persons_involved"] = _persons_from_text(form.get("persons", ""))
+    data["findings"] = form.getlist("findings")
+    return data
+
+
+def _form_choices(user, referral: Referral | None):
+    receivers = db.session.scalars(sa.select(Agency).where(
+        Agency.kind != AgencyKind.AUDITED_UNIT, Agency.active.is_(True),
+        Agency.id != user.agency_id).order_by(Agency.kind, Agency.name)).all()
+    findings = db.session.scalars(sa.select(Finding).where(
+        policy.referrable_findings_clause(user)).order_by(Finding.created_at.desc())
+        .limit(300)).all()
+    return {"receivers": receivers, "findings": findings, "kinds": list(ReferralKind)}
+
+
+@blueprint.route("/referrals/new", methods=["GET", "POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def new():
+    user = _sender()
+    errors = {}
+    status = 200
+    if request.method == "POST":
+        data = _form_data()
+        try:
+            referral = operations.create_referral(user, data)
+            db.session.commit()
+            flash(_("Referral saved as a draft. Submit it for your leader's approval."),
+                  "success")
+            return redirect(url_for("referrals.referral", public_id=referral.public_id))
+        except InvalidInput as exc:
+            db.session.rollback()
+            errors, status = exc.errors, 400
+        values = dict(request.form)
+        values["findings"] = data["findings"]
+    else:
+        values = {"kind": "clue", "findings": [], "receiver": "discipline"}
+        finding_id = request.args.get("finding")
+        if finding_id:
+            finding = db.session.scalar(sa.select(Finding).where(
+                Finding.public_id == finding_id, policy.referrable_findings_clause(user)))
+            if finding is None:
+                abort(404)
+            values.update(title=finding.title, facts=finding.facts,
+                          classification=finding.legal_basis, findings=[finding.public_id],
+                          audit_scope=str(finding.project or ""))
+    return render_template("referrals/form.html", referral=None, values=values, errors=errors,
+                           **_form_choices(user, None)), status
+
+
+@blueprint.route("/referrals/<public_id>/edit", methods=["GET", "POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def edit(public_id: str):
+    user = _reader()
+    referral = policy.referral_or_404(user, public_id, for_update=request.method == "POST")
+    if not policy.may_take(user, referral, Action.SUBMIT) or referral.state not in EDITABLE:
+        abort(403)
+    errors = {}
+    status = 200
+    if request.method == "POST":
+        data = _form_data()
+        try:
+            changed = operations.update_referral(user, referral, data,
+                                                 request.form.get("version"))
+            db.session.commit()
+            flash(_("Saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for("referrals.referral", public_id=referral.public_id))
+        except InvalidInput as exc:
+            db.session.rollback()
+            errors, status = exc.errors, 400
+        except OperationError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            status = exc.status
+        values = dict(request.form)
+        values["findings"] = data["findings"]
+    else:
+        values = {name: getattr(referral, name) for name in (
+            "kind", "title", "audit_scope", "facts", "classification", "opinion", "basis",
+            "feedback_request")}
+        values.update(receiver=referral.receiver_agency.code, version=referral.version,
+                      persons="\n".join(f"{p.name} {p.title}".strip()
+                                        for p in referral.persons),
+                      findings=[f.public_id for f in referral.findings])
+    return render_template("referrals/form.html", referral=referral, values=values,
+                           errors=errors, **_form_choices(user, referral)), status
+
+
+# --- a referral ---------------------------------------------------------------------------
+
+def _detail(referral: Referral, status: int = 200, errors: dict | None = None):
+    user = current_user._get_current_object()
+    entries = [e for e in referral.entries
+               if not e.internal or policy.reads_internal_notes(user, referral)]
+    handlers = []
+    if Action.ASSIGN in policy.available_actions(user, referral):
+        handlers = db.session.scalars(sa.select(User).where(
+            User.agency_id == referral.receiver_agency_id, User.active.is_(True),
+            User.role_rows.any()).order_by(User.display_name)).all()
+        handlers = [u for u in handlers if u.roles & {Role.STAFF, Role.LEADER}]
+    return render_template(
+        "referrals/detail.html", referral=referral, clocks=queries.clocks(referral),
+        entries=entries, actions=policy.available_actions(user, referral),
+        parties=policy.parties(user, referral), handlers=handlers,
+        dispositions=list(Disposition), errors=errors or {},
+        pending_extension=next((e for e in referral.extensions if e.decision is None), None),
+        action_labels={a.value: a.label for a in Action} | {"create": _("Created")},
+        state_labels={s.value: s.label for s in S},
+    ), status
+
+
+@blueprint.route("/referrals/<public_id>")
+@policy.requires(Permission.CASE_CONTENT)
+def referral(public_id: str):
+    user = _reader()
+    referral = policy.referral_or_404(user, public_id)
+    operations.record_reading(user, referral)
+    db.session.commit()
+    return _detail(referral)
+
+
+@blueprint.route("/referrals/<public_id>/act/<action>", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def act(public_id: str, action: str):
+    user = _reader()
+    referral = policy.referral_or_404(user, public_id, for_update=True)
+    form = request.form
+    data = operations.ActionInput(
+        comment=form.get("comment", ""), reason=form.get("reason", ""),
+        handler=form.get("handler", ""), disposition=form.get("disposition", ""),
+        result=form.get("result", ""), until=form.get("until", ""),
+        extension=form.get("extension", ""), decision=form.get("decision", ""),
+        files=tuple(f for f in request.files.getlist("files") if f and f.filename))
+    try:
+        operations.take_action(user, referral, action, data, form.get("version"))
+        db.session.commit()
+    except InvalidInput as exc:
+        db.session.rollback()
+        flash(" ".join(exc.errors.values()), "error")
+        return _detail(policy.referral_or_404(user, public_id), 400, exc.errors)
+    except OperationError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _detail(policy.referral_or_404(user, public_id), exc.status)
+    flash(_("Done: %(action)s.", action=Action(action).label), "success")
+    if request.form.get("next") == "board":
+        return redirect(url_for("referrals.board", **request.args))
+    return redirect(url_for("referrals.referral", public_id=public_id))
+
+
+@blueprint.route("/referrals/<public_id>/attachments", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT)
+def upload(public_id: str):
+    user = _reader()
+    referral = policy.referral_or_404(user, public_id, for_update=True)
+    try:
+        operations.add_attachment(user, referral, request.files.get("file"))
+        db.session.commit()
+    except OperationError as exc:
+        db.session.rollback()
+        message = " ".join(exc.errors.values()) if isinstance(exc, InvalidInput) else exc.message
+        flash(message, "error")
+        return _detail(policy.referral_or_404(user, public_id), exc.status)
+    flash(_("Evidence uploaded."), "success")
+    return redirect(url_for("referrals.referral", public_id=public_id))
+
+
+@blueprint.route("/referrals/<public_id>/attachments/<attachment_id>")
+@policy.requires(Permission.CASE_CONTENT)
+def download(public_id: str, attachment_id: str):
+    user = _reader()
+    referral = policy.referral_or_404(user, public_id)
+    attachment = policy.referral_attachment_or_404(user, referral, attachment_id)
+    response = send_attachment(attachment)
+    operations.record_download(user, referral, attachment)
+    db.session.commit()
+    return response

@@ -18,21 +18,25 @@ ACCOUNTS = {username: (display_name, AGENCY_NAMES[agency], roles)
             for username, display_name, agency, roles in DEMO_USERS}
 
 # The navigation links that depend on a role or an agency, and who may see which of them.
-ROLE_LINKS = ["/findings", "/projects", "/admin/agencies", "/admin/users", "/admin/roles",
+ROLE_LINKS = ["/findings", "/referrals", "/referrals/inbox", "/referrals/approvals",
+              "/projects", "/calendar", "/admin/agencies", "/admin/users", "/admin/roles",
               "/settings/", "/audit/events"]
+RECORDER = {"/findings", "/referrals", "/referrals/inbox", "/projects", "/calendar"}
+READER = {"/findings", "/referrals/inbox", "/calendar"}
 EXPECTED_ROLE_LINKS = {
     "sysadmin": {"/admin/agencies", "/admin/users"},
     "secadmin": {"/admin/roles", "/settings/"},
     "auditadmin": {"/audit/events"},
-    # agencies that record findings run projects; other case readers only read findings
-    "audit.staff": {"/findings", "/projects"},
-    "audit.leader": {"/findings", "/projects"},
-    "inspect.staff": {"/findings", "/projects"},
-    "inspect.leader": {"/findings", "/projects"},
-    "discipline.staff": {"/findings"},
-    "discipline.leader": {"/findings"},
-    "org.staff": {"/findings"},
-}  # the audited unit's contact: none of them
+    # agencies that record findings send referrals and run projects; their leaders approve
+    "audit.staff": RECORDER,
+    "audit.leader": RECORDER | {"/referrals/approvals"},
+    "inspect.staff": RECORDER,
+    "inspect.leader": RECORDER | {"/referrals/approvals"},
+    "discipline.staff": READER,
+    "discipline.leader": READER,
+    "org.staff": READER,
+    "unit.contact": {"/calendar"},
+}
 
 
 @pytest.fixture

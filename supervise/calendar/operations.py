@@ -1,0 +1,290 @@
+"""Entering a year's official holiday arrangement, and reading the calendar for the pages.
+
+The security administrator pastes the State Council's arrangement as one date per line:
+
+    # 2027 元旦
+    2027-01-01 休 元旦
+    2027-02-07 班 春节
+
+`YYYY-MM-DD kind [name]`, the kind being `holiday` (休, 放假) or `workday` (班, 上班); blank lines
+and lines starting with `#` are ignored. Any bad line refuses the whole import, with a message
+per line, and nothing changes.
+
+What is stored: the days that break the Monday-to-Friday rule, as the seed from `chinesecalendar`
+stores them: holidays from Monday to Friday, and weekend days made working days (调休). A holiday
+line for a Saturday or Sunday is accepted (the notice lists whole blocks such as 2月15日至23日) but
+not stored: a weekend day is a day off anyway, and the deadline arithmetic reads nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import g, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from supervise.calendar import deadlines
+from supervise.calendar.deadlines import SHANGHAI, DayKind, Unit
+from supervise.calendar.models import CalendarDay, CalendarYear, load_calendar
+from supervise.database import now_utc
+from supervise.errors import ConflictError, InvalidInput, OperationError
+from supervise.events.log import record_event
+from supervise.extensions import db
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+MAX_LINES = 366  # date lines in one import; a year has no more days
+MAX_TEXT = 50_000  # characters pasted, comments included
+MAX_LISTED_ERRORS = 20
+NAME_LENGTH = 50  # CalendarDay.name
+AMOUNT_MAX = 1000  # the largest amount the calculator accepts, whatever the unit
+
+KINDS: dict[str, DayKind] = {
+    "holiday": DayKind.HOLIDAY,
+    "休": DayKind.HOLIDAY,
+    "放假": DayKind.HOLIDAY,
+    "workday": DayKind.WORKDAY,
+    "班": DayKind.WORKDAY,
+    "上班": DayKind.WORKDAY,
+}
+
+DATE_TEXT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+# The names `chinesecalendar` gives, shown in the user's language; names entered by the
+# administrator are shown as they were entered.
+HOLIDAY_NAMES = {
+    "New Year's Day": _l("New Year's Day"),
+    "Spring Festival": _l("Spring Festival"),
+    "Tomb-sweeping Day": _l("Tomb-sweeping Day"),
+    "Labour Day": _l("Labour Day"),
+    "Dragon Boat Festival": _l("Dragon Boat Festival"),
+    "Mid-autumn Festival": _l("Mid-autumn Festival"),
+    "National Day": _l("National Day"),
+    "Anti-Fascist 70th Day": _l("70th anniversary of the victory over fascism"),
+}
+
+
+def holiday_name(name: str) -> str:
+    return str(HOLIDAY_NAMES.get(name, name))
+
+
+class ArrangementRefused(InvalidInput):
+    """The pasted arrangement does not pass. `errors` maps "line 3" (or "text", "year") to a
+    message, as the API shows it; `lines` maps each bad line's number to its message."""
+
+    def __init__(self, errors: dict[str, str], lines: dict[int, str] | None = None):
+        super().__init__(errors)
+        self.lines = dict(lines or {})
+
+
+@dataclass(frozen=True)
+class ArrangementDay:
+    day: date
+    kind: DayKind
+    name: str
+    line: int
+
+    @property
+    def stored(self) -> bool:
+        """Holidays on a weekend are no exception to Monday-to-Friday and are not stored."""
+        return self.kind == DayKind.WORKDAY or self.day.weekday() < 5
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    year: int
+    holidays: int  # stored: Monday-to-Friday holidays
+    workdays: int  # weekend days made working days
+    weekend_holidays: int  # accepted, not stored
+
+
+def check_year(value) -> int:
+    """The year as an int, or InvalidInput naming the field `year`."""
+    try:
+        year = int(str(value).strip())
+    except (TypeError, ValueError):
+        year = None
+    if year is None or not MIN_YEAR <= year <= MAX_YEAR:
+        raise ArrangementRefused({"year": _("Choose a year from %(min)d to %(max)d.",
+                                            min=MIN_YEAR, max=MAX_YEAR)})
+    return year
+
+
+def _parse_date(text: str) -> tuple[date | None, str | None]:
+    match = DATE_TEXT.match(text)
+    if not match:
+        return None, _("“%(text)s” is not a date: write it as YYYY-MM-DD.", text=text[:20])
+    try:
+        return date(*(int(part) for part in match.groups())), None
+    except ValueError:
+        return None, _("There is no such day as %(text)s.", text=text)
+
+
+def parse_arrangement(year: int, text: str | None) -> list[ArrangementDay]:
+    """The lines of a pasted arrangement, checked; ArrangementRefused lists every bad line."""
+    text = (text or "").replace("\ufeff", "")
+    if len(text) > MAX_TEXT:
+        raise ArrangementRefused({"text": _("The text is too long: at most %(n)d characters.",
+                                            n=MAX_TEXT)})
+    numbered = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)]
+    numbered = [(number, line) for number, line in numbered
+                if line and not line.startswith(("#", "＃"))]
+    if not numbered:
+        raise ArrangementRefused({"text": _("Paste at least one line: a date and its kind.")})
+    if len(numbered) > MAX_LINES:
+        raise ArrangementRefused({"text": _(
+            "Too many lines: %(count)d dates given, and a year has at most %(max)d days.",
+            count=len(numbered), max=MAX_LINES)})
+
+    days: list[ArrangementDay] = []
+    seen: dict[date, int] = {}
+    errors: dict[int, str] = {}
+    for number, line in numbered:
+        parts = line.split(maxsplit=2)
+        day, error = _parse_date(parts[0])
+        if error is None and day.year != year:
+            error = _("%(date)s is not in %(year)d.", date=day.isoformat(), year=year)
+        if error is None and day in seen:
+            error = _("%(date)s is already given on line %(line)d.", date=day.isoformat(),
+                      line=seen[day])
+        if error is None and len(parts) < 2:
+            error = _("Give the kind after the date: holiday (休) or workday (班).")
+        kind = KINDS.get(parts[1].lower()) if error is None else None
+        if error is None and kind is None:
+            error = _("Unknown kind “%(kind)s”: write holiday (休, 放假) or workday (班, 上班).",
+                      kind=parts[1][:20])
+        if error is None and kind == DayKind.WORKDAY and day.weekday() < 5:
+            error = _("%(date)s is a Monday-to-Friday day and already a working day: only a "
+                      "Saturday or Sunday can be made a working day.", date=day.isoformat())
+        name = parts[2].strip() if len(parts) > 2 else ""
+        if error is None and len(name) > NAME_LENGTH:
+            error = _("The name is too long: at most %(n)d characters.", n=NAME_LENGTH)
+        if day is not None and day not in seen:
+            seen[day] = number
+        if error is not None:
+            errors[number] = error
+            continue
+        days.append(ArrangementDay(day, kind, name, number))
+
+    if errors:
+        listed = dict(sorted(errors.items())[:MAX_LISTED_ERRORS])
+        messages = {f"line {number}": message for number, message in listed.items()}
+        if len(errors) > len(listed):
+            messages["text"] = _("%(n)d more lines have errors; correct the ones listed and "
+                                 "try again.", n=len(errors) - len(listed))
+        raise ArrangementRefused(messages, listed)
+    return days
+
+
+def _forget_cached_calendar() -> None:
+    if has_app_context():
+        g.pop("working_calendar", None)
+
+
+def _year_bounds(year: int) -> sa.ColumnElement[bool]:
+    return CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31))
+
+
+def import_year(user, year, text: str | None) -> ImportResult:
+    """Replace a year's arrangement with the pasted one and mark the year as known. Flushes,
+    never commits; any bad line refuses the whole import (ArrangementRefused)."""
+    year = check_year(year)
+    days = parse_arrangement(year, text)
+    stored = [d for d in days if d.stored]
+
+    values = {"source": f"entered by {user.username}"[:100], "updated_at": now_utc(),
+              "updated_by_id": user.id}
+    row = db.session.get(CalendarYear, year, with_for_update=True)
+    if row is None:
+        db.session.add(CalendarYear(year=year, **values))
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    try:
+        db.session.flush()  # a second import of a new year waits here, then conflicts
+    except IntegrityError:
+        raise ConflictError() from None
+
+    db.session.execute(sa.delete(CalendarDay).where(_year_bounds(year)),
+                       execution_options={"synchronize_session": "fetch"})
+    if stored:
+        db.session.execute(sa.insert(CalendarDay), [
+            {"day": d.day, "kind": d.kind, "name": d.name} for d in stored])
+    db.session.flush()
+    _forget_cached_calendar()
+
+    result = ImportResult(
+        year=year,
+        holidays=sum(d.kind == DayKind.HOLIDAY for d in stored),
+        workdays=sum(d.kind == DayKind.WORKDAY for d in stored),
+        weekend_holidays=sum(not d.stored for d in days),
+    )
+    record_event("calendar.import", actor=user, object_type="calendar_years", object_id=year,
+                 details={"year": year, "holidays": result.holidays,
+                          "workdays": result.workdays,
+                          "weekend_holidays": result.weekend_holidays})
+    return result
+
+
+def remove_year(user, year) -> None:
+    """Forget a year's arrangement: its deadlines count weekends only again, and say so."""
+    year = check_year(year)
+    row = db.session.get(CalendarYear, year, with_for_update=True)
+    if row is None:
+        raise OperationError(_("No arrangement is recorded for %(year)d.", year=year), 404)
+    kinds = list(db.session.scalars(sa.select(CalendarDay.kind).where(_year_bounds(year))))
+    db.session.execute(sa.delete(CalendarDay).where(_year_bounds(year)),
+                       execution_options={"synchronize_session": "fetch"})
+    db.session.delete(row)
+    db.session.flush()
+    _forget_cached_calendar()
+    record_event("calendar.remove", actor=user, object_type="calendar_years", object_id=year,
+                 details={"year": year,
+                          "holidays": sum(k == DayKind.HOLIDAY for k in kinds),
+                          "workdays": sum(k == DayKind.WORKDAY for k in kinds)})
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def year_row(year: int) -> CalendarYear | None:
+    return db.session.get(CalendarYear, year)
+
+
+def known_years() -> list[int]:
+    return list(db.session.scalars(sa.select(CalendarYear.year).order_by(CalendarYear.year)))
+
+
+def days_of_year(year: int) -> list[CalendarDay]:
+    return list(db.session.scalars(
+        sa.select(CalendarDay).where(_year_bounds(year)).order_by(CalendarDay.day)))
+
+
+def as_text(days: list[CalendarDay]) -> str:
+    """A year's stored days in the import format, to correct and import again."""
+    return "".join(f"{d.day.isoformat()} {d.kind.value}{' ' + d.name if d.name else ''}\n"
+                   for d in days)
+
+
+def year_spans(years: list[int]) -> list[tuple[int, int]]:
+    """[2004, 2005, 2006, 2027] -> [(2004, 2006), (2027, 2027)]"""
+    spans: list[tuple[int, int]] = []
+    for year in sorted(years):
+        if spans and spans[-1][1] == year - 1:
+            spans[-1] = (spans[-1][0], year)
+        else:
+            spans.append((year, year))
+    return spans
+
+
+def today() -> date:
+    return datetime.now(SHANGHAI).date()
+
+
+def calculate(start: datetime, amount: int, unit: Unit | str) -> deadlines.Deadline:
+    """A deadline on the product's calendar."""
+    return deadlines.deadline(start, amount, Unit(unit), load_calendar())

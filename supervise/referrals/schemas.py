@@ -1,0 +1,305 @@
+"""What the referrals API reads and writes.
+
+Requests: the schemas check shapes only (unknown fields are refused, text is text, a list is a
+list); the domain rules (the receiver is no audited unit, a finding may be cited, a reason is
+given, …) are the operations' job, so that the pages and the API refuse the same things with the
+same words. No message here ever repeats what was sent: a person's name must not come back in an
+error.
+
+Responses: records are named by their random public id. The persons involved are written in full
+only in a referral's detail (GET), which only the two parties can open and whose every reading is
+an event; a list, and the answer to a change, show them masked.
+"""
+
+from __future__ import annotations
+
+from flask import g
+from flask_login import current_user
+from marshmallow import Schema, fields, validate
+
+from supervise import policy
+from supervise.calendar.deadlines import ClockStatus
+from supervise.findings.schemas import (
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
+    AgencyRefSchema,
+    AttachmentSchema,
+    PersonSchema,
+)
+from supervise.referrals import queries
+from supervise.referrals.models import (
+    Disposition,
+    ExtensionDecision,
+    ReferralKind,
+    ReferralState,
+)
+from supervise.referrals.operations import COMMENT_LIMIT, MAX_PERSONS, TEXT_LIMITS
+from supervise.schemas import LocalDateTime
+
+CLOCK_STATUSES = [s.value for s in ClockStatus]
+
+# --- requests -------------------------------------------------------------------------------
+
+
+def _text(field: str, description: str = "", **kwargs) -> fields.String:
+    metadata = {"maxLength": TEXT_LIMITS[field]}
+    if description:
+        metadata["description"] = description
+    return fields.String(metadata=metadata, **kwargs)
+
+
+class PersonInputSchema(Schema):
+    name = fields.String(required=True, metadata={"maxLength": 50})
+    position = fields.String(allow_none=True, metadata={"maxLength": 100,
+                                                        "description": "职务"})
+
+
+class ReferralInputSchema(Schema):
+    """The content of a referral a client may send; all optional here."""
+
+    receiver = fields.String(metadata={"description": "Code of the receiving agency (not an "
+                                                      "audited unit)"})
+    kind = fields.String(metadata={"enum": [k.value for k in ReferralKind]})
+    title = _text("title")
+    audit_scope = _text("audit_scope", "When and what was audited", allow_none=True)
+    facts = _text("facts")
+    classification = _text("classification", allow_none=True)
+    basis = _text("basis", "The legal basis for referring", allow_none=True)
+    opinion = _text("opinion", allow_none=True)
+    feedback_request = _text("feedback_request", allow_none=True)
+    persons_involved = fields.List(
+        fields.Nested(PersonInputSchema),
+        metadata={"description": f"涉及人员, at most {MAX_PERSONS}: shown only to the staff and "
+                                 "leaders of the two parties"})
+    findings = fields.List(
+        fields.String(),
+        metadata={"description": "Ids of findings cited: your agency's issued findings, or "
+                                 "findings shared with it as may_refer"})
+
+
+class ReferralCreateSchema(ReferralInputSchema):
+    receiver = fields.String(required=True,
+                             metadata={"description": "Code of the receiving agency (not an "
+                                                      "audited unit)"})
+    kind = fields.String(required=True, metadata={"enum": [k.value for k in ReferralKind]})
+    title = _text("title", required=True)
+    facts = _text("facts", required=True)
+
+
+class ReferralUpdateSchema(ReferralInputSchema):
+    version = fields.Integer(required=True, strict=True,
+                             metadata={"description": "The version you read; a stale one "
+                                                      "answers 409"})
+
+
+class ReferralQuerySchema(Schema):
+    role = fields.String(validate=validate.OneOf(["sent", "received"]),
+                         metadata={"description": "sent: referrals your agency sent; received: "
+                                                  "referrals sent to it; default: both"})
+    state = fields.String(validate=validate.OneOf([s.value for s in ReferralState]))
+    clock = fields.String(validate=validate.OneOf(list(queries.CLOCK_FILTERS)),
+                          metadata={"description": "A running clock that is due soon, or "
+                                                   "overdue"})
+    sort = fields.String(
+        load_default="-created_at",
+        validate=validate.OneOf(["-created_at", "created_at", "acknowledge_by", "answer_by"]),
+        metadata={"description": "Default: newest first; acknowledge_by and answer_by: "
+                                 "earliest deadline first"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=DEFAULT_PER_PAGE,
+                              validate=validate.Range(1, MAX_PER_PAGE))
+
+
+class ActionRequestSchema(Schema):
+    """What a step of the workflow may carry; each action reads the fields it needs."""
+
+    comment = fields.String(allow_none=True, metadata={"maxLength": COMMENT_LIMIT})
+    reason = fields.String(allow_none=True, metadata={
+        "maxLength": COMMENT_LIMIT, "description": "Required to return, send back or reopen"})
+    handler = fields.String(allow_none=True, metadata={
+        "description": "assign: user name of a staff member or leader of your agency"})
+    disposition = fields.String(allow_none=True, metadata={
+        "enum": [d.value for d in Disposition],
+        "description": "answer: a code from /dispositions"})
+    result = fields.String(allow_none=True, metadata={
+        "maxLength": 20000, "description": "answer: the result, in words"})
+    version = fields.Integer(strict=True, allow_none=True,
+                             metadata={"description": "The version you read; a stale one "
+                                                      "answers 409"})
+
+
+class ActionFormSchema(ActionRequestSchema):
+    """The same, sent as multipart form fields (an answer with files)."""
+
+    version = fields.Integer(allow_none=True)
+
+
+class ChaserRequestSchema(Schema):
+    comment = fields.String(required=True, metadata={"maxLength": COMMENT_LIMIT,
+                                                     "description": "The message"})
+    version = fields.Integer(strict=True, allow_none=True)
+
+
+class ExtensionRequestSchema(Schema):
+    until = fields.String(required=True, metadata={
+        "format": "date", "description": "The new answer-by date, YYYY-MM-DD"})
+    reason = fields.String(required=True, metadata={"maxLength": COMMENT_LIMIT})
+    version = fields.Integer(strict=True, allow_none=True)
+
+
+class DecisionRequestSchema(Schema):
+    comment = fields.String(allow_none=True, metadata={"maxLength": COMMENT_LIMIT})
+    version = fields.Integer(strict=True, allow_none=True)
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+def _clocks(referral) -> dict:
+    clocks = queries.clocks(referral)
+    return {"acknowledge": clocks.acknowledge.value if clocks.acknowledge else None,
+            "answer": clocks.answer.value if clocks.answer else None}
+
+
+class ReferralBaseSchema(Schema):
+    """What every answer about a referral carries: its state and both clocks."""
+
+    id = fields.String(attribute="public_id")
+    kind = fields.Enum(ReferralKind, by_value=True)
+    kind_name = fields.Function(lambda referral: referral.kind.label)
+    state = fields.Enum(ReferralState, by_value=True)
+    state_name = fields.Function(lambda referral: referral.state.label)
+    version = fields.Integer()
+    title = fields.String()
+    sender = fields.Nested(AgencyRefSchema, attribute="sender_agency")
+    receiver = fields.Nested(AgencyRefSchema, attribute="receiver_agency")
+    handler = fields.Nested(PersonSchema, allow_none=True)
+    created_at = LocalDateTime()
+    sent_at = LocalDateTime(allow_none=True)
+    acknowledged_at = LocalDateTime(allow_none=True)
+    answered_at = LocalDateTime(allow_none=True)
+    closed_at = LocalDateTime(allow_none=True)
+    acknowledge_by = LocalDateTime(allow_none=True)
+    answer_by = LocalDateTime(allow_none=True)
+    calendar_complete = fields.Boolean(metadata={
+        "description": "False when a deadline falls in a year without official calendar "
+                       "data: weekends only were counted"})
+    clocks = fields.Function(_clocks, metadata={
+        "description": "{acknowledge, answer}: each clock's status, one of "
+                       f"{', '.join(CLOCK_STATUSES)}; null before the referral was first "
+                       "sent"})
+
+
+class MaskedPersonSchema(Schema):
+    name = fields.String(attribute="masked_name", metadata={"description": "张某某 → 张**"})
+
+
+class ChasersSchema(Schema):
+    count = fields.Integer()
+    last_at = LocalDateTime(allow_none=True)
+
+
+class ReferralSummarySchema(ReferralBaseSchema):
+    """A list row: the persons involved masked, no facts or other long texts."""
+
+    persons_involved = fields.List(fields.Nested(MaskedPersonSchema), attribute="persons")
+    chasers = fields.Method("_chasers", metadata={"description": "Chasers sent so far: "
+                                                                 "{count, last_at}"})
+
+    def _chasers(self, referral):
+        # Counted for the whole page at once by the view (queries.chasers).
+        count, last_at = g.get("referral_chasers", {}).get(referral.id, (0, None))
+        return ChasersSchema().dump({"count": count, "last_at": last_at})
+
+
+class ReferralPageSchema(Schema):
+    items = fields.List(fields.Nested(ReferralSummarySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class PersonInvolvedSchema(Schema):
+    name = fields.String()
+    position = fields.String(attribute="title")
+
+
+class FindingRefSchema(Schema):
+    id = fields.String(attribute="public_id")
+    title = fields.String()
+
+
+class TimelineEntrySchema(Schema):
+    action = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    actor = fields.Function(lambda entry: entry.actor.display_name)
+    agency = fields.Nested(AgencyRefSchema)
+    at = LocalDateTime()
+    comment = fields.String()
+    internal = fields.Boolean(metadata={"description": "The receiver's own handling note"})
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+
+
+class ExtensionSchema(Schema):
+    id = fields.String(attribute="public_id")
+    requested_by = fields.Function(lambda ext: ext.requested_by.display_name)
+    requested_at = LocalDateTime()
+    previous_answer_by = LocalDateTime()
+    requested_answer_by = LocalDateTime()
+    reason = fields.String()
+    decision = fields.Enum(ExtensionDecision, by_value=True, allow_none=True)
+    decided_by = fields.Function(
+        lambda ext: ext.decided_by.display_name if ext.decided_by else None)
+    decided_at = LocalDateTime(allow_none=True)
+    decision_comment = fields.String()
+
+
+def _caller():
+    return current_user._get_current_object()
+
+
+class ReferralSchema(ReferralBaseSchema):
+    """A referral as its two parties read it."""
+
+    audit_scope = fields.String()
+    facts = fields.String()
+    classification = fields.String()
+    basis = fields.String()
+    opinion = fields.String()
+    feedback_request = fields.String()
+    persons_involved = fields.List(fields.Nested(PersonInvolvedSchema), attribute="persons")
+    findings = fields.List(fields.Nested(FindingRefSchema))
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+    disposition = fields.Method("_disposition", allow_none=True)
+    result = fields.String()
+    timeline = fields.Method("_timeline", metadata={
+        "description": "Every step; the receiver's internal notes only for the receiver"})
+    extensions = fields.List(fields.Nested(ExtensionSchema))
+    actions = fields.Method("_actions", metadata={"description": "What you may do now"})
+
+    def _disposition(self, referral):
+        if referral.disposition is None:
+            return None
+        return {"code": referral.disposition.value, "name": referral.disposition.label}
+
+    def _timeline(self, referral):
+        internal = policy.reads_internal_notes(_caller(), referral)
+        return TimelineEntrySchema(many=True).dump(
+            [e for e in referral.entries if internal or not e.internal])
+
+    def _actions(self, referral):
+        return [a.value for a in policy.available_actions(_caller(), referral)]
+
+
+class ReferralStepSchema(ReferralSchema):
+    """A referral as a change to it answers: all of it, but the persons involved masked as in a
+    list. They are read in full only by opening the referral, and every such reading is
+    recorded."""
+
+    persons_involved = fields.List(fields.Nested(MaskedPersonSchema), attribute="persons")
+
+
+class DispositionSchema(Schema):
+    code = fields.String(attribute="value")
+    name = fields.String(attribute="label")

@@ -1,0 +1,151 @@
+"""Of two simultaneous steps on a referral exactly one succeeds; the other gets a clear 409.
+
+A transition loads the referral with SELECT … FOR UPDATE, so the second request waits for the
+first to commit and then finds the state it left. SQLite has no row locks (it serialises writers
+on the whole database file), so the property is proven on PostgreSQL, where CI runs the suite
+too.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from supervise.extensions import db
+from supervise.referrals import operations
+from tests.conftest import TEST_DATABASE_URL
+from tests.factories import UserFactory
+from tests.referrals.factories import (
+    Caller,
+    S,
+    entries,
+    events,
+    label,
+    make_world,
+    referral_in,
+    reload,
+)
+
+ON_POSTGRES = bool(TEST_DATABASE_URL) and \
+    sa.make_url(TEST_DATABASE_URL).get_backend_name() == "postgresql"
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not ON_POSTGRES, reason="the row lock (SELECT … FOR UPDATE) is proven on "
+                                               "PostgreSQL: set TEST_DATABASE_URL to run it"),
+]
+
+TIMEOUT = 30  # seconds: a deadlock fails the test instead of hanging it
+DWELL = 0.3  # seconds each step lingers once it holds the referral
+
+
+@pytest.fixture
+def dwell(monkeypatch):
+    """Each step lingers after loading the referral, before acting on it, so that the two
+    requests surely overlap; and counts how many steps are past the loading at once. With the
+    row lock that is never more than one."""
+    real = operations.take_action
+    guard = threading.Lock()
+    seen = {"inside": 0, "most": 0}
+
+    def lingering(*args, **kwargs):
+        with guard:
+            seen["inside"] += 1
+            seen["most"] = max(seen["most"], seen["inside"])
+        try:
+            time.sleep(DWELL)
+            return real(*args, **kwargs)
+        finally:
+            with guard:
+                seen["inside"] -= 1
+
+    monkeypatch.setattr(operations, "take_action", lingering)
+    return seen
+
+
+def race(app, calls):
+    """Each (user, url, body) is POSTed by a client and a token of its own, all released at the
+    same moment. Returns {username: (status, json)}."""
+    callers = [(user.username, Caller(app.test_client(), user), url, body)
+               for user, url, body in calls]
+    for _, caller, _, _ in callers:  # the first request's work (token lookup) out of the way
+        assert caller.get("/dispositions").status_code == 200
+    db.session.remove()  # the test holds no transaction while the requests race
+    barrier = threading.Barrier(len(callers), timeout=TIMEOUT)
+    results: dict[str, object] = {}
+
+    def run(username, caller, url, body):
+        try:
+            barrier.wait()
+            started = time.monotonic()
+            response = caller.post(url, json=body, headers={"Accept-Language": "en"})
+            results[username] = (response.status_code, response.get_json(), started,
+                                 time.monotonic())
+        except BaseException as exc:  # re-raised by the test's thread
+            results[username] = exc
+
+    threads = [threading.Thread(target=run, args=call, name=f"race-{call[0]}")
+               for call in callers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    for outcome in results.values():
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert len(results) == len(callers)
+    # They ran at the same time: each started before the other finished.
+    spans = [(start, end) for _, _, start, end in results.values()]
+    assert max(start for start, _ in spans) < min(end for _, end in spans)
+    return {user: (status, body) for user, (status, body, _, _) in results.items()}
+
+
+@pytest.fixture
+def world(client):
+    w = make_world(client)
+    w.disc_staff2 = UserFactory(username="disc.staff2", display_name="纪检员丙",
+                                agency=w.discipline)
+    return w
+
+
+def test_two_simultaneous_acknowledgements(app, world, dwell):
+    referral = referral_in(world, S.SENT)
+    rid, version = referral.public_id, referral.version
+    url = f"/referrals/{rid}/acknowledge"
+    results = race(app, [(world.disc_staff, url, {"comment": "签收"}),
+                         (world.disc_staff2, url, {"comment": "签收"})])
+
+    assert sorted(status for status, _ in results.values()) == [200, 409], results
+    assert dwell["most"] == 1  # the second waited for the first to commit
+    [(winner, won)] = [(user, body) for user, (status, body) in results.items()
+                       if status == 200]
+    [lost] = [body for status, body in results.values() if status == 409]
+    assert won["state"] == "acknowledged"
+    assert lost["status"] == 409
+    assert label(S.ACKNOWLEDGED) in lost["message"]  # it names the state it found
+
+    row = reload(rid)
+    assert row.state == S.ACKNOWLEDGED and row.version == version + 1
+    [entry] = entries(row, "acknowledge")
+    assert entry.actor.username == winner
+    assert [e.actor_username for e in events("referral.acknowledge")] == [winner]
+
+
+def test_an_acknowledgement_racing_a_withdrawal(app, world, dwell):
+    referral = referral_in(world, S.SENT)
+    rid = referral.public_id
+    results = race(app, [(world.disc_staff, f"/referrals/{rid}/acknowledge", {}),
+                         (world.audit_staff, f"/referrals/{rid}/withdraw", {})])
+
+    assert sorted(status for status, _ in results.values()) == [200, 409], results
+    assert dwell["most"] == 1
+    acknowledged = results["disc.staff"][0] == 200
+    row = reload(rid)
+    assert row.state == (S.ACKNOWLEDGED if acknowledged else S.WITHDRAWN)
+    assert [e.action for e in entries(row)] == ["acknowledge" if acknowledged else "withdraw"]
+    loser = results["audit.staff" if acknowledged else "disc.staff"][1]
+    assert label(row.state) in loser["message"]

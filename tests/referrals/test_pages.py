@@ -1,0 +1,184 @@
+"""Referrals through the pages: the board, the inbox, the approval queue and the referral."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from supervise.accounts.models import AgencyKind
+from supervise.extensions import db
+from supervise.findings.models import Handling
+from supervise.referrals.models import Referral, ReferralState, TimelineEntry
+from tests.conftest import page_text
+from tests.factories import AgencyFactory, FindingFactory, ShareFactory, UserFactory
+
+SECRET_NAME = "欧阳秘密人"
+
+
+@pytest.fixture
+def district():
+    a = {
+        "audit": AgencyFactory(code="audit", name="区审计局", kind=AgencyKind.AUDIT),
+        "inspection": AgencyFactory(code="inspection", name="区委巡察办",
+                                    kind=AgencyKind.INSPECTION),
+        "discipline": AgencyFactory(code="discipline", name="区纪委监委",
+                                    kind=AgencyKind.DISCIPLINE),
+        "unit": AgencyFactory(code="unit-education", name="区教育局",
+                              kind=AgencyKind.AUDITED_UNIT),
+    }
+    UserFactory(username="auditor", agency=a["audit"])
+    UserFactory(username="audit.boss", agency=a["audit"], roles=["leader"])
+    UserFactory(username="inspector", agency=a["inspection"])
+    UserFactory(username="commissioner", agency=a["discipline"])
+    UserFactory(username="commission.boss", agency=a["discipline"], roles=["leader"])
+    UserFactory(username="contact", agency=a["unit"])
+    finding = FindingFactory(owner_agency=a["audit"], unit=a["unit"], title="违规发放津补贴")
+    ShareFactory(finding=finding, agency=a["inspection"], handling=Handling.READ_ONLY)
+    return a, finding
+
+
+def as_user(app, username):
+    client = app.test_client()
+    assert client.sign_in(username).status_code == 302
+    return client
+
+
+def draft(client, finding, **changes):
+    data = {"receiver": "discipline", "kind": "clue", "title": "关于违规发放津补贴问题线索的移送",
+            "facts": "以加班补助名义发放津补贴。", "persons": f"{SECRET_NAME} 财务科科长",
+            "findings": [finding.public_id], **changes}
+    return client.post_form("/referrals/new", data)
+
+
+def the_referral() -> Referral:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(Referral))
+
+
+def act(client, referral, action, **data):
+    return client.post_form(f"/referrals/{referral.public_id}/act/{action}", data)
+
+
+def test_from_draft_to_closed_through_the_pages(app, district):
+    _agencies, finding = district
+    auditor, boss = as_user(app, "auditor"), as_user(app, "audit.boss")
+    commissioner, commission_boss = as_user(app, "commissioner"), as_user(app, "commission.boss")
+
+    form = auditor.get(f"/referrals/new?finding={finding.public_id}")
+    assert "违规发放津补贴" in page_text(form)
+    assert draft(auditor, finding).status_code == 302
+    referral = the_referral()
+    assert referral.state == ReferralState.DRAFT
+    # Not yet sent: the commission does not know it exists.
+    assert commissioner.get(f"/referrals/{referral.public_id}").status_code == 404
+
+    assert act(auditor, referral, "submit").status_code == 302
+    queue = page_text(boss.get("/referrals/approvals"))
+    assert "关于违规发放津补贴问题线索的移送" in queue
+    assert SECRET_NAME not in queue and "欧**" in queue  # masked in lists
+    assert act(auditor, referral, "approve").status_code == 403  # staff may not approve
+    assert act(boss, referral, "approve").status_code == 302
+    assert the_referral().acknowledge_by is not None
+
+    inbox = page_text(commissioner.get("/referrals/inbox"))
+    assert "关于违规发放津补贴问题线索的移送" in inbox and SECRET_NAME not in inbox
+    assert SECRET_NAME in page_text(commissioner.get(f"/referrals/{referral.public_id}"))
+    assert act(commissioner, referral, "acknowledge").status_code == 302
+    assert act(commissioner, referral, "acknowledge").status_code == 409
+    assert act(commission_boss, referral, "assign", handler="commissioner").status_code == 302
+    assert act(commissioner, referral, "note", comment="内部办理记录XYZ").status_code == 302
+    assert act(commissioner, referral, "answer", disposition="", result="x").status_code == 400
+    assert act(commissioner, referral, "answer", disposition="preliminary_verification",
+               result="经初步核实，问题属实。").status_code == 302
+
+    sender_view = page_text(auditor.get(f"/referrals/{referral.public_id}"))
+    assert "经初步核实，问题属实。" in sender_view
+    assert "内部办理记录XYZ" not in sender_view  # the commission's own notes
+    assert "内部办理记录XYZ" in page_text(commissioner.get(f"/referrals/{referral.public_id}"))
+    # The outcome flows back to the finding.
+    finding_page = page_text(auditor.get(f"/findings/{finding.public_id}"))
+    assert "关于违规发放津补贴问题线索的移送" in finding_page
+    assert act(auditor, referral, "close").status_code == 302
+    assert the_referral().state == ReferralState.CLOSED
+
+
+def test_parties_only(app, district):
+    _agencies, finding = district
+    auditor = as_user(app, "auditor")
+    draft(auditor, finding)
+    referral = the_referral()
+    act(auditor, referral, "submit")
+    act(as_user(app, "audit.boss"), referral, "approve")
+    inspector = as_user(app, "inspector")
+    assert inspector.get(f"/referrals/{referral.public_id}").status_code == 404
+    assert "关于违规发放津补贴" not in page_text(inspector.get("/referrals/inbox"))
+    # The inspection office sees the finding (shared with it) but not that it was referred.
+    page = page_text(inspector.get(f"/findings/{finding.public_id}"))
+    assert "违规发放津补贴" in page and "关于违规发放津补贴问题线索的移送" not in page
+    assert as_user(app, "contact").get(f"/referrals/{referral.public_id}").status_code == 404
+    assert as_user(app, "contact").get("/referrals/inbox").status_code == 404
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"receiver": "unit-education"}, "receiver"),
+    ({"receiver": "audit"}, "receiver"),
+    ({"title": ""}, "title"),
+    ({"kind": "gossip"}, "kind"),
+])
+def test_bad_referrals_are_refused_and_change_nothing(app, district, changes, field):
+    _agencies, finding = district
+    auditor = as_user(app, "auditor")
+    response = draft(auditor, finding, **changes)
+    assert response.status_code == 400
+    assert 'class="field has-error"' in response.get_data(as_text=True)
+    assert the_referral() is None
+
+
+def test_a_finding_shared_read_only_cannot_be_cited(app, district):
+    agencies, finding = district
+    own = FindingFactory(owner_agency=agencies["inspection"], unit=agencies["unit"])
+    inspector = as_user(app, "inspector")
+    response = draft(inspector, own, findings=[own.public_id, finding.public_id])
+    assert response.status_code == 400
+    assert the_referral() is None
+    assert draft(inspector, own, findings=[own.public_id]).status_code == 302
+
+
+def test_the_board_counts_filters_and_chases(app, district):
+    _agencies, finding = district
+    auditor = as_user(app, "auditor")
+    draft(auditor, finding)
+    referral = the_referral()
+    act(auditor, referral, "submit")
+    act(as_user(app, "audit.boss"), referral, "approve")
+    board = auditor.get("/referrals")
+    assert board.status_code == 200
+    html = board.get_data(as_text=True)
+    assert re.search(r'class="tile-n">1</span>', html)
+    response = auditor.post_form(f"/referrals/{referral.public_id}/act/chase",
+                                 {"comment": "请尽快签收", "next": "board"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/referrals")
+    entries = db.session.scalars(sa.select(TimelineEntry).where(
+        TimelineEntry.action == "chase")).all()
+    assert [e.comment for e in entries] == ["请尽快签收"]
+    assert "1" in page_text(auditor.get("/referrals"))
+    assert auditor.get("/referrals?clock=overdue").status_code == 200
+    bad = auditor.get("/referrals?state=lost")
+    assert bad.status_code == 200 and "关于违规发放津补贴" not in page_text(bad)
+
+
+def test_board_runs_the_same_queries_for_5_and_50(app, district, count_queries):
+    _agencies, finding = district
+    auditor = as_user(app, "auditor")
+
+    def measure():
+        with count_queries() as statements:
+            assert auditor.get("/referrals").status_code == 200
+        return len(statements)
+
+    for _ in range(5):
+        draft(auditor, finding)
+    few = measure()
+    for _ in range(45):
+        draft(auditor, finding)
+    assert measure() == few
