@@ -270,6 +270,11 @@ DEMO_REFERRALS = [
      [("submit", 30, {}), ("approve", 29, {}),
       ("return", 27, {"reason": "该问题属于预算管理问题，不属于纪检监察机关受理范围，"
                                 "建议移送区财政局处理。"})]),
+    ("audit.staff", "audit.leader", "organization", "assistance", "校舍维修工程未办理竣工决算",
+     "关于提请协助核实区教育局校舍维修工程负责人任职情况的函", [],
+     "请协助提供相关负责人任职经历。",
+     [("submit", 9, {}), ("approve", 8, {}),
+      ("withdraw", 7, {"comment": "所需资料已另行取得，撤回本函。"})]),
     ("audit.staff", "audit.leader", "discipline", "clue", "校舍维修工程未办理竣工决算",
      "关于区教育局校舍维修工程管理问题线索的移送",
      [{"name": "吴国平", "position": "区教育局基建科科长"}],
@@ -326,7 +331,7 @@ def seed_referrals() -> None:
         for action, days_ago, fields in steps:
             actor = {
                 "submit": staff, "approve": leader, "chase": staff, "close": staff,
-                "decide-extension": staff, "acknowledge": receiver_staff[0],
+                "decide-extension": staff, "withdraw": staff, "acknowledge": receiver_staff[0],
                 "assign": receiver_staff[1], "note": receiver_staff[0],
                 "answer": receiver_staff[0], "return": receiver_staff[0],
                 "request-extension": receiver_staff[0],
