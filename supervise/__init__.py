@@ -55,13 +55,17 @@ def register_blueprints(app: Flask) -> None:
     from supervise.accounts.admin_views import blueprint as admin_blueprint
     from supervise.accounts.api import blueprint as accounts_api
     from supervise.accounts.views import blueprint as accounts_blueprint
+    from supervise.announcements.views import blueprint as announcements_blueprint
     from supervise.calendar.api import blueprint as calendar_api
     from supervise.calendar.views import blueprint as calendar_blueprint
     from supervise.events.views import blueprint as events_blueprint
     from supervise.extensions import api
     from supervise.findings.api import blueprint as findings_api
     from supervise.findings.views import blueprint as findings_blueprint
+    from supervise.ledgers.api import blueprint as ledgers_api
     from supervise.projects.views import blueprint as projects_blueprint
+    from supervise.rectifications.api import blueprint as rectifications_api
+    from supervise.rectifications.views import blueprint as rectifications_blueprint
     from supervise.referrals.api import blueprint as referrals_api
     from supervise.referrals.views import blueprint as referrals_blueprint
     from supervise.settings.views import blueprint as settings_blueprint
@@ -74,10 +78,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_blueprint)
     app.register_blueprint(calendar_blueprint)
     app.register_blueprint(referrals_blueprint)
+    app.register_blueprint(rectifications_blueprint)
+    app.register_blueprint(announcements_blueprint)
     api.register_blueprint(accounts_api, url_prefix="/api/v1")
     api.register_blueprint(findings_api, url_prefix="/api/v1")
     api.register_blueprint(calendar_api, url_prefix="/api/v1")
     api.register_blueprint(referrals_api, url_prefix="/api/v1")
+    api.register_blueprint(rectifications_api, url_prefix="/api/v1")
+    api.register_blueprint(ledgers_api, url_prefix="/api/v1")
 
 
 def register_hooks(app: Flask) -> None:

@@ -51,6 +51,8 @@ def seed_demo(password: str | None) -> None:
     agencies = demo.seed_accounts(password)
     demo.seed_findings()
     demo.seed_referrals()
+    demo.seed_rectifications()
+    demo.publish_announcement()
     db.session.commit()
 
     click.echo(f"Demo accounts (password for all: {password}):")

@@ -39,6 +39,7 @@ DEMO_USERS = [
     ("discipline.leader", "周书记", "discipline", ["leader"]),
     ("org.staff", "吴干部", "organization", ["staff"]),
     ("unit.contact", "郑联络员", "unit-education", ["staff"]),
+    ("street.contact", "冯联络员", "unit-street", ["staff"]),
     ("sysadmin", "系统管理员", "data-bureau", ["sysadmin"]),
     ("secadmin", "安全管理员", "data-bureau", ["secadmin"]),
     ("auditadmin", "审计管理员", "data-bureau", ["auditadmin"]),
@@ -346,3 +347,103 @@ def seed_referrals() -> None:
                                           referrals.ActionInput(**data))
             _backdate(referral, entry, action, now - timedelta(days=days_ago))
         db.session.flush()
+
+
+# --- rectification --------------------------------------------------------------------------
+
+# (finding title, plan, issued days ago, steps: [(action, days ago, actor, fields)])
+DEMO_RECTIFICATIONS = [
+    ("区教育局违规发放津补贴", "immediate", 75, [
+        ("chase", 20, "audit.staff", {"comment": "整改期限已过，请立即报送整改情况。"}),
+    ]),
+    ("区教育局超标准列支公务接待费", "immediate", 20, [
+        ("report", 12, "unit.contact", {
+            "measures": "已按标准重新核定接待费用，超标部分由相关人员个人承担。",
+            "amount_recovered": "12480.00", "final": True}),
+        ("verify", 8, "audit.staff", {"comment": "经核实，已退回超标费用。"}),
+        ("sign-off", 7, "audit.staff", {}),
+    ]),
+    ("年初预算编制不细化，代编预算比例过高", "staged", 40, [
+        ("report", 10, "unit.contact", {
+            "measures": "已修订部门预算编制规程，2021年代编预算比例降至5%。",
+            "rules": "《区教育局部门预算编制管理办法》"}),
+    ]),
+    ("政府采购项目未按规定公开招标", "staged", 50, [
+        ("report", 15, "unit.contact", {
+            "measures": "已对相关责任人进行诫勉谈话，重新规范采购流程。", "final": True}),
+    ]),
+    ("校舍维修工程未办理竣工决算", "long_term", 45, [
+        ("report", 20, "unit.contact", {
+            "measures": "已委托中介机构开展竣工决算审计，预计年底完成。"}),
+    ]),
+    ("疫情防控补助资金发放不精准", "immediate", 70, [
+        ("report", 45, "unit.contact", {
+            "measures": "已追回违规发放资金9.53万元，完善发放审核机制。",
+            "amount_recovered": "95300.00", "final": True}),
+        ("verify", 40, "audit.staff", {"comment": "经核实，资金已全部追回。"}),
+        ("sign-off", 39, "audit.staff", {}),
+        ("approve-sign-off", 38, "audit.leader", {}),
+    ]),
+    ("社会捐赠款物未及时入账", "staged", 60, [
+        ("report", 30, "unit.contact", {"measures": "已将捐赠款全部入账并公开。", "final": True}),
+        ("verify", 25, "audit.staff", {}),
+    ]),
+    ("疫情防控物资采购价格明显偏高", "staged", 55, [
+        ("report", 25, "unit.contact", {"measures": "已与供应商协商退还差价。", "final": True}),
+        ("send-back", 22, "audit.staff", {"reason": "未提供退款凭证，请补充后重新报送。"}),
+    ]),
+]
+
+
+def _unit_contact_for(unit_code: str) -> str:
+    return "unit.contact" if unit_code == "unit-education" else "street.contact"
+
+
+def seed_rectifications() -> None:
+    from datetime import timedelta
+
+    from supervise.calendar import deadlines
+    from supervise.calendar.models import load_calendar
+    from supervise.database import now_utc
+    from supervise.rectifications import operations as rectifications
+    from supervise.rectifications.models import Rectification
+    from supervise.settings.models import get_setting
+
+    if db.session.scalar(sa.select(Rectification.id)):
+        return
+    now = now_utc()
+    for title, plan, issued_days_ago, steps in DEMO_RECTIFICATIONS:
+        finding = db.session.scalar(sa.select(Finding).where(Finding.title == title))
+        rectification = rectifications.issue_rectification(_user("audit.staff"), finding, plan)
+        issued = now - timedelta(days=issued_days_ago)
+        rectification.issued_at = issued
+        rectification.steps[-1].at = issued
+        due = rectifications.default_due(rectification.plan, issued)
+        rectification.due_at, rectification.calendar_complete = due.due_at, due.complete
+        rectification.warn_at = deadlines.warning_start(
+            due.due_at, get_setting("due_soon_working_days"), load_calendar())
+        for action, days_ago, actor, fields in steps:
+            if actor == "unit.contact":
+                actor = _unit_contact_for(finding.unit.code)
+            report = rectifications.take_action(_user(actor), rectification, action,
+                                                rectifications.ActionInput(**fields))
+            when = now - timedelta(days=days_ago)
+            rectification.steps[-1].at = when
+            if report is not None:
+                report.submitted_at = when
+                if report.final:
+                    rectification.rectified_at = when
+            if action == "approve-sign-off":
+                rectification.signed_off_at = when
+        db.session.flush()
+
+
+def publish_announcement() -> None:
+    """The special audit of epidemic funds, published with its rectification results."""
+    from supervise.announcements import operations as announcements
+    from supervise.announcements.models import Announcement
+
+    if db.session.scalar(sa.select(Announcement.id)):
+        return
+    project = db.session.scalar(sa.select(Project).where(Project.name == DEMO_PROJECTS[1][3]))
+    announcements.publish(_user("audit.leader"), project, confirm_unverified=True)

@@ -32,14 +32,23 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).strftime(fmt)
 
 
+def combine_args(args: dict | None = None, **overrides) -> dict:
+    """Query arguments for a link: the page's own without the page number and empty values,
+    with `overrides` on top."""
+    merged = {k: v for k, v in (args or {}).items() if k != "page" and v not in ("", None)}
+    merged.update({k: v for k, v in overrides.items() if v not in ("", None)})
+    return merged
+
+
 def init_app(app) -> None:
     from supervise.money import format_wan, format_yuan
     from supervise.pagination import page_url
-    from supervise.policy import can, reads_cases, records_findings
+    from supervise.policy import can, is_unit_contact, reads_cases, records_findings
 
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["yuan"] = format_yuan
     app.jinja_env.filters["wan"] = format_wan
+    app.jinja_env.filters["combine_args"] = combine_args
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["can"] = lambda permission: can(current_user, permission)
 
@@ -52,4 +61,5 @@ def init_app(app) -> None:
             "current_locale": "en" if get_locale().language == "en" else "zh_CN",
             "reads_cases": reads_cases(current_user),
             "records_findings": records_findings(current_user),
+            "unit_contact": is_unit_contact(current_user),
         }

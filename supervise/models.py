@@ -1,11 +1,17 @@
 """Every model, imported in one place so that the metadata (and Alembic) sees them all."""
 
 from supervise.accounts.models import Agency, Credential, LoginThrottle, User, UserRole
+from supervise.announcements.models import Announcement
 from supervise.attachments.models import Attachment
 from supervise.calendar.models import CalendarDay, CalendarYear
 from supervise.events.models import Event, EventChainHead
 from supervise.findings.models import Category, Comment, Finding, FindingLink, Share
 from supervise.projects.models import Project
+from supervise.rectifications.models import (
+    Rectification,
+    RectificationReport,
+    RectificationStep,
+)
 from supervise.referrals.models import (
     Extension,
     PersonInvolved,
@@ -15,8 +21,8 @@ from supervise.referrals.models import (
 from supervise.settings.models import Setting
 
 __all__ = [
-    "Agency", "Attachment", "CalendarDay", "CalendarYear", "Category", "Comment", "Credential",
-    "Event", "EventChainHead", "Extension", "Finding", "FindingLink", "LoginThrottle",
-    "PersonInvolved", "Project", "Referral", "Setting", "Share", "TimelineEntry", "User",
-    "UserRole",
+    "Agency", "Announcement", "Attachment", "CalendarDay", "CalendarYear", "Category",
+    "Comment", "Credential", "Event", "EventChainHead", "Extension", "Finding", "FindingLink",
+    "LoginThrottle", "PersonInvolved", "Project", "Rectification", "RectificationReport",
+    "RectificationStep", "Referral", "Setting", "Share", "TimelineEntry", "User", "UserRole",
 ]

@@ -411,3 +411,61 @@ def referral_attachment_or_404(user, referral: Referral, attachment_public_id: s
             if attachment.public_id == attachment_public_id:
                 return attachment
     abort(404)
+
+
+
+# --- rectification --------------------------------------------------------------------------
+# The issuing agency sees its rectification items; the audited unit's contact sees its own
+# unit's items only, and through them only the text issued to it.
+
+def is_unit_contact(user) -> bool:
+    return can(user, Permission.CASE_CONTENT) and user.agency.kind == AgencyKind.AUDITED_UNIT
+
+
+def visible_rectifications_clause(user):
+    from supervise.rectifications.models import Rectification
+
+    if reads_cases(user):
+        return Rectification.owner_agency_id == user.agency_id
+    if is_unit_contact(user):
+        return Rectification.unit_id == user.agency_id
+    return sa.false()
+
+
+def visible_rectifications(user) -> sa.Select:
+    from supervise.rectifications.models import Rectification
+
+    return sa.select(Rectification).where(visible_rectifications_clause(user))
+
+
+def rectification_or_404(user, public_id: str, *, for_update: bool = False):
+    from supervise.rectifications.models import Rectification
+
+    query = visible_rectifications(user).where(Rectification.public_id == public_id)
+    if for_update:
+        query = query.with_for_update(of=Rectification)
+    rectification = db.session.scalar(query)
+    if rectification is None:
+        abort(404)
+    return rectification
+
+
+def rectification_parties(user, rectification) -> frozenset:
+    from supervise.rectifications.workflow import Party as RParty
+
+    found = set()
+    if reads_cases(user) and rectification.owner_agency_id == user.agency_id:
+        found.add(RParty.OWNER)
+        if user.has_role(Role.LEADER):
+            found.add(RParty.OWNER_LEADER)
+    if is_unit_contact(user) and rectification.unit_id == user.agency_id:
+        found.add(RParty.UNIT)
+    return frozenset(found)
+
+
+def rectification_actions(user, rectification) -> list:
+    from supervise.rectifications.workflow import TRANSITIONS as R_TRANSITIONS
+
+    mine = rectification_parties(user, rectification)
+    return [action for action, t in R_TRANSITIONS.items()
+            if t.party in mine and rectification.state in t.sources]

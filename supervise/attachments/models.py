@@ -15,8 +15,11 @@ from supervise.extensions import db
 class Attachment(PublicIdMixin, db.Model):
     __tablename__ = "attachments"
     __table_args__ = (
-        sa.CheckConstraint("(finding_id IS NULL) <> (referral_id IS NULL)",
-                           name="one_owner"),
+        sa.CheckConstraint(
+            "(CASE WHEN finding_id IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN referral_id IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN rectification_report_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_owner"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,6 +28,8 @@ class Attachment(PublicIdMixin, db.Model):
     referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
     # Set for a file attached to a step of the referral's timeline, such as the answer.
     timeline_entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referral_timeline.id"))
+    rectification_report_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("rectification_reports.id"), index=True)
     filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int] = mapped_column(sa.BigInteger)

@@ -20,6 +20,7 @@ from supervise.findings.uses import uses_of
 from supervise.pagination import paginate
 from supervise.policy import FindingAction, Permission
 from supervise.projects.models import Project
+from supervise.rectifications.models import Plan
 
 blueprint = Blueprint("findings", __name__)
 
@@ -170,6 +171,7 @@ def _detail(finding: Finding, status: int = 200, **forms):
         comment_form=forms.get("comment_form") or CommentForm(),
         attachment_form=forms.get("attachment_form") or AttachmentForm(),
         may={a.value: policy.can_act_on_finding(user, a, finding) for a in FindingAction},
+        plans=list(Plan),
     ), status
 
 

@@ -19,9 +19,11 @@ ACCOUNTS = {username: (display_name, AGENCY_NAMES[agency], roles)
 
 # The navigation links that depend on a role or an agency, and who may see which of them.
 ROLE_LINKS = ["/findings", "/referrals", "/referrals/inbox", "/referrals/approvals",
+              "/rectifications",
               "/projects", "/calendar", "/admin/agencies", "/admin/users", "/admin/roles",
               "/settings/", "/audit/events"]
-RECORDER = {"/findings", "/referrals", "/referrals/inbox", "/projects", "/calendar"}
+RECORDER = {"/findings", "/referrals", "/referrals/inbox", "/rectifications", "/projects",
+            "/calendar"}
 READER = {"/findings", "/referrals/inbox", "/calendar"}
 EXPECTED_ROLE_LINKS = {
     "sysadmin": {"/admin/agencies", "/admin/users"},
@@ -35,7 +37,8 @@ EXPECTED_ROLE_LINKS = {
     "discipline.staff": READER,
     "discipline.leader": READER,
     "org.staff": READER,
-    "unit.contact": {"/calendar"},
+    "unit.contact": {"/rectifications", "/calendar"},
+    "street.contact": {"/rectifications", "/calendar"},
 }
 
 
@@ -70,7 +73,8 @@ def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD, *,
 def test_the_demo_accounts_are_the_expected_ones():
     assert list(ACCOUNTS) == [
         "audit.staff", "audit.leader", "inspect.staff", "inspect.leader", "discipline.staff",
-        "discipline.leader", "org.staff", "unit.contact", "sysadmin", "secadmin", "auditadmin",
+        "discipline.leader", "org.staff", "unit.contact", "street.contact", "sysadmin",
+        "secadmin", "auditadmin",
     ]
 
 

@@ -1,0 +1,562 @@
+"""Ledgers (台账): .xlsx downloads of the lists, under /api/v1/ledgers.
+
+Each ledger takes the filters of its list (GET /findings, /referrals, /rectifications), checked
+by the list's own schema, and holds exactly the rows that list would show for them, in the same
+order, without pagination (`page` and `per_page` are ignored). The rows come from the same
+queries, so from the same policy scope: a ledger never holds a record its reader could not open.
+A filter that does not parse answers 422 and writes nothing.
+
+Columns a reader may not see are absent, not blank:
+- findings: the owner's columns (how many agencies it was shared with, the rectification state,
+  report-by date and clock) only where the reader's agency records findings of its own and the
+  filter includes them; the recipient's column (the handling code of the share to it) only where
+  the filter includes findings shared with it. Never facts, comments, notes, attachments.
+- referrals: only the two parties ever reach one, and they may read the persons involved: the
+  ledger names them in full. Never the facts or other content, the answer's text, or the
+  receiver's internal notes.
+- rectifications: the audited unit's contact gets its own unit's items, with what its portal
+  shows it (the text as issued, plan, state, deadline and clock, its own reports' sums and
+  dates, the chasers sent to it); the issuing agency also the internal columns (issuing agency
+  and date, sign-off date, project, category, who issued and who approved the sign-off).
+- the audited unit's contact gets no findings or referrals ledger at all (404), as it gets no
+  findings or referrals pages.
+
+Headers and words are Chinese whatever the reader's language: the ledger is a Chinese document
+that is printed and filed. Every export is an event naming the ledger, the filter (a search
+text only as "given", never its words), the columns and the number of rows.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, send_file
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import pre_load
+from sqlalchemy.orm import joinedload
+
+from supervise import policy
+from supervise.accounts.models import Agency, User
+from supervise.calendar.deadlines import ClockStatus, clock_status
+from supervise.database import now_utc
+from supervise.errors import InvalidInput
+from supervise.events.log import record_event
+from supervise.extensions import db
+from supervise.findings import queries as finding_queries
+from supervise.findings.models import Category, Finding, FindingStatus, Handling, Sensitivity
+from supervise.findings.schemas import FindingQuerySchema
+from supervise.ledgers.workbook import XLSX_MIMETYPE, Column, Kind, local, write_ledger
+from supervise.policy import Permission
+from supervise.projects.models import Project
+from supervise.rectifications import queries as rectification_queries
+from supervise.rectifications.models import (
+    Plan,
+    Rectification,
+    RectificationState,
+    RectificationStep,
+)
+from supervise.rectifications.schemas import RectificationQuerySchema
+from supervise.referrals import queries as referral_queries
+from supervise.referrals.api import SORTS as REFERRAL_SORTS
+from supervise.referrals.models import Disposition, Referral, ReferralKind, ReferralState
+from supervise.referrals.schemas import ReferralQuerySchema
+
+blueprint = Blueprint("ledgers_api", __name__, description="Excel ledgers of the lists")
+
+# Rows are read from the database this many at a time (a server-side cursor on PostgreSQL);
+# what a row needs from other tables is read once per batch.
+BATCH = 500
+# A ledger is built in memory up to this size, then in a temporary file.
+SPOOL_BYTES = 4 * 1024 * 1024
+
+PAGING = ("page", "per_page")
+
+# --- the words of a Chinese ledger ----------------------------------------------------------
+# The same words as the Chinese screens; a value missing here falls back to its label.
+
+FINDING_STATUS = {FindingStatus.DRAFT: "草稿", FindingStatus.ISSUED: "已签发"}
+SENSITIVITY = {Sensitivity.NORMAL: "一般", Sensitivity.SENSITIVE: "敏感"}
+HANDLING = {Handling.READ_ONLY: "仅供阅知，不得转送", Handling.MAY_REFER: "可用于移送"}
+REFERRAL_KIND = {ReferralKind.CLUE: "问题线索", ReferralKind.HANDLING: "移送处理",
+                 ReferralKind.ASSISTANCE: "提请协助"}
+REFERRAL_STATE = {
+    ReferralState.DRAFT: "草稿", ReferralState.PENDING_APPROVAL: "待审批",
+    ReferralState.SENT: "已移送待签收", ReferralState.ACKNOWLEDGED: "已签收",
+    ReferralState.IN_HANDLING: "办理中", ReferralState.ANSWERED: "已反馈",
+    ReferralState.CLOSED: "已办结", ReferralState.RETURNED: "已退回",
+    ReferralState.WITHDRAWN: "已撤回",
+}
+DISPOSITION = {
+    Disposition.TALK_OR_INQUIRY: "谈话函询", Disposition.PRELIMINARY_VERIFICATION: "初步核实",
+    Disposition.HELD: "暂存待查", Disposition.CLOSED: "予以了结",
+    Disposition.CASE_OPENED: "立案审查调查", Disposition.TRANSFERRED: "移送其他机关",
+    Disposition.HANDLED: "已处理（部门）",
+}
+CLOCK = {ClockStatus.ON_TIME: "正常", ClockStatus.DUE_SOON: "即将到期",
+         ClockStatus.OVERDUE: "已逾期", ClockStatus.MET: "按期", ClockStatus.MET_LATE: "逾期完成",
+         ClockStatus.STOPPED: "已停止"}
+WEEKENDS_ONLY = "（仅按周末计算）"
+PLAN = {Plan.IMMEDIATE: "立行立改", Plan.STAGED: "分阶段整改", Plan.LONG_TERM: "持续整改"}
+RECTIFICATION_STATE = {
+    RectificationState.NOT_STARTED: "未整改", RectificationState.IN_PROGRESS: "整改中",
+    RectificationState.LONG_TERM: "长期整改",
+    RectificationState.PENDING_VERIFICATION: "已整改待核实",
+    RectificationState.VERIFIED: "已核实", RectificationState.SIGN_OFF_PENDING: "销号待审批",
+    RectificationState.SIGNED_OFF: "已销号",
+}
+CLOCK_FILTER = {"due_soon": "即将到期", "overdue": "已逾期"}
+FINDING_SCOPE = {"own": "本单位的问题", "shared_with_us": "共享给本单位的问题"}
+FINDING_SORT = {"created_at": "按记录时间从早到晚", "amount": "按金额从低到高",
+                "-amount": "按金额从高到低", "title": "按标题"}
+REFERRAL_ROLE = {"sent": "本单位移送的", "received": "移送给本单位的"}
+REFERRAL_SORT = {"created_at": "按创建时间从早到晚", "acknowledge_by": "按签收期限",
+                 "answer_by": "按反馈期限"}
+
+
+def _word(words: dict, value) -> str:
+    if value is None:
+        return ""
+    return words.get(value) or str(getattr(value, "label", value))
+
+
+def _clock_word(status: ClockStatus | None, complete: bool) -> str:
+    if status is None:
+        return ""
+    return _word(CLOCK, status) + ("" if complete else WEEKENDS_ONLY)
+
+
+# --- filters: the lists' own schemas, without paging ----------------------------------------
+
+
+class _PageFilters:
+    """A page links to its ledger with its own query string, whose form sends the filters it
+    leaves at "All" as empty values (`year=`): an empty filter is no filter, as on the page."""
+
+    class Meta:
+        exclude = PAGING
+
+    @pre_load
+    def _drop_empty(self, data, **kwargs):
+        return {name: data[name] for name in data if data[name] not in ("", None)}
+
+
+class FindingLedgerQuerySchema(_PageFilters, FindingQuerySchema):
+    pass
+
+
+class ReferralLedgerQuerySchema(_PageFilters, ReferralQuerySchema):
+    pass
+
+
+class RectificationLedgerQuerySchema(_PageFilters, RectificationQuerySchema):
+    pass
+
+
+def _given(args: dict, names) -> dict:
+    """The filter as the event records it: a search text only as given, never its words."""
+    given = {}
+    for name in names:
+        value = args.get(name)
+        if value in (None, ""):
+            continue
+        given[name] = True if name == "q" else value
+    return given
+
+
+# --- building a ledger ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column and how a row's value is read: value(item, extra), where `extra` is what was
+    read for the item with its batch (a rectification, a chaser count, …)."""
+
+    column: Column
+    value: Callable[[Any, Any], Any]
+
+
+NUMBER = Column("no", "序号", 6, Kind.INT)
+
+
+@dataclass
+class Ledger:
+    key: str  # findings | referrals | rectifications
+    name: str  # 问题台账
+    fields: list[Field]
+    batches: Generator[tuple[list, Callable[[Any], Any]]]  # (items, extra for an item)
+    filter_words: str
+    filter_details: dict
+
+
+def _batches(statement: sa.Select) -> Iterator[list]:
+    """The rows of a statement, BATCH at a time, without holding them all."""
+    result = db.session.scalars(statement.execution_options(yield_per=BATCH))
+    try:
+        yield from result.partitions()
+    finally:
+        result.close()
+
+
+def _rows(ledger: Ledger) -> Iterator[list]:
+    number = 0
+    try:
+        for items, extra_for in ledger.batches:
+            for item in items:
+                number += 1
+                extra = extra_for(item)
+                yield [number, *(f.value(item, extra) for f in ledger.fields)]
+    finally:
+        ledger.batches.close()  # and with it the database cursor, whatever happened
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _export(user: User, ledger: Ledger):
+    """Write the ledger, record the export, and send the file."""
+    now = now_utc()
+    title = (f"{user.agency.name}{ledger.name}\n筛选条件：{ledger.filter_words}"
+             f"　　导出时间：{local(now):%Y-%m-%d %H:%M}（北京时间）")
+    columns = [NUMBER, *(f.column for f in ledger.fields)]
+    # Closed, and so removed, by the response once sent; here if anything fails before.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    try:
+        rows = write_ledger(spool, sheet_title=ledger.name, title=title, columns=columns,
+                            rows=_rows(ledger))
+        size = spool.tell()
+        record_event("ledger.export", actor=user, object_type="ledger", object_id=ledger.key,
+                     details={"filter": ledger.filter_details, "rows": rows,
+                              "columns": [c.key for c in columns]})
+        db.session.commit()
+        spool.seek(0)
+        response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
+                             download_name=f"{ledger.name}-{local(now):%Y%m%d}.xlsx",
+                             conditional=False, etag=False, max_age=0)
+    except BaseException:
+        spool.close()
+        db.session.rollback()
+        raise
+    response.content_length = size
+    return response
+
+
+def _agency_name(code: str) -> str:
+    return db.session.scalar(sa.select(Agency.name).where(Agency.code == code)) or code
+
+
+# --- findings -------------------------------------------------------------------------------
+
+
+def _finding_year(finding: Finding) -> int:
+    """The year the year filter matches: the project's, or the (local) year of recording."""
+    if finding.project is not None:
+        return finding.project.year
+    return local(finding.created_at).year
+
+
+def _share_count(user: User):
+    def value(finding: Finding, _extra):
+        if finding.owner_agency_id != user.agency_id:
+            return None
+        return sum(1 for share in finding.shares if share.active)
+
+    return value
+
+
+def _handling(user: User):
+    def value(finding: Finding, _extra):
+        share = None if finding.owner_agency_id == user.agency_id else \
+            policy.active_share(user, finding)
+        return _word(HANDLING, share.handling) if share is not None else None
+
+    return value
+
+
+@dataclass(frozen=True)
+class _RectificationOfFinding:
+    state: RectificationState
+    due_at: datetime
+    clock: ClockStatus | None
+    calendar_complete: bool
+
+
+def _rectifications_of(user: User, findings: list[Finding], now: datetime) -> dict:
+    """The rectification items the reader may see of a batch of findings, in one statement."""
+    ids = [f.id for f in findings]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Rectification.finding_id, Rectification.state, Rectification.due_at,
+                  Rectification.warn_at, Rectification.rectified_at,
+                  Rectification.calendar_complete)
+        .where(policy.visible_rectifications_clause(user), Rectification.finding_id.in_(ids)))
+    return {row.finding_id: _RectificationOfFinding(
+        row.state, row.due_at, clock_status(row.due_at, row.warn_at, row.rectified_at, now),
+        row.calendar_complete) for row in rows}
+
+
+def _finding_filter_words(user: User, f: finding_queries.FindingFilter) -> str:
+    parts = []
+    if f.scope in FINDING_SCOPE:
+        parts.append(FINDING_SCOPE[f.scope])
+    if f.unit:
+        parts.append(f"被审计单位：{_agency_name(f.unit)}")
+    if f.project:
+        # Named only if the reader sees a finding of it (the list shows its name there).
+        visible = policy.visible_findings(user).with_only_columns(Finding.project_id)
+        name = db.session.scalar(sa.select(Project.name).where(
+            Project.public_id == f.project, Project.id.in_(visible)))
+        parts.append(f"项目：{name or f.project}")
+    if f.year:
+        parts.append(f"年度：{f.year}")
+    if f.category:
+        name = db.session.scalar(sa.select(Category.name).where(Category.code == f.category))
+        parts.append(f"问题类别：{name or f.category}")
+    if f.q:
+        parts.append(f"关键词：“{f.q}”")
+    if f.sort in FINDING_SORT:
+        parts.append(FINDING_SORT[f.sort])
+    return "；".join(parts) or "全部"
+
+
+@blueprint.route("/ledgers/findings.xlsx", methods=["GET"])
+@blueprint.arguments(FindingLedgerQuerySchema, location="query")
+@blueprint.response(200, description="The findings ledger (问题台账), an .xlsx file",
+                    content_type=XLSX_MIMETYPE)
+@policy.requires(Permission.CASE_CONTENT)
+def findings_ledger(args):
+    """The findings of GET /findings for the same filters (unit, project, year, category, q,
+    scope, sort), every page, with their rectification status, as an Excel ledger.
+
+    Columns: title, audited unit, project, year, category, amount, sensitivity, status, owner;
+    for the reader's own findings the number of agencies they are shared with and the
+    rectification state, report-by date and clock; for findings shared with the reader the
+    handling code; recorded and issued times. The audited unit's contact gets 404."""
+    user = _user()
+    if not policy.reads_cases(user):
+        abort(404)
+    f = finding_queries.FindingFilter.from_args(args)
+    if f.errors:
+        raise InvalidInput(f.errors)
+    now = now_utc()
+    owner_columns = policy.records_findings(user) and f.scope != "shared_with_us"
+    recipient_columns = f.scope != "own"
+
+    fields = [
+        Field(Column("title", "问题标题", 44, Kind.WRAP), lambda x, _: x.title),
+        Field(Column("unit", "被审计单位", 20), lambda x, _: x.unit.name),
+        Field(Column("project", "所属项目", 28, Kind.WRAP),
+              lambda x, _: x.project.name if x.project else None),
+        Field(Column("year", "年度", 8, Kind.INT), lambda x, _: _finding_year(x)),
+        Field(Column("category", "问题类别", 16), lambda x, _: x.category.name),
+        Field(Column("amount", "涉及金额", 18, Kind.AMOUNT), lambda x, _: x.amount),
+        Field(Column("sensitivity", "敏感程度", 10),
+              lambda x, _: _word(SENSITIVITY, x.sensitivity)),
+        Field(Column("status", "状态", 10), lambda x, _: _word(FINDING_STATUS, x.status)),
+        Field(Column("owner", "所属单位", 16), lambda x, _: x.owner_agency.name),
+    ]
+    if owner_columns:
+        fields.append(Field(Column("shares", "共享单位数", 10, Kind.INT), _share_count(user)))
+    if recipient_columns:
+        fields.append(Field(Column("handling", "共享处理要求", 20), _handling(user)))
+    if owner_columns:
+        fields += [
+            Field(Column("rectification_state", "整改状态", 14),
+                  lambda x, r: _word(RECTIFICATION_STATE, r.state) if r else None),
+            Field(Column("rectification_due", "整改期限", 12, Kind.DATE),
+                  lambda x, r: r.due_at if r else None),
+            Field(Column("rectification_clock", "整改期限状态", 14),
+                  lambda x, r: _clock_word(r.clock, r.calendar_complete) if r else None),
+        ]
+    fields += [
+        Field(Column("created_at", "记录时间", 17, Kind.DATETIME), lambda x, _: x.created_at),
+        Field(Column("issued_at", "签发时间", 17, Kind.DATETIME), lambda x, _: x.issued_at),
+    ]
+
+    statement = finding_queries.for_list(finding_queries.matching(user, f), f.sort)
+
+    def batches():
+        for items in _batches(statement):
+            found = _rectifications_of(user, items, now) if owner_columns else {}
+            yield items, lambda finding, found=found: found.get(finding.id)
+
+    return _export(user, Ledger(
+        key="findings", name="问题台账", fields=fields, batches=batches(),
+        filter_words=_finding_filter_words(user, f),
+        filter_details=_given(args, ("scope", "unit", "project", "year", "category", "q",
+                                     "sort"))))
+
+
+# --- referrals ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ReferralExtra:
+    chasers: int
+    last_chased_at: datetime | None
+    clocks: referral_queries.Clocks
+
+
+def _persons(referral: Referral) -> str:
+    return "、".join(f"{p.name}（{p.title}）" if p.title else p.name for p in referral.persons)
+
+
+@blueprint.route("/ledgers/referrals.xlsx", methods=["GET"])
+@blueprint.arguments(ReferralLedgerQuerySchema, location="query")
+@blueprint.response(200, description="The referrals ledger (移送事项台账), an .xlsx file",
+                    content_type=XLSX_MIMETYPE)
+@policy.requires(Permission.CASE_CONTENT)
+def referrals_ledger(args):
+    """The referrals of GET /referrals for the same filters (role, state, clock, sort), every
+    page, with both clocks and their outcome, as an Excel ledger.
+
+    Columns: title, kind, sender, receiver, state, sent, acknowledge-by and its clock, answer-by
+    and its clock, chasers (how many, the last), disposition, answered, and the persons
+    involved in full: only the two parties reach a referral. Never its facts, the answer's text
+    or the receiver's internal notes. The audited unit's contact gets 404."""
+    user = _user()
+    if not policy.reads_cases(user):
+        abort(404)
+    now = now_utc()
+    role, state, clock = args.get("role", ""), args.get("state", ""), args.get("clock", "")
+    sort = args["sort"]
+
+    fields = [
+        Field(Column("title", "移送事项", 40, Kind.WRAP), lambda x, _: x.title),
+        Field(Column("kind", "移送类型", 12), lambda x, _: _word(REFERRAL_KIND, x.kind)),
+        Field(Column("sender", "移送单位", 16), lambda x, _: x.sender_agency.name),
+        Field(Column("receiver", "接收单位", 16), lambda x, _: x.receiver_agency.name),
+        Field(Column("state", "状态", 14), lambda x, _: _word(REFERRAL_STATE, x.state)),
+        Field(Column("sent_at", "移送时间", 17, Kind.DATETIME), lambda x, _: x.sent_at),
+        Field(Column("acknowledge_by", "签收期限", 12, Kind.DATE),
+              lambda x, _: x.acknowledge_by),
+        Field(Column("acknowledge_clock", "签收期限状态", 14),
+              lambda x, e: _clock_word(e.clocks.acknowledge, x.acknowledge_calendar_complete)),
+        Field(Column("answer_by", "反馈期限", 12, Kind.DATE), lambda x, _: x.answer_by),
+        Field(Column("answer_clock", "反馈期限状态", 14),
+              lambda x, e: _clock_word(e.clocks.answer, x.answer_calendar_complete)),
+        Field(Column("chasers", "催办次数", 10, Kind.INT), lambda x, e: e.chasers),
+        Field(Column("last_chased_at", "最近催办时间", 17, Kind.DATETIME),
+              lambda x, e: e.last_chased_at),
+        Field(Column("disposition", "处置方式", 16),
+              lambda x, _: _word(DISPOSITION, x.disposition)),
+        Field(Column("answered_at", "反馈时间", 17, Kind.DATETIME), lambda x, _: x.answered_at),
+        Field(Column("persons", "涉及人员", 30, Kind.WRAP), lambda x, _: _persons(x)),
+    ]
+
+    query = referral_queries.filtered(user, role=role, state=state, clock=clock, now=now)
+    statement = referral_queries.for_list(query).order_by(*REFERRAL_SORTS[sort])
+
+    def batches():
+        for items in _batches(statement):
+            chased = referral_queries.chasers(r.id for r in items)
+            yield items, lambda referral, chased=chased: _ReferralExtra(
+                *chased.get(referral.id, (0, None)), referral_queries.clocks(referral, now))
+
+    words = []
+    if role:
+        words.append(REFERRAL_ROLE[role])
+    if state:
+        words.append(f"状态：{_word(REFERRAL_STATE, ReferralState(state))}")
+    if clock:
+        words.append(f"期限：{CLOCK_FILTER[clock]}")
+    if sort in REFERRAL_SORT:
+        words.append(REFERRAL_SORT[sort])
+    return _export(user, Ledger(
+        key="referrals", name="移送事项台账", fields=fields, batches=batches(),
+        filter_words="；".join(words) or "全部",
+        filter_details=_given(args, ("role", "state", "clock", "sort"))))
+
+
+# --- rectifications -------------------------------------------------------------------------
+
+
+def _chasers_of(items: list[Rectification]) -> dict[int, int]:
+    ids = [r.id for r in items]
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(RectificationStep.rectification_id, sa.func.count())
+        .where(RectificationStep.rectification_id.in_(ids), RectificationStep.action == "chase")
+        .group_by(RectificationStep.rectification_id)).all())
+
+
+@blueprint.route("/ledgers/rectifications.xlsx", methods=["GET"])
+@blueprint.arguments(RectificationLedgerQuerySchema, location="query")
+@blueprint.response(200, description="The rectification ledger (整改台账), an .xlsx file",
+                    content_type=XLSX_MIMETYPE)
+@policy.requires(Permission.CASE_CONTENT)
+def rectifications_ledger(args):
+    """The rectification items of GET /rectifications for the same filters (state, clock,
+    unit), every page, as an Excel ledger: for the audited unit's contact its own unit's items.
+
+    Columns for every reader: title as issued, unit, plan, state, report-by date and clock,
+    chasers, amount, amount recovered (the sum of the reports), date of the final report. The
+    issuing agency also: issuing agency and date, sign-off date, project, category, issued by,
+    sign-off approved by."""
+    user = _user()
+    now = now_utc()
+    owner = not policy.is_unit_contact(user)
+    state, clock, unit = args.get("state", ""), args.get("clock", ""), args.get("unit", "")
+
+    def internal(field: Field) -> list[Field]:
+        return [field] if owner else []
+
+    fields = [
+        Field(Column("title", "问题标题（下达时）", 44, Kind.WRAP), lambda x, _: x.title),
+        Field(Column("unit", "整改单位", 18), lambda x, _: x.unit.name),
+        *internal(Field(Column("owner", "下达单位", 16), lambda x, _: x.owner_agency.name)),
+        Field(Column("plan", "整改方式", 12), lambda x, _: _word(PLAN, x.plan)),
+        Field(Column("state", "整改状态", 14), lambda x, _: _word(RECTIFICATION_STATE, x.state)),
+        *internal(Field(Column("issued_at", "下达日期", 12, Kind.DATE), lambda x, _: x.issued_at)),
+        Field(Column("due_at", "整改期限", 12, Kind.DATE), lambda x, _: x.due_at),
+        Field(Column("clock", "期限状态", 14),
+              lambda x, _: _clock_word(rectification_queries.clock(x, now),
+                                       x.calendar_complete)),
+        Field(Column("chasers", "催办次数", 10, Kind.INT), lambda x, n: n),
+        Field(Column("amount", "问题金额", 18, Kind.AMOUNT), lambda x, _: x.amount),
+        Field(Column("amount_recovered", "已追回（退还）金额", 18, Kind.AMOUNT),
+              lambda x, _: x.amount_recovered),
+        Field(Column("rectified_at", "整改完成报告日期", 14, Kind.DATE),
+              lambda x, _: x.rectified_at),
+        *internal(Field(Column("signed_off_at", "销号日期", 12, Kind.DATE),
+                        lambda x, _: x.signed_off_at)),
+        *internal(Field(Column("project", "所属项目", 28, Kind.WRAP),
+                        lambda x, _: x.finding.project.name if x.finding.project else None)),
+        *internal(Field(Column("category", "问题类别", 16), lambda x, _: x.finding.category.name)),
+        *internal(Field(Column("issued_by", "下达人", 12), lambda x, _: x.issued_by.display_name)),
+        *internal(Field(Column("signed_off_by", "销号审批人", 12),
+                        lambda x, _: x.signed_off_by.display_name if x.signed_off_by else None)),
+    ]
+
+    query = rectification_queries.filtered(user, state=state, clock=clock, unit=unit, now=now)
+    statement = rectification_queries.for_list(query)
+    if owner:
+        finding = joinedload(Rectification.finding)
+        statement = statement.options(
+            finding.joinedload(Finding.project), finding.joinedload(Finding.category),
+            joinedload(Rectification.issued_by), joinedload(Rectification.signed_off_by))
+
+    def batches():
+        for items in _batches(statement):
+            chased = _chasers_of(items)
+            yield items, lambda item, chased=chased: chased.get(item.id, 0)
+
+    words = []
+    if state:
+        words.append(f"整改状态：{_word(RECTIFICATION_STATE, RectificationState(state))}")
+    if clock:
+        words.append(f"期限：{CLOCK_FILTER[clock]}")
+    if unit:
+        words.append(f"整改单位：{_agency_name(unit)}")
+    return _export(user, Ledger(
+        key="rectifications", name="整改台账", fields=fields, batches=batches(),
+        filter_words="；".join(words) or "全部",
+        filter_details=_given(args, ("state", "clock", "unit"))))

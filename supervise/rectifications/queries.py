@@ -1,0 +1,56 @@
+"""Rectification lists and the report-by clock, shared by the pages, the API and the ledgers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from supervise import policy
+from supervise.calendar.deadlines import ClockStatus, clock_status
+from supervise.database import now_utc
+from supervise.rectifications.models import Rectification, RectificationState
+
+S = RectificationState
+RUNNING = (S.NOT_STARTED, S.IN_PROGRESS, S.LONG_TERM)
+
+
+def clock(rectification: Rectification, now: datetime | None = None) -> ClockStatus:
+    """The report-by clock: met when the unit's final report came in."""
+    return clock_status(rectification.due_at, rectification.warn_at,
+                        rectification.rectified_at, now or now_utc())
+
+
+def overdue_clause(now: datetime):
+    return sa.and_(Rectification.state.in_(RUNNING), Rectification.due_at < now)
+
+
+def due_soon_clause(now: datetime):
+    return sa.and_(Rectification.state.in_(RUNNING), Rectification.warn_at <= now,
+                   Rectification.due_at >= now)
+
+
+CLOCK_FILTERS = {"overdue": overdue_clause, "due_soon": due_soon_clause}
+
+
+def filtered(user, *, state: str = "", clock: str = "", unit: str = "",
+             now: datetime | None = None) -> sa.Select:
+    """Visible rectification items narrowed by state, clock (due_soon|overdue) and unit code;
+    the caller has checked the values."""
+    from supervise.accounts.models import Agency
+
+    query = policy.visible_rectifications(user)
+    if state:
+        query = query.where(Rectification.state == S(state))
+    if clock:
+        query = query.where(CLOCK_FILTERS[clock](now or now_utc()))
+    if unit:
+        query = query.where(Rectification.unit.has(Agency.code == unit))
+    return query
+
+
+def for_list(query: sa.Select) -> sa.Select:
+    return query.order_by(Rectification.due_at, Rectification.id).options(
+        joinedload(Rectification.unit), joinedload(Rectification.owner_agency),
+        selectinload(Rectification.reports))
