@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind, User
-from supervise.attachments import storage
+from supervise.attachments import operations as attachments
 from supervise.attachments.models import Attachment
 from supervise.database import now_utc
 from supervise.errors import ConflictError, InvalidInput, OperationError
@@ -30,7 +30,6 @@ from supervise.findings.models import (
 from supervise.money import AmountError, parse_amount
 from supervise.policy import FindingAction
 from supervise.projects.models import Project
-from supervise.settings.models import get_setting
 
 TEXT_LIMITS = {"title": 200, "facts": 20000, "legal_basis": 5000, "recommendation": 5000}
 REQUIRED = ("unit", "title", "facts", "category")
@@ -280,29 +279,11 @@ def unlink_finding(user: User, link: FindingLink) -> None:
 def add_attachment(user: User, finding: Finding, upload) -> Attachment:
     """Store an evidence file for a finding. `upload` is a werkzeug FileStorage."""
     _require(user, FindingAction.UPLOAD, finding)
-    if upload is None or not getattr(upload, "filename", None):
-        raise InvalidInput({"file": _("Choose a file.")})
-    max_bytes = get_setting("attachment_max_mb") * 1024 * 1024
-    stored = storage.store_upload(upload.stream, upload.filename, max_bytes)
-    try:
-        attachment = Attachment(finding_id=finding.id, filename=stored.filename,
-                                content_type=stored.file_type.content_type, size=stored.size,
-                                sha256=stored.sha256, storage_name=stored.storage_name,
-                                uploaded_by=user)
-        db.session.add(attachment)
-        db.session.flush()
-        record_event("attachment.upload", actor=user, obj=finding,
-                     details={"attachment": attachment.public_id, "sha256": stored.sha256,
-                              "size": stored.size, "type": stored.file_type.extension})
-    except BaseException:
-        storage.discard(stored.storage_name)
-        raise
-    return attachment
+    return attachments.attach(user, upload, record=finding, finding_id=finding.id)
 
 
 def record_download(user: User, finding: Finding, attachment: Attachment) -> None:
-    record_event("attachment.download", actor=user, obj=finding,
-                 details={"attachment": attachment.public_id, "sha256": attachment.sha256})
+    attachments.record_download(user, finding, attachment)
 
 
 def record_reading(user: User, finding: Finding) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from supervise import policy
 from supervise.accounts.models import User
-from supervise.attachments import storage
+from supervise.attachments import operations as attachments
 from supervise.attachments.models import Attachment
 from supervise.calendar import deadlines
 from supervise.calendar.models import load_calendar
@@ -201,14 +201,8 @@ def take_action(user: User, rectification: Rectification, action: Action | str,
           (report.measures if report else ""))
     _flush()
     if report is not None:
-        stored: list[str] = []
-        try:
-            for upload in data.files:
-                stored.append(_store(user, rectification, report, upload).storage_name)
-        except BaseException:
-            for name in stored:
-                storage.discard(name)
-            raise
+        attachments.attach_all(user, data.files, record=rectification,
+                               rectification_report_id=report.id)
     if after is not None and after != before:
         details.update({"from": before.value, "to": after.value})
     record_event(f"rectification.{action.value}", actor=user, obj=rectification,
@@ -216,29 +210,7 @@ def take_action(user: User, rectification: Rectification, action: Action | str,
     return report
 
 
-def _store(user, rectification, report, upload) -> Attachment:
-    if upload is None or not getattr(upload, "filename", None):
-        raise InvalidInput({"files": _("Choose a file.")})
-    stored = storage.store_upload(upload.stream, upload.filename,
-                                  get_setting("attachment_max_mb") * 1024 * 1024)
-    try:
-        attachment = Attachment(rectification_report_id=report.id, filename=stored.filename,
-                                content_type=stored.file_type.content_type, size=stored.size,
-                                sha256=stored.sha256, storage_name=stored.storage_name,
-                                uploaded_by=user)
-        db.session.add(attachment)
-        db.session.flush()
-        record_event("attachment.upload", actor=user, obj=rectification,
-                     details={"attachment": attachment.public_id, "sha256": stored.sha256,
-                              "size": stored.size, "type": stored.file_type.extension})
-    except BaseException:
-        storage.discard(stored.storage_name)
-        raise
-    return attachment
-
-
 def record_download(user: User, rectification: Rectification, attachment: Attachment) -> None:
-    record_event("attachment.download", actor=user, obj=rectification,
-                 details={"attachment": attachment.public_id, "sha256": attachment.sha256})
+    attachments.record_download(user, rectification, attachment)
 
 

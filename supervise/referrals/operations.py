@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind, Role, User
-from supervise.attachments import storage
+from supervise.attachments import operations as attachments
 from supervise.attachments.models import Attachment
 from supervise.calendar import deadlines
 from supervise.calendar.models import load_calendar
@@ -195,35 +195,11 @@ def add_attachment(user: User, referral: Referral, upload) -> Attachment:
     if referral.state not in EDITABLE:
         raise OperationError(_("Evidence can be added only to a draft or a returned referral."),
                              409)
-    return _store(user, referral, upload, None)
-
-
-def _store(user: User, referral: Referral, upload, entry: TimelineEntry | None) -> Attachment:
-    if upload is None or not getattr(upload, "filename", None):
-        raise InvalidInput({"file": _("Choose a file.")})
-    stored = storage.store_upload(upload.stream, upload.filename,
-                                  get_setting("attachment_max_mb") * 1024 * 1024)
-    try:
-        attachment = Attachment(referral_id=referral.id,
-                                timeline_entry_id=entry.id if entry else None,
-                                filename=stored.filename,
-                                content_type=stored.file_type.content_type, size=stored.size,
-                                sha256=stored.sha256, storage_name=stored.storage_name,
-                                uploaded_by=user)
-        db.session.add(attachment)
-        db.session.flush()
-        record_event("attachment.upload", actor=user, obj=referral,
-                     details={"attachment": attachment.public_id, "sha256": stored.sha256,
-                              "size": stored.size, "type": stored.file_type.extension})
-    except BaseException:
-        storage.discard(stored.storage_name)
-        raise
-    return attachment
+    return attachments.attach(user, upload, record=referral, referral_id=referral.id)
 
 
 def record_download(user: User, referral: Referral, attachment: Attachment) -> None:
-    record_event("attachment.download", actor=user, obj=referral,
-                 details={"attachment": attachment.public_id, "sha256": attachment.sha256})
+    attachments.record_download(user, referral, attachment)
 
 
 def record_reading(user: User, referral: Referral) -> None:
@@ -431,14 +407,8 @@ def take_action(user: User, referral: Referral, action: Action | str, data: Acti
                       internal=transition.internal)
     _flush()
     if action == Action.ANSWER:
-        stored: list[str] = []
-        try:
-            for upload in data.files:
-                stored.append(_store(user, referral, upload, entry).storage_name)
-        except BaseException:
-            for name in stored:  # all the answer's files, or none
-                storage.discard(name)
-            raise
+        attachments.attach_all(user, data.files, record=referral, referral_id=referral.id,
+                               timeline_entry_id=entry.id)
     if transition.target is not None:
         details.update({"from": before.value, "to": transition.target.value})
     record_event(f"referral.{action.value}", actor=user, obj=referral, details=details)
