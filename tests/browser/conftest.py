@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DEMO_PASSWORD = "demo-pass-2026"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -116,3 +118,46 @@ def page(request, browser, live_server, context_options):
             except Exception as exc:  # a screenshot must not hide the test's own failure
                 request.node.add_report_section("teardown", "screenshot", repr(exc))
         context.close()
+
+
+# --- shared by the journeys -----------------------------------------------------------------
+
+@pytest.fixture
+def demo_data(app):
+    """The demo agencies, accounts, findings and referrals, made by the real `flask seed-demo`."""
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--password", DEMO_PASSWORD])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def new_page(request, browser, live_server, context_options) -> Callable[[], Page]:
+    """A page in a browser context of its own, for each further actor of a journey."""
+    made = []
+
+    def open_page() -> Page:
+        context = browser.new_context(base_url=live_server.url, **context_options)
+        context.set_default_timeout(10_000)
+        made.append(context)
+        return context.new_page()
+
+    yield open_page
+    report = getattr(request.node, "rep_call", None)
+    name = re.sub(r"[^\w.\-\[\]]+", "_", request.node.name)
+    for number, context in enumerate(made, start=2):
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            for page in context.pages:
+                try:
+                    page.screenshot(path=str(ARTIFACTS / f"{name}-{number}.png"),
+                                    full_page=True)
+                except Exception as exc:  # a screenshot must not hide the test's own failure
+                    request.node.add_report_section("teardown", "screenshot", repr(exc))
+        context.close()
+
+
+def sign_in(page: Page, live_server, username: str) -> None:
+    page.goto("/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(live_server("/"))

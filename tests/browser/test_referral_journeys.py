@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -22,11 +21,10 @@ from supervise.demo import DEMO_REFERRALS
 from supervise.events.models import Event
 from supervise.extensions import db
 
-from .conftest import ARTIFACTS
+from .conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
-DEMO_PASSWORD = "demo-pass-2026"
 
 # The issued audit finding the audit bureau refers anew (the demo has a draft referral of it).
 FINDING_TITLE = "区教育局违规发放津补贴"
@@ -54,47 +52,6 @@ def test_expected_demo_data():
     assert [action for action, _days, _fields in steps] == ["submit", "approve", "chase", "chase"]
     assert any(r[4] == FINDING_TITLE for r in DEMO_REFERRALS)
     assert all(r[5] != NEW_TITLE for r in DEMO_REFERRALS)
-
-
-@pytest.fixture
-def demo_data(app):
-    """The demo agencies, accounts, findings and referrals, made by the real `flask seed-demo`."""
-    result = app.test_cli_runner().invoke(args=["seed-demo", "--password", DEMO_PASSWORD])
-    assert result.exit_code == 0, result.output
-
-
-@pytest.fixture
-def new_page(request, browser, live_server, context_options) -> Callable[[], Page]:
-    """A page in a browser context of its own, for each further actor of a journey."""
-    made = []
-
-    def open_page() -> Page:
-        context = browser.new_context(base_url=live_server.url, **context_options)
-        context.set_default_timeout(10_000)
-        made.append(context)
-        return context.new_page()
-
-    yield open_page
-    report = getattr(request.node, "rep_call", None)
-    name = re.sub(r"[^\w.\-\[\]]+", "_", request.node.name)
-    for number, context in enumerate(made, start=2):
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            for page in context.pages:
-                try:
-                    page.screenshot(path=str(ARTIFACTS / f"{name}-{number}.png"),
-                                    full_page=True)
-                except Exception as exc:  # a screenshot must not hide the test's own failure
-                    request.node.add_report_section("teardown", "screenshot", repr(exc))
-        context.close()
-
-
-def sign_in(page: Page, live_server, username: str) -> None:
-    page.goto("/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(DEMO_PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(live_server("/"))
 
 
 def path_of(url: str, pattern: str) -> str:
