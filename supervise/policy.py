@@ -28,6 +28,9 @@ from supervise.findings.models import (
     Share,
 )
 from supervise.projects.models import Project
+from supervise.rectifications.models import Rectification
+from supervise.rectifications.workflow import TRANSITIONS as R_TRANSITIONS
+from supervise.rectifications.workflow import Party as RParty
 from supervise.referrals.models import Referral
 from supervise.referrals.workflow import TRANSITIONS, Action, Party
 
@@ -209,14 +212,19 @@ def visible_findings(user) -> sa.Select:
     return sa.select(Finding).where(visible_findings_clause(user))
 
 
-def finding_or_404(user, public_id: str, *, for_update: bool = False) -> Finding:
-    query = visible_findings(user).where(Finding.public_id == public_id)
+def _one_or_404(scope: sa.Select, model, public_id: str, for_update: bool):
+    """The record of `scope` with this public id, locked if asked; 404 when out of reach."""
+    query = scope.where(model.public_id == public_id)
     if for_update:
-        query = query.with_for_update(of=Finding)
-    finding = db.session.scalar(query)
-    if finding is None:
+        query = query.with_for_update(of=model)
+    record = db.session.scalar(query)
+    if record is None:
         abort(404)
-    return finding
+    return record
+
+
+def finding_or_404(user, public_id: str, *, for_update: bool = False) -> Finding:
+    return _one_or_404(visible_findings(user), Finding, public_id, for_update)
 
 
 def visible_projects(user) -> sa.Select:
@@ -345,13 +353,7 @@ def visible_referrals(user) -> sa.Select:
 
 
 def referral_or_404(user, public_id: str, *, for_update: bool = False) -> Referral:
-    query = visible_referrals(user).where(Referral.public_id == public_id)
-    if for_update:
-        query = query.with_for_update(of=Referral)
-    referral = db.session.scalar(query)
-    if referral is None:
-        abort(404)
-    return referral
+    return _one_or_404(visible_referrals(user), Referral, public_id, for_update)
 
 
 def parties(user, referral: Referral) -> frozenset[Party]:
@@ -423,8 +425,6 @@ def is_unit_contact(user) -> bool:
 
 
 def visible_rectifications_clause(user):
-    from supervise.rectifications.models import Rectification
-
     if reads_cases(user):
         return Rectification.owner_agency_id == user.agency_id
     if is_unit_contact(user):
@@ -433,26 +433,15 @@ def visible_rectifications_clause(user):
 
 
 def visible_rectifications(user) -> sa.Select:
-    from supervise.rectifications.models import Rectification
-
     return sa.select(Rectification).where(visible_rectifications_clause(user))
 
 
-def rectification_or_404(user, public_id: str, *, for_update: bool = False):
-    from supervise.rectifications.models import Rectification
-
-    query = visible_rectifications(user).where(Rectification.public_id == public_id)
-    if for_update:
-        query = query.with_for_update(of=Rectification)
-    rectification = db.session.scalar(query)
-    if rectification is None:
-        abort(404)
-    return rectification
+def rectification_or_404(user, public_id: str, *,
+                         for_update: bool = False) -> Rectification:
+    return _one_or_404(visible_rectifications(user), Rectification, public_id, for_update)
 
 
 def rectification_parties(user, rectification) -> frozenset:
-    from supervise.rectifications.workflow import Party as RParty
-
     found = set()
     if reads_cases(user) and rectification.owner_agency_id == user.agency_id:
         found.add(RParty.OWNER)
@@ -464,8 +453,6 @@ def rectification_parties(user, rectification) -> frozenset:
 
 
 def rectification_actions(user, rectification) -> list:
-    from supervise.rectifications.workflow import TRANSITIONS as R_TRANSITIONS
-
     mine = rectification_parties(user, rectification)
     return [action for action, t in R_TRANSITIONS.items()
             if t.party in mine and rectification.state in t.sources]

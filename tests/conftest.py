@@ -11,6 +11,7 @@ import contextvars
 import hashlib
 import os
 import re
+import shutil
 
 import pytest
 import sqlalchemy as sa
@@ -164,6 +165,15 @@ def app_context(app):
         db.session.remove()
         _empty_database()
         db.session.remove()
+
+
+@pytest.fixture
+def upload_dir(app, tmp_path_factory, monkeypatch):
+    """An upload directory of the test's own, removed afterwards."""
+    path = tmp_path_factory.mktemp("uploads")
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(path))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

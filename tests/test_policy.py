@@ -175,7 +175,7 @@ def test_each_role_reaches_only_what_its_permissions_allow(app, client, role):
 
 
 def test_refusals_are_recorded(client):
-    from tests.accounts.test_sign_in import events
+    from tests.helpers import events
 
     user = UserFactory(roles=["staff"])
     client.sign_in(user.username)

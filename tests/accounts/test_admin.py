@@ -8,9 +8,10 @@ from sqlalchemy.exc import IntegrityError
 
 from supervise.accounts.models import Agency, RoleConflict, User, UserRole, check_role_set
 from supervise.extensions import db
-from tests.accounts.test_sign_in import _cookie, _replay, events
+from tests.accounts.test_sign_in import _cookie, _replay
 from tests.conftest import TEST_PASSWORD, page_text
 from tests.factories import AgencyFactory, UserFactory
+from tests.helpers import events
 
 
 @pytest.fixture

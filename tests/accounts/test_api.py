@@ -5,9 +5,9 @@ from datetime import timedelta
 import time_machine
 
 from supervise.database import now_utc
-from tests.accounts.test_sign_in import events
 from tests.conftest import TEST_PASSWORD
 from tests.factories import UserFactory
+from tests.helpers import events
 
 
 def token_for(client, username, password=TEST_PASSWORD):

@@ -7,20 +7,12 @@ import time_machine
 
 from supervise.accounts.models import Credential, LoginThrottle
 from supervise.database import now_utc
-from supervise.events.models import Event
 from supervise.extensions import db
 from tests.conftest import TEST_PASSWORD, page_text
 from tests.factories import UserFactory
+from tests.helpers import events
 
 BAD_CREDENTIALS = "用户名或密码不正确"
-
-
-def events(action=None):
-    db.session.expire_all()
-    query = sa.select(Event).order_by(Event.seq)
-    if action:
-        query = query.where(Event.action == action)
-    return list(db.session.scalars(query))
 
 
 def test_sign_in_lands_on_home_page_with_who_you_are(client):

@@ -19,7 +19,6 @@ from supervise.announcements.models import Announcement
 from supervise.attachments.models import Attachment
 from supervise.database import now_utc
 from supervise.errors import OperationError
-from supervise.events.models import Event
 from supervise.extensions import db
 from supervise.findings.models import Comment, FindingStatus
 from supervise.rectifications.models import (
@@ -43,6 +42,7 @@ from tests.factories import (
     ShareFactory,
     UserFactory,
 )
+from tests.helpers import events
 
 S = RectificationState
 PROJECT_NAME = "2025年度区教育局部门预算执行审计"
@@ -112,11 +112,6 @@ def signed_in(app, username):
 
 def announcements_count() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Announcement))
-
-
-def events(action: str) -> list[Event]:
-    return list(db.session.scalars(sa.select(Event).where(Event.action == action)
-                                   .order_by(Event.seq)))
 
 
 def publish_url(project) -> str:

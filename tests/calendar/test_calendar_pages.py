@@ -18,6 +18,7 @@ from supervise.calendar.models import CalendarDay, CalendarYear, load_calendar
 from supervise.events.models import Event
 from supervise.extensions import db
 from tests.factories import UserFactory
+from tests.helpers import events
 
 EN = {"Accept-Language": "en"}
 
@@ -84,11 +85,6 @@ def days_of(year: int) -> dict[date, tuple[str, str]]:
     return {row.day: (row.kind.value, row.name) for row in db.session.scalars(
         sa.select(CalendarDay).where(CalendarDay.day.between(date(year, 1, 1),
                                                              date(year, 12, 31))))}
-
-
-def events(action: str) -> list[Event]:
-    return list(db.session.scalars(sa.select(Event).where(Event.action == action)
-                                   .order_by(Event.seq)))
 
 
 def deadline(client, **params):

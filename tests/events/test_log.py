@@ -6,9 +6,9 @@ import sqlalchemy as sa
 from supervise.events.log import record_event, verify_chain
 from supervise.events.models import Event, EventChainHead
 from supervise.extensions import db
-from tests.accounts.test_sign_in import events
 from tests.conftest import page_text
 from tests.factories import UserFactory
+from tests.helpers import events
 
 
 @pytest.fixture

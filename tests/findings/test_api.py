@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import zipfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -42,6 +41,7 @@ from tests.factories import (
     ShareFactory,
     UserFactory,
 )
+from tests.helpers import events, integer_keys
 
 API = "/api/v1"
 
@@ -176,14 +176,6 @@ def attach(world, target, upload_dir, content=PDF, filename="evidence.pdf"):
     return attachment
 
 
-@pytest.fixture
-def upload_dir(app, tmp_path_factory, monkeypatch):
-    path = tmp_path_factory.mktemp("uploads")
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(path))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 # --- reading the database -------------------------------------------------------------------
 
 COUNTED = (Finding, Share, Attachment, Comment, FindingLink, Project, Event)
@@ -208,12 +200,6 @@ def snapshot(upload_dir=None):
     return state
 
 
-def events(action):
-    db.session.expire_all()
-    return list(db.session.scalars(
-        sa.select(Event).where(Event.action == action).order_by(Event.seq)))
-
-
 def finding_row(public_id) -> Finding:
     db.session.expire_all()
     return db.session.scalar(sa.select(Finding).where(Finding.public_id == public_id))
@@ -226,20 +212,6 @@ def valid_body(world, **changes):
             "recommendation": "责令收回。", "sensitivity": "normal"}
     body.update(changes)
     return {key: value for key, value in body.items() if value is not ...}
-
-
-def integer_keys(value, path="$"):
-    """Paths of every key that looks like an integer primary key."""
-    found = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "id" and not isinstance(item, str) or key.endswith("_id"):
-                found.append(f"{path}.{key}")
-            found += integer_keys(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found += integer_keys(item, f"{path}[{i}]")
-    return found
 
 
 # --- who sees what --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from supervise.findings.models import Comment, Finding, FindingStatus, Share
 from supervise.settings.models import Setting
 from tests.conftest import page_text
 from tests.factories import AgencyFactory, FindingFactory, ProjectFactory, ShareFactory, UserFactory
+from tests.helpers import events
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -65,11 +66,6 @@ def titles_on(response) -> list[str]:
     html = response.get_data(as_text=True)
     body = html.split("<tbody>")[1].split("</tbody>")[0]
     return re.findall(r'<a href="/findings/[^"]+">([^<]+)</a>', body)
-
-
-def events(action):
-    db.session.expire_all()
-    return list(db.session.scalars(sa.select(Event).where(Event.action == action)))
 
 
 def test_inspection_office_sees_exactly_what_is_shared_with_it(app, district):

@@ -179,14 +179,6 @@ def reports(rectification) -> list[RectificationReport]:
         .order_by(RectificationReport.id)))
 
 
-def events(action: str | None = None) -> list[Event]:
-    db.session.expire_all()
-    query = sa.select(Event)
-    if action:
-        query = query.where(Event.action == action)
-    return list(db.session.scalars(query.order_by(Event.seq)))
-
-
 def count(model) -> int:
     db.session.expire_all()
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 
 import pytest
 
@@ -15,6 +14,7 @@ from supervise.findings.models import Comment, Handling
 from supervise.rectifications.models import Plan, RectificationReport
 from supervise.referrals.models import ReferralState
 from tests.factories import ShareFactory, UserFactory
+from tests.helpers import events, files, integer_keys
 from tests.rectifications.factories import (
     OUTSIDERS,
     PDF,
@@ -22,7 +22,6 @@ from tests.rectifications.factories import (
     S,
     callers,
     count,
-    events,
     finding_for,
     make_world,
     rectification_in,
@@ -57,32 +56,6 @@ def world(client):
 @pytest.fixture
 def as_(world):
     return callers(world)
-
-
-@pytest.fixture
-def upload_dir(app, tmp_path_factory, monkeypatch):
-    path = tmp_path_factory.mktemp("uploads")
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(path))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def files(upload_dir):
-    return sorted(p.name for p in upload_dir.iterdir())
-
-
-def integer_keys(value, path="$"):
-    """Paths of every key that looks like an integer primary key."""
-    found = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "id" and not isinstance(item, str) or key.endswith("_id"):
-                found.append(f"{path}.{key}")
-            found += integer_keys(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found += integer_keys(item, f"{path}[{i}]")
-    return found
 
 
 def text_of(response) -> str:

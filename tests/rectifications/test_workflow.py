@@ -21,12 +21,12 @@ from supervise.rectifications.models import Plan, Rectification, RectificationSt
 from supervise.rectifications.workflow import TRANSITIONS, Action, Party
 from supervise.settings.models import Setting
 from tests.factories import FindingFactory, ShareFactory
+from tests.helpers import events
 from tests.rectifications.factories import (
     OUTSIDERS,
     S,
     callers,
     count,
-    events,
     finding_for,
     label,
     make_world,

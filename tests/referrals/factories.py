@@ -229,14 +229,6 @@ def entries(referral, action: str | None = None) -> list[TimelineEntry]:
     return list(db.session.scalars(query.order_by(TimelineEntry.id)))
 
 
-def events(action: str | None = None) -> list[Event]:
-    db.session.expire_all()
-    query = sa.select(Event)
-    if action:
-        query = query.where(Event.action == action)
-    return list(db.session.scalars(query.order_by(Event.seq)))
-
-
 def snapshot(referral) -> dict:
     """Everything a refused request must leave as it was."""
     db.session.expire_all()

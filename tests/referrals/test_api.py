@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from supervise.extensions import db
 from supervise.findings.models import Handling
 from supervise.referrals.models import Referral, ReferralState
 from tests.factories import FindingFactory, ShareFactory, UserFactory
+from tests.helpers import events, files, integer_keys
 from tests.referrals.factories import (
     OUTSIDERS,
     PDF,
@@ -21,7 +21,6 @@ from tests.referrals.factories import (
     S,
     callers,
     entries,
-    events,
     make_world,
     referral_in,
     reload,
@@ -39,14 +38,6 @@ def as_(world):
     return callers(world)
 
 
-@pytest.fixture
-def upload_dir(app, tmp_path_factory, monkeypatch):
-    path = tmp_path_factory.mktemp("uploads")
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(path))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def body_for(**changes):
     body = {"receiver": "discipline", "kind": "clue",
             "title": "关于区教育局违规发放津补贴的问题线索",
@@ -59,20 +50,6 @@ def body_for(**changes):
             "findings": []}
     body.update(changes)
     return {key: value for key, value in body.items() if value is not ...}
-
-
-def integer_keys(value, path="$"):
-    """Paths of every key that looks like an integer primary key."""
-    found = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "id" and not isinstance(item, str) or key.endswith("_id"):
-                found.append(f"{path}.{key}")
-            found += integer_keys(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found += integer_keys(item, f"{path}[{i}]")
-    return found
 
 
 def count(model) -> int:
@@ -552,10 +529,6 @@ def test_dispositions_in_the_callers_language(world, as_):
 
 
 # --- evidence -------------------------------------------------------------------------------
-
-
-def files(upload_dir):
-    return sorted(p.name for p in upload_dir.iterdir())
 
 
 def test_evidence_upload_and_download(world, as_, upload_dir):

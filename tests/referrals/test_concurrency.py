@@ -18,11 +18,11 @@ from supervise.extensions import db
 from supervise.referrals import operations
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import UserFactory
+from tests.helpers import events
 from tests.referrals.factories import (
     Caller,
     S,
     entries,
-    events,
     label,
     make_world,
     referral_in,

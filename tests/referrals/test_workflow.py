@@ -22,13 +22,13 @@ from supervise.referrals.models import ExtensionDecision, ReferralState
 from supervise.referrals.workflow import TRANSITIONS, Action, Party
 from supervise.settings.models import Setting
 from tests.factories import AgencyFactory, FindingFactory, ShareFactory, UserFactory
+from tests.helpers import events
 from tests.referrals.factories import (
     OUTSIDERS,
     Caller,
     S,
     callers,
     entries,
-    events,
     label,
     local,
     make_world,
