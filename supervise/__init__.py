@@ -12,8 +12,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(app.instance_path, config))
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
 
     import supervise.models  # noqa: F401  (every table in the metadata)
 
@@ -32,9 +30,10 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from supervise import i18n
+    from supervise import i18n, web
     from supervise.extensions import api, babel, csrf, db, login_manager, migrate
 
+    web.init_app(app)  # the request and JSON classes, the path converters: before any route
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
                      render_as_batch=True, compare_type=True)
@@ -45,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = None
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=lambda: app.config["DISPLAY_TIMEZONE"])
+    api.register_converter(web.PublicIdConverter, lambda converter: dict(web.PUBLIC_ID_SCHEMA))
     api.init_app(app)
     i18n.init_app(app)
 
@@ -89,8 +89,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    from supervise import policy
+    from supervise import policy, web
     from supervise.security import set_security_headers
 
     app.before_request(policy.enforce)
+    app.before_request(web.check_input)  # after the access check: a stranger learns nothing
     app.after_request(set_security_headers)

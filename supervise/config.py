@@ -62,7 +62,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
         "API_TOKEN_LIFETIME": timedelta(hours=12),
+        # Wrong passwords for one user name from one address, then that address is locked out
+        # of that name (and the name is guarded: addresses that failed on it wait too); from
+        # every address together; from one address for every name.
         "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_NAME_MAX_FAILURES": 10,
+        "LOGIN_SOURCE_MAX_FAILURES": 20,
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
         "LOGIN_LOCKOUT": timedelta(minutes=15),
         "PASSWORD_MIN_LENGTH": 10,

@@ -11,6 +11,19 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from supervise.policy import Denied, is_api_request
+from supervise.web import BadInput
+
+
+def discard_session() -> None:
+    """Every error handler starts here: whatever the request had pending is dropped, so that
+    building the answer (the user's language, the page's menu) never reads through a failed
+    session."""
+    from supervise.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # a broken connection: the session is discarded anyway
+        db.session.close()
 
 
 class OperationError(Exception):
@@ -31,11 +44,30 @@ class InvalidInput(OperationError):
 
 
 class ConflictError(OperationError):
-    """The record changed since the user read it."""
+    """The record changed since the user read it. Raised while the session is failed (a stale
+    flush), so the default message is translated only when the answer is built, after the
+    rollback."""
 
     def __init__(self, message: str | None = None):
-        super().__init__(message or _("This record was changed by someone else. "
-                                      "Reload it and try again."), 409)
+        super().__init__(message or _l("This record was changed by someone else. "
+                                       "Reload it and try again."), 409)
+
+
+def check_version(record, given, *, required: bool = False) -> None:
+    """Optimistic locking at the door: 409 when `given` is not the record's version now.
+
+    `given` comes from a form or JSON: an integer, or ASCII digits (full-width digits and other
+    scripts' digits are not a version). Not given: refused only when `required`."""
+    if given is None or given == "":
+        if required:
+            raise InvalidInput({"version": _("Give the version you read.")})
+        return
+    text = given.strip() if isinstance(given, str) else None
+    if isinstance(given, bool) or not (
+            isinstance(given, int) or (text and text.isascii() and text.isdigit())):
+        raise InvalidInput({"version": _("Give the version you read.")})
+    if int(given) != record.version:
+        raise ConflictError()
 
 
 STATUS_MESSAGES = {
@@ -127,9 +159,9 @@ def handle_denied(exc: Denied):
     from supervise.events.models import Outcome
     from supervise.extensions import db
 
+    discard_session()
     if exc.status == 403 and exc.reason == "permission":
         # A signed-in user reaching for what their role may not use is worth recording.
-        db.session.rollback()
         record_event("access.denied", actor=current_user, outcome=Outcome.DENIED,
                      details={"endpoint": request.endpoint, "method": request.method})
         db.session.commit()
@@ -154,7 +186,10 @@ def handle_denied(exc: Denied):
 
 
 def handle_http_exception(exc: HTTPException):
+    discard_session()
     status = exc.code or 500
+    # What the exception says beside its page: Allow on a 405, Retry-After on a 429...
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
     if is_api_request():
         errors = None
         data = getattr(exc, "data", None) or {}
@@ -168,34 +203,49 @@ def handle_http_exception(exc: HTTPException):
             elif isinstance(errors, dict) and len(errors) == 1:
                 # {"json": {...}} -> {...}: the location adds nothing for the reader
                 errors = next(iter(errors.values()))
-        return api_error(status, message, errors)
+        return api_error(status, message, errors, headers=headers)
     if isinstance(exc, CSRFError):
         return page_error(400, _("The form has expired or lacks its security token. "
                                  "Reload the page and try again."))
-    return page_error(status)
+    body, status = page_error(status)
+    return body, status, headers
 
 
 def handle_operation_error(exc: OperationError):
+    discard_session()
     if is_api_request():
         return api_error(exc.status, exc.message, getattr(exc, "errors", None))
-    message = exc.message
+    message = str(exc.message)
     if getattr(exc, "errors", None):
-        message = " ".join([message, *exc.errors.values()])
+        message = " ".join([message, *map(str, exc.errors.values())])
     return page_error(exc.status, message)
+
+
+def handle_bad_input(exc: BadInput):
+    discard_session()
+    if is_api_request():
+        return api_error(exc.status, exc.message)
+    return page_error(exc.status, str(exc.message))
 
 
 def handle_unexpected(exc: Exception):
     from flask import current_app
 
+    discard_session()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     if is_api_request():
         return api_error(500)
-    return page_error(500)
+    try:
+        return page_error(500)
+    except Exception:  # the page itself cannot be built: a bare answer then
+        current_app.logger.exception("the error page failed")
+        return str(STATUS_MESSAGES[500]), 500, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def register_error_handlers(app) -> None:
     app.register_error_handler(Denied, handle_denied)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationError, handle_operation_error)
+    app.register_error_handler(BadInput, handle_bad_input)
     if not app.config.get("TESTING") or app.config.get("HANDLE_UNEXPECTED"):
         app.register_error_handler(Exception, handle_unexpected)

@@ -3,11 +3,11 @@
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 from supervise.database import Base
+from supervise.web import Api
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

@@ -33,9 +33,11 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def combine_args(args: dict | None = None, **overrides) -> dict:
-    """Query arguments for a link: the page's own without the page number and empty values,
-    with `overrides` on top."""
-    merged = {k: v for k, v in (args or {}).items() if k != "page" and v not in ("", None)}
+    """Query arguments for a link: the page's own without the page number, empty values and
+    names `url_for` would take as its own options (`_method`, `_external`, ...), with
+    `overrides` on top."""
+    merged = {k: v for k, v in (args or {}).items()
+              if k != "page" and not k.startswith("_") and v not in ("", None)}
     merged.update({k: v for k, v in overrides.items() if v not in ("", None)})
     return merged
 

@@ -1,6 +1,13 @@
 """Every model, imported in one place so that the metadata (and Alembic) sees them all."""
 
-from supervise.accounts.models import Agency, Credential, LoginThrottle, User, UserRole
+from supervise.accounts.models import (
+    Agency,
+    Credential,
+    LoginSourceThrottle,
+    LoginThrottle,
+    User,
+    UserRole,
+)
 from supervise.announcements.models import Announcement
 from supervise.attachments.models import Attachment
 from supervise.calendar.models import CalendarDay, CalendarYear
@@ -23,6 +30,7 @@ from supervise.settings.models import Setting
 __all__ = [
     "Agency", "Announcement", "Attachment", "CalendarDay", "CalendarYear", "Category",
     "Comment", "Credential", "Event", "EventChainHead", "Extension", "Finding", "FindingLink",
-    "LoginThrottle", "PersonInvolved", "Project", "Rectification", "RectificationReport",
-    "RectificationStep", "Referral", "Setting", "Share", "TimelineEntry", "User", "UserRole",
+    "LoginSourceThrottle", "LoginThrottle", "PersonInvolved", "Project", "Rectification",
+    "RectificationReport", "RectificationStep", "Referral", "Setting", "Share", "TimelineEntry",
+    "User", "UserRole",
 ]

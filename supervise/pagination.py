@@ -7,8 +7,14 @@ from math import ceil
 
 import sqlalchemy as sa
 from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from supervise.extensions import db
+from supervise.money import whole_number
+from supervise.web import BadInput
+
+# Far beyond any real list, and small enough that the offset fits every database's integer.
+MAX_PAGE = 1_000_000
 
 
 @dataclass
@@ -36,12 +42,21 @@ def count(query: sa.Select) -> int:
                                                                     .subquery()))
 
 
+def page_number() -> int:
+    """The page a list page was asked for: ASCII digits from 1 to MAX_PAGE, else a 400."""
+    try:
+        page = whole_number(request.args.get("page", "1"))
+    except ValueError:
+        page = 0
+    if not 1 <= page <= MAX_PAGE:
+        raise BadInput(_l("The page number must be a whole number from 1 to %(max)d.",
+                          max=MAX_PAGE))
+    return page
+
+
 def paginate(query: sa.Select, per_page: int | None = None) -> Page:
     per_page = per_page or current_app.config["PAGE_SIZE"]
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = page_number()
     total = count(query)
     items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, page=page, per_page=per_page, total=total)
@@ -49,6 +64,7 @@ def paginate(query: sa.Select, per_page: int | None = None) -> Page:
 
 def page_url(number: int) -> str:
     """The current page's URL with its filters kept and another page number."""
-    args = request.args.to_dict()
-    args["page"] = number
+    from supervise.i18n import combine_args
+
+    args = combine_args(request.args.to_dict(), page=number)
     return url_for(request.endpoint, **(request.view_args or {}), **args)

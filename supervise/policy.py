@@ -32,7 +32,14 @@ from supervise.rectifications.models import Rectification
 from supervise.rectifications.workflow import TRANSITIONS as R_TRANSITIONS
 from supervise.rectifications.workflow import Party as RParty
 from supervise.referrals.models import Referral
-from supervise.referrals.workflow import TRANSITIONS, Action, Party
+from supervise.referrals.workflow import (
+    DELIVERED,
+    PRIVATE_COMMENT,
+    SHARED_STEPS,
+    TRANSITIONS,
+    Action,
+    Party,
+)
 
 
 class Permission(StrEnum):
@@ -335,17 +342,21 @@ def attachment_or_404(user, attachment_public_id: str,
 
 # --- referrals ------------------------------------------------------------------------------
 # A referral and its persons involved: staff and leaders of the sending agency, and of the
-# receiving agency once it has been sent. Nobody else, not even an agency that can see a finding
-# it was made from.
+# receiving agency once the sending leader approved it and it was sent to that agency. Nobody
+# else, not even an agency that can see a finding it was made from. What was sent never changes
+# (a returned referral is revised as a new one), so the receiver named on a sent referral is the
+# agency it was sent to, and what it reads is what it received.
+
+def received_clause(agency_id):
+    """Referrals sent to this agency: from the sending on, whatever happened next."""
+    return sa.and_(Referral.receiver_agency_id == agency_id,
+                   Referral.first_sent_at.is_not(None), Referral.state.in_(DELIVERED))
+
 
 def visible_referrals_clause(user):
     if not reads_cases(user):
         return sa.false()
-    return sa.or_(
-        Referral.sender_agency_id == user.agency_id,
-        sa.and_(Referral.receiver_agency_id == user.agency_id,
-                Referral.first_sent_at.is_not(None)),
-    )
+    return sa.or_(Referral.sender_agency_id == user.agency_id, received_clause(user.agency_id))
 
 
 def visible_referrals(user) -> sa.Select:
@@ -364,7 +375,8 @@ def parties(user, referral: Referral) -> frozenset[Party]:
     found = set()
     if referral.sender_agency_id == user.agency_id:
         found |= {Party.SENDER, Party.SENDER_LEADER} if leader else {Party.SENDER}
-    if referral.receiver_agency_id == user.agency_id and referral.first_sent_at is not None:
+    if referral.receiver_agency_id == user.agency_id and referral.first_sent_at is not None \
+            and referral.state in DELIVERED:
         found |= {Party.RECEIVER, Party.RECEIVER_LEADER} if leader else {Party.RECEIVER}
     return frozenset(found)
 
@@ -381,12 +393,41 @@ def available_actions(user, referral: Referral) -> list[Action]:
     return [action for action, t in TRANSITIONS.items()
             if t.party in mine and referral.state in t.sources
             and not (action == Action.REQUEST_EXTENSION and pending)
-            and not (action == Action.DECIDE_EXTENSION and not pending)]
+            and not (action == Action.DECIDE_EXTENSION and not pending)
+            and not (action == Action.REVISE and referral.revision is not None)]
 
 
 def reads_internal_notes(user, referral: Referral) -> bool:
     """The receiver's handling notes are for the receiver only."""
     return Party.RECEIVER in parties(user, referral)
+
+
+class SharedEntry:
+    """A timeline step as the other party reads it: the same, without the comment that is the
+    acting party's own (a leader's approval)."""
+
+    comment = ""
+
+    def __init__(self, entry):
+        self._entry = entry
+
+    def __getattr__(self, name):
+        return getattr(self._entry, name)
+
+
+def timeline_for(user, referral: Referral) -> list:
+    """The steps the user may read: every step of the user's own agency; of the other party's,
+    those that concern both (from the sending on), never their internal ones."""
+    mine = parties(user, referral)
+    if not mine:
+        return []
+    shown = []
+    for entry in referral.entries:
+        if entry.agency_id == user.agency_id:
+            shown.append(entry)
+        elif entry.action in SHARED_STEPS and not entry.internal:
+            shown.append(SharedEntry(entry) if entry.action in PRIVATE_COMMENT else entry)
+    return shown
 
 
 def referrable_findings_clause(user):
@@ -406,9 +447,7 @@ def referral_attachment_or_404(user, referral: Referral, attachment_public_id: s
     for attachment in referral.attachments:
         if attachment.public_id == attachment_public_id:
             return attachment
-    for entry in referral.entries:
-        if entry.internal and not reads_internal_notes(user, referral):
-            continue
+    for entry in timeline_for(user, referral):
         for attachment in entry.attachments:
             if attachment.public_id == attachment_public_id:
                 return attachment

@@ -1,8 +1,15 @@
-"""Fields shared by every API schema."""
+"""Fields and schemas shared by every API schema."""
 
 from zoneinfo import ZoneInfo
 
-from marshmallow import fields
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError, fields, validate
+
+from supervise.money import whole_number
+from supervise.pagination import MAX_PAGE
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
 
 
 class LocalDateTime(fields.DateTime):
@@ -12,3 +19,81 @@ class LocalDateTime(fields.DateTime):
         if value is None:
             return None
         return value.astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
+
+
+# How an amount in yuan is written in the API, both ways: a string of digits with two decimals,
+# never a JSON number (which many clients pass through binary floating point).
+AMOUNT_PATTERN = r"^[0-9]+\.[0-9]{2}$"
+
+
+class Yuan(fields.Decimal):
+    """An amount in yuan as the API writes it: "1234.50"."""
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "string", "format": "decimal", "pattern": AMOUNT_PATTERN,
+                    "example": "1234.50", **kwargs.pop("metadata", {})}
+        super().__init__(places=2, as_string=True, metadata=metadata, **kwargs)
+
+
+class AmountField(fields.Field):
+    """An amount in yuan, sent as a string such as "1234.56". A JSON number is refused: many
+    clients pass it through binary floating point, and the amount must stay exact. The value is
+    checked by `supervise.money.parse_amount` in the operation, so that the pages and the API
+    refuse the same amounts with the same words."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_none", True)
+        metadata = {"type": "string", "nullable": True, "example": "1234.56",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return value
+        raise ValidationError(_("Give the amount as a string such as '1234.56'."))
+
+
+class WholeNumber(fields.Integer):
+    """An integer, sent as a number or (in a query string or a form) as ASCII digits; not as
+    full-width digits, the digits of another script, or a number too long for any column."""
+
+    def _validated(self, value):
+        if isinstance(value, str):
+            try:
+                value = whole_number(value)
+            except ValueError:
+                raise self.make_error("invalid", input=value) from None
+        return super()._validated(value)
+
+
+VERSION_HELP = {"description": "The version you read; a stale one answers 409"}
+
+
+def Version(*, required: bool = False, strict: bool = True) -> fields.Integer:  # noqa: N802
+    """The `version` a change carries (optimistic locking): a JSON integer; `strict=False`
+    for a form, where it comes as digits."""
+    field = fields.Integer if strict else WholeNumber
+    return field(required=required, strict=strict, allow_none=not required,
+                 metadata=VERSION_HELP)
+
+
+class VersionSchema(Schema):
+    """The body of a step that needs nothing but, optionally, the version read."""
+
+    version = Version()
+
+
+class PageQuerySchema(Schema):
+    """`page` and `per_page` of every list; a query schema with filters extends it."""
+
+    page = WholeNumber(load_default=1, validate=validate.Range(1, MAX_PAGE))
+    per_page = WholeNumber(load_default=DEFAULT_PER_PAGE,
+                           validate=validate.Range(1, MAX_PER_PAGE))
+
+
+class PageSchema(Schema):
+    """What every list answers beside its `items`."""
+
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()

@@ -3,7 +3,6 @@
 from flask import g
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from supervise import policy
 from supervise.accounts import auth
@@ -13,6 +12,7 @@ from supervise.database import now_utc
 from supervise.errors import OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
+from supervise.web import Blueprint
 
 blueprint = Blueprint("accounts_api", __name__, description="Sign-in tokens and the caller")
 

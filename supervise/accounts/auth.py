@@ -20,7 +20,13 @@ from flask import current_app, g, session
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from supervise.accounts.models import Credential, CredentialKind, LoginThrottle, User
+from supervise.accounts.models import (
+    Credential,
+    CredentialKind,
+    LoginSourceThrottle,
+    LoginThrottle,
+    User,
+)
 from supervise.database import now_utc
 from supervise.events.log import client_ip, record_event
 from supervise.events.models import Outcome
@@ -87,63 +93,171 @@ class SignInResult:
     locked_until: datetime | None = None
 
 
-def _throttle_for(username: str, create: bool = False) -> LoginThrottle | None:
-    """The throttle row for a user name, locked for this transaction.
+@dataclass(frozen=True)
+class Count:
+    """A counter after this attempt was added to it."""
 
-    With `create`, the row is made first if missing; INSERT … ON CONFLICT DO NOTHING lets two
-    simultaneous first failures for one name both go on to count.
+    failures: int
+    locked_until: datetime | None
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+class Throttle:
+    """The three counters of one attempt: this name from this address (`pair`), this name from
+    anywhere (`name`), this address for any name (`address`).
+
+    Each statement runs on a connection of its own and commits at once, so that simultaneous
+    attempts see each other's counts while the password is still being checked (which takes a
+    while on purpose), and a count survives whatever becomes of the request.
     """
-    if create:
-        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[
-            db.session.get_bind().dialect.name
-        ]
-        db.session.execute(
-            insert(LoginThrottle)
-            .values(username=username, failures=0, window_started_at=now_utc())
-            .on_conflict_do_nothing()
-        )
-    return db.session.scalar(
-        sa.select(LoginThrottle).where(LoginThrottle.username == username).with_for_update()
-    )
+
+    def __init__(self, username: str, source: str):
+        self.keys = {
+            "pair": (LoginSourceThrottle, {"source": source, "username": username}),
+            "name": (LoginThrottle, {"username": username}),
+            "address": (LoginSourceThrottle, {"source": source, "username": ""}),
+        }
+
+    @staticmethod
+    def _run(statement):
+        """Run and commit; the rows a RETURNING gives, or the number of rows changed."""
+        with db.engine.begin() as connection:
+            result = connection.execute(statement)
+            return result.all() if result.returns_rows else result.rowcount
+
+    def add(self, now: datetime) -> dict[str, Count]:
+        """Count this attempt in each counter with one atomic statement each (INSERT … ON
+        CONFLICT DO UPDATE … RETURNING), restarting a counter whose window has passed."""
+        cutoff = now - current_app.config["LOGIN_FAILURE_WINDOW"]
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
+        counts = {}
+        for name, (model, keys) in self.keys.items():
+            table = model.__table__
+            stale = table.c.window_started_at < cutoff
+            statement = insert(model).values(**keys, failures=1, window_started_at=now)
+            statement = statement.on_conflict_do_update(
+                index_elements=list(keys),
+                set_={"failures": sa.case((stale, 1), else_=table.c.failures + 1),
+                      "window_started_at": sa.case((stale, now),
+                                                   else_=table.c.window_started_at)},
+            ).returning(table.c.failures, table.c.locked_until)
+            [(failures, locked_until)] = self._run(statement)
+            counts[name] = Count(failures, locked_until)
+        return counts
+
+    def _where(self, name: str):
+        model, keys = self.keys[name]
+        return model, [getattr(model, key) == value for key, value in keys.items()]
+
+    def take_back(self, *names: str) -> None:
+        """This attempt was not a failure after all (refused unchecked, or right)."""
+        for name in names:
+            model, where = self._where(name)
+            self._run(sa.update(model).where(*where, model.failures > 0)
+                      .values(failures=model.failures - 1))
+
+    def lock(self, name: str, until: datetime) -> bool:
+        """Lock one counter unless it is locked already; True if this call locked it."""
+        model, where = self._where(name)
+        result = self._run(sa.update(model).where(
+            *where, sa.or_(model.locked_until.is_(None), model.locked_until <= now_utc()))
+            .values(locked_until=until))
+        return result == 1
+
+    def clear(self, name: str) -> None:
+        model, where = self._where(name)
+        self._run(sa.delete(model).where(*where))
 
 
-def authenticate(username: str, password: str) -> SignInResult:
-    """Check credentials, count failures and lock out; records the events. Never commits.
+def _lock_due(throttle: Throttle, pair: Count, name: Count, address: Count, guarded: bool,
+              until: datetime) -> list[str]:
+    """Lock what this failure brings to its limit; the scopes this call locked."""
+    cfg = current_app.config
+    locked = []
+    if pair.failures >= cfg["LOGIN_MAX_FAILURES"] and throttle.lock("pair", until):
+        locked.append("address")
+    if not guarded and (pair.failures >= cfg["LOGIN_MAX_FAILURES"]
+                        or name.failures >= cfg["LOGIN_NAME_MAX_FAILURES"]) \
+            and throttle.lock("name", until):
+        locked.append("name")
+    if address.failures >= cfg["LOGIN_SOURCE_MAX_FAILURES"] and throttle.lock("address", until):
+        locked.append("address_all_names")
+    return locked
+
+
+def _record_lock(user: User | None, scopes: list[str], until: datetime) -> None:
+    if scopes:  # one event: what was locked, and until when
+        record_event("auth.lock_out", obj=user, outcome=Outcome.DENIED,
+                     details={"scope": scopes, "until": until.isoformat()})
+
+
+def authenticate(username: str, password: str, event: str = "auth.sign_in") -> SignInResult:
+    """Check credentials, count failures and lock out; records the events. Never commits the
+    request's session (the counters commit on their own).
 
     Unknown user and wrong password give the same result, and lock-out applies to any user name,
-    so that neither reveals which accounts exist.
+    so that neither reveals which accounts exist. Locking costs an attacker: five wrong passwords
+    lock out the address they came from, for that name only; the name is then guarded, so that
+    an address that has failed on it waits, while an address that has not may still try once.
+    The holder, signing in from their own desk, gets in and so lifts the guard. An address that
+    fails twenty times on any names is locked out of all of them. Every attempt is counted
+    before its password is checked, so simultaneous guesses cannot outrun the count.
+
+    `event` names the attempts in the event log: a sign-in, or the check of the current password
+    before a change, which counts against the same limits.
     """
     cfg = current_app.config
     username = (username or "").strip().lower()[:64]
     now = now_utc()
-    throttle = _throttle_for(username)
     user = db.session.scalar(sa.select(User).where(User.username == username))
+    throttle = Throttle(username, (client_ip() or "unknown")[:45])
+    counts = throttle.add(now)
+    pair, name, address = counts["pair"], counts["name"], counts["address"]
+    guarded = name.locked(now)
+    lockout = now + cfg["LOGIN_LOCKOUT"]
 
-    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
-        record_event("auth.sign_in", actor=None, obj=user,
+    refused, locked = None, []
+    if pair.locked(now):
+        refused = pair.locked_until
+    elif address.locked(now):
+        refused = address.locked_until
+    elif pair.failures > cfg["LOGIN_MAX_FAILURES"]:
+        # Attempts still in flight have used up this address's tries: lock now, whoever of
+        # them fails last.
+        refused = lockout
+        locked = _lock_due(throttle, pair, name, address, guarded, lockout)
+    elif guarded and pair.failures > 1:
+        refused = name.locked_until  # this address has failed on a guarded name
+    if refused is not None:
+        throttle.take_back("pair", "name", "address")
+        record_event(event, actor=None, obj=user,
                      outcome=Outcome.DENIED, details={"reason": "locked"})
-        return SignInResult(SignIn.LOCKED, locked_until=throttle.locked_until)
+        _record_lock(user, locked, lockout)
+        return SignInResult(SignIn.LOCKED, locked_until=refused)
 
     if not verify_password(user, password):
-        throttle = throttle or _throttle_for(username, create=True)
-        if now - throttle.window_started_at > cfg["LOGIN_FAILURE_WINDOW"]:
-            throttle.failures = 0
-            throttle.window_started_at = now
-        throttle.failures += 1
-        record_event("auth.sign_in", obj=user, outcome=Outcome.FAILURE,
+        # The counters first, the events after: on SQLite an event takes the database's write
+        # lock until the request commits, which the counters' own connection would wait for.
+        locked = _lock_due(throttle, pair, name, address, guarded, lockout)
+        record_event(event, obj=user, outcome=Outcome.FAILURE,
                      details={"reason": "bad_credentials"})
-        if throttle.failures >= cfg["LOGIN_MAX_FAILURES"]:
-            throttle.locked_until = now + cfg["LOGIN_LOCKOUT"]
-            throttle.failures = 0
-            record_event("auth.lock_out", obj=user, outcome=Outcome.DENIED,
-                         details={"until": throttle.locked_until.isoformat()})
-            return SignInResult(SignIn.LOCKED, locked_until=throttle.locked_until)
+        _record_lock(user, locked, lockout)
+        if locked or pair.failures >= cfg["LOGIN_MAX_FAILURES"]:
+            return SignInResult(SignIn.LOCKED, locked_until=lockout)
+        if guarded:  # this address has now failed on a guarded name: it waits too
+            return SignInResult(SignIn.LOCKED, locked_until=name.locked_until)
         return SignInResult(SignIn.BAD_CREDENTIALS)
 
-    if throttle is not None:
-        db.session.delete(throttle)
+    throttle.clear("pair")
+    throttle.clear("name")
+    throttle.take_back("address")
+    if guarded:
+        record_event("auth.unlock", actor=user if user.is_active else None, obj=user,
+                     details={"by": "sign_in"})
     if not user.is_active:
-        record_event("auth.sign_in", actor=None, obj=user, outcome=Outcome.DENIED,
+        record_event(event, actor=None, obj=user, outcome=Outcome.DENIED,
                      details={"reason": "disabled"})
         return SignInResult(SignIn.DISABLED)
     return SignInResult(SignIn.OK, user=user)

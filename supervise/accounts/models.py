@@ -184,15 +184,29 @@ class Credential(db.Model):
     user: Mapped[User] = relationship()
 
 
-class LoginThrottle(db.Model):
-    """Failed sign-ins per user name, existing or not, so lock-out does not reveal accounts.
+class FailureCounter:
+    """Sign-in attempts counted in a window, and a lock. Kept in the database so that they hold
+    across every worker and server; counted with one atomic statement (accounts.auth)."""
 
-    Kept in the database so that it holds across every worker and server.
-    """
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(FailureCounter, db.Model):
+    """Failed sign-ins per user name, from any address, existing name or not (so lock-out does
+    not reveal accounts). Its lock guards the name against addresses that have failed on it."""
 
     __tablename__ = "login_throttles"
 
     username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(default=0)
-    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginSourceThrottle(FailureCounter, db.Model):
+    """Failed sign-ins from one address: for one user name, or, with `username` "", for every
+    name (an address trying many names)."""
+
+    __tablename__ = "login_source_throttles"
+
+    source: Mapped[str] = mapped_column(sa.String(45), primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)

@@ -13,6 +13,8 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from supervise.accounts.auth import (
+    SignIn,
+    authenticate,
     generate_password,
     hash_password,
     revoke_all_credentials,
@@ -21,6 +23,7 @@ from supervise.accounts.auth import (
 from supervise.accounts.models import (
     Agency,
     AgencyKind,
+    LoginSourceThrottle,
     LoginThrottle,
     RoleConflict,
     User,
@@ -30,6 +33,7 @@ from supervise.database import now_utc
 from supervise.errors import OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
+from supervise.i18n import local_time
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
@@ -160,6 +164,8 @@ def set_user_active(actor: User, user: User, active: bool) -> User:
 
 def _clear_lockout(user: User) -> None:
     db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.username == user.username))
+    db.session.execute(sa.delete(LoginSourceThrottle).where(
+        LoginSourceThrottle.username == user.username))
 
 
 def reset_password(actor: User, user: User) -> str:
@@ -210,10 +216,26 @@ def check_new_password(username: str, new_password: str) -> None:
         raise OperationError(_("The new password may not be your user name."))
 
 
+class PasswordCheckFailed(OperationError):
+    """The current password was wrong: the failure counts as a failed sign-in and its events
+    are kept. `locked`: the limit is reached, the session is to end."""
+
+    def __init__(self, message: str, locked: bool = False):
+        super().__init__(message, 403 if locked else 400)
+        self.locked = locked
+
+
 def change_own_password(user: User, current_password: str, new_password: str) -> None:
-    """Change one's own password; every other session and token of the user ends."""
-    if not verify_password(user, current_password or ""):
-        raise OperationError(_("The current password is not correct."))
+    """Change one's own password; every other session and token of the user ends. Wrong
+    current passwords count against the sign-in limits: whoever holds a session but not the
+    password gets no more guesses here than at the sign-in page."""
+    result = authenticate(user.username, current_password or "", event="user.password_check")
+    if result.outcome == SignIn.LOCKED:
+        raise PasswordCheckFailed(_("Too many wrong passwords. You have been signed out; sign "
+                                    "in again after %(time)s.",
+                                    time=local_time(result.locked_until, "%H:%M")), locked=True)
+    if result.outcome != SignIn.OK:
+        raise PasswordCheckFailed(_("The current password is not correct."))
     check_new_password(user.username, new_password)
     if verify_password(user, new_password):
         raise OperationError(_("The new password must differ from the current one."))

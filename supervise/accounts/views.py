@@ -87,6 +87,15 @@ def change_password():
             db.session.commit()
             flash(_("Your password has been changed. Other sessions were signed out."), "success")
             return redirect(url_for("accounts.home"))
+        except operations.PasswordCheckFailed as exc:
+            # A wrong current password is a failed sign-in: its events are kept.
+            if exc.locked:
+                auth.sign_out(user)
+            db.session.commit()
+            flash(exc.message, "error")
+            if exc.locked:
+                return redirect(url_for("accounts.login"))
+            status = exc.status
         except OperationError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -118,4 +127,6 @@ def home():
 
 @blueprint.app_context_processor
 def _layout_forms():
-    return {"language_form": LanguageForm(), "sign_out_form": ActionForm()}
+    # Never bound to the request: an error page may be built for a body that cannot be read.
+    return {"language_form": LanguageForm(formdata=None),
+            "sign_out_form": ActionForm(formdata=None)}

@@ -37,6 +37,20 @@ def attach(user, upload, *, record, field: str = "file", **owner) -> Attachment:
     return attachment
 
 
+def copy(user, attachment: Attachment, *, record, **owner) -> Attachment:
+    """The same evidence for another record (a revision of a referral), as a file of its own."""
+    copied = Attachment(filename=attachment.filename, content_type=attachment.content_type,
+                        size=attachment.size, sha256=attachment.sha256,
+                        storage_name=storage.duplicate(attachment.storage_name),
+                        uploaded_by=attachment.uploaded_by, **owner)
+    db.session.add(copied)
+    db.session.flush()
+    record_event("attachment.copy", actor=user, obj=record,
+                 details={"attachment": copied.public_id, "from": attachment.public_id,
+                          "sha256": attachment.sha256})
+    return copied
+
+
 def attach_all(user, uploads, *, record, field: str = "files", **owner) -> list[Attachment]:
     """Several files for one step: all of them, or none stays on disk."""
     done: list[Attachment] = []

@@ -3,20 +3,31 @@
 Accepted: PDF, JPEG, PNG, DOCX, XLSX and OFD (GB/T 33190, China's fixed-layout e-document:
 a ZIP package whose entry point is OFD.xml). Everything else, an executable renamed to .pdf
 included, is refused.
+
+A file is stored before the row that names it is committed. Each stored file is noted on the
+database session that will commit it: if that session rolls back instead, the file goes too, so
+that a failed request leaves no orphan on disk, whatever part of the code it failed in.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from supervise.errors import OperationError
+from supervise.extensions import db
+
+PENDING = "stored_files"  # key in Session.info: paths stored since the last commit
 
 CHUNK = 64 * 1024
 
@@ -119,8 +130,38 @@ def store_upload(stream, filename: str | None, max_bytes: int) -> StoredFile:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    _note(path)
     return StoredFile(storage_name, clean_filename(filename, file_type), file_type, size,
                       digest.hexdigest())
+
+
+def duplicate(storage_name: str) -> str:
+    """A second stored file with the same content (a hard link where the disk allows), for a
+    record of its own; its name."""
+    source = stored_path(storage_name)
+    name = secrets.token_hex(16)
+    target = upload_dir() / name
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    _note(target)
+    return name
+
+
+def _note(path: Path) -> None:
+    db.session.info.setdefault(PENDING, []).append(str(path))
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _keep_stored(session) -> None:
+    session.info.pop(PENDING, None)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _discard_stored(session) -> None:
+    for path in session.info.pop(PENDING, []):
+        Path(path).unlink(missing_ok=True)
 
 
 def discard(storage_name: str) -> None:

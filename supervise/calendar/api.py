@@ -6,7 +6,6 @@ import re
 from datetime import datetime
 
 from flask_babel import gettext as _
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from supervise import policy
@@ -14,12 +13,14 @@ from supervise.calendar import operations
 from supervise.calendar.deadlines import SHANGHAI, Unit
 from supervise.calendar.operations import AMOUNT_MAX, MAX_YEAR, MIN_YEAR
 from supervise.policy import Permission
-from supervise.schemas import LocalDateTime
+from supervise.schemas import LocalDateTime, WholeNumber
+from supervise.web import Blueprint
 
 blueprint = Blueprint("calendar_api", __name__, description="Working days and deadlines")
 
 # "2026-02-13T10:00:00+08:00" sent unencoded in a query string arrives with a space for the "+".
-UNENCODED_PLUS = re.compile(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+UNENCODED_PLUS = re.compile(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$",
+                            re.ASCII)
 
 
 class StartField(fields.AwareDateTime):
@@ -42,10 +43,12 @@ class DeadlineQuerySchema(Schema):
     start = StartField(metadata={
         "description": "When the period starts (the triggering event), ISO 8601; without a "
                        "time zone, Asia/Shanghai. Default: now. Only the day in Asia/Shanghai "
-                       "matters.",
+                       "matters. The calendar covers 2000 to 2100: a year from 2001 to 2099 is "
+                       "inside it in any time zone.",
+        "pattern": "^20([0-9][1-9]|[1-9]0)-",
         "example": "2026-02-13T10:00:00+08:00"})
-    amount = fields.Integer(required=True, validate=validate.Range(min=1, max=AMOUNT_MAX),
-                            metadata={"example": 3})
+    amount = WholeNumber(required=True, validate=validate.Range(min=1, max=AMOUNT_MAX),
+                         metadata={"example": 3})
     unit = fields.String(required=True, validate=validate.OneOf([u.value for u in Unit]),
                          metadata={"description": "working_days: from the first working day "
                                                   "after the start; days, months: calendar "

@@ -35,6 +35,7 @@ from supervise.database import now_utc
 from supervise.errors import ConflictError, InvalidInput, OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
+from supervise.money import whole_number
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_LINES = 366  # date lines in one import; a year has no more days
@@ -52,7 +53,7 @@ KINDS: dict[str, DayKind] = {
     "上班": DayKind.WORKDAY,
 }
 
-DATE_TEXT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+DATE_TEXT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
 
 # The names `chinesecalendar` gives, shown in the user's language; names entered by the
 # administrator are shown as they were entered.
@@ -105,8 +106,8 @@ class ImportResult:
 def check_year(value) -> int:
     """The year as an int, or InvalidInput naming the field `year`."""
     try:
-        year = int(str(value).strip())
-    except (TypeError, ValueError):
+        year = whole_number(value)
+    except ValueError:
         year = None
     if year is None or not MIN_YEAR <= year <= MAX_YEAR:
         raise ArrangementRefused({"year": _("Choose a year from %(min)d to %(max)d.",

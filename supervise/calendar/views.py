@@ -21,6 +21,7 @@ from supervise.calendar.models import load_calendar
 from supervise.calendar.operations import AMOUNT_MAX, MAX_YEAR, MIN_YEAR, ArrangementRefused
 from supervise.errors import InvalidInput, OperationError
 from supervise.extensions import db
+from supervise.money import whole_number
 from supervise.policy import Permission
 
 blueprint = Blueprint("calendar", __name__)
@@ -31,7 +32,7 @@ UNIT_LABELS = {
     Unit.MONTHS: _l("months"),
 }
 
-TIME_TEXT = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+TIME_TEXT = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
 
 
 def _user():
@@ -89,7 +90,7 @@ def _read_calculator(form: dict) -> tuple[tuple[datetime, int, Unit] | None, dic
             errors["start_time"] = _("Enter a time as HH:MM.")
     amount = None
     try:
-        amount = int(form["amount"].strip())
+        amount = whole_number(form["amount"])
     except ValueError:
         errors["amount"] = _("Enter a whole number.")
     else:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_login import current_user
-from flask_smorest import Blueprint
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from supervise import policy
 from supervise.accounts.models import Agency, User
-from supervise.attachments import storage
 from supervise.attachments.web import send_attachment
 from supervise.extensions import db
 from supervise.findings import operations, queries
@@ -31,7 +29,6 @@ from supervise.findings.schemas import (
     FindingUpdateSchema,
     LinkRequestSchema,
     LinkSchema,
-    PageQuerySchema,
     ProjectPageSchema,
     ProjectRequestSchema,
     ProjectSchema,
@@ -48,6 +45,8 @@ from supervise.pagination import count
 from supervise.policy import Permission
 from supervise.projects import operations as project_operations
 from supervise.projects.models import Project
+from supervise.schemas import PageQuerySchema, VersionSchema
+from supervise.web import MULTIPART, Blueprint, accepts
 
 blueprint = Blueprint("findings_api", __name__, description="Findings and their uses")
 
@@ -118,7 +117,7 @@ def similar_findings(args):
              "similarity": round(score, 2)} for score, row in best]
 
 
-@blueprint.route("/findings/<finding_id>", methods=["GET"])
+@blueprint.route("/findings/<pid:finding_id>", methods=["GET"])
 @blueprint.response(200, FindingSchema)
 @policy.requires(Permission.CASE_CONTENT)
 def get_finding(finding_id):
@@ -130,7 +129,7 @@ def get_finding(finding_id):
     return finding
 
 
-@blueprint.route("/findings/<finding_id>", methods=["PATCH"])
+@blueprint.route("/findings/<pid:finding_id>", methods=["PATCH"])
 @blueprint.arguments(FindingUpdateSchema)
 @blueprint.response(200, FindingSchema)
 @policy.requires(Permission.CASE_CONTENT)
@@ -144,14 +143,16 @@ def update_finding(data, finding_id):
     return finding
 
 
-@blueprint.route("/findings/<finding_id>/issue", methods=["POST"])
+@blueprint.route("/findings/<pid:finding_id>/issue", methods=["POST"])
+@blueprint.arguments(VersionSchema, required=False)
 @blueprint.response(200, FindingSchema)
 @policy.requires(Permission.CASE_CONTENT)
-def issue_finding(finding_id):
-    """Issue a draft: a leader of the owning agency."""
+def issue_finding(data, finding_id):
+    """Issue a draft: a leader of the owning agency. The body may carry the `version` read; a
+    stale one answers 409."""
     user = _user()
     finding = policy.finding_or_404(user, finding_id, for_update=True)
-    operations.issue_finding(user, finding)
+    operations.issue_finding(user, finding, data.get("version"))
     db.session.commit()
     return finding
 
@@ -159,7 +160,7 @@ def issue_finding(finding_id):
 # --- shares ---------------------------------------------------------------------------------
 
 
-@blueprint.route("/findings/<finding_id>/shares", methods=["POST"])
+@blueprint.route("/findings/<pid:finding_id>/shares", methods=["POST"])
 @blueprint.arguments(ShareRequestSchema)
 @blueprint.response(201, ShareSchema)
 @policy.requires(Permission.CASE_CONTENT)
@@ -173,7 +174,7 @@ def share_finding(data, finding_id):
     return share
 
 
-@blueprint.route("/findings/<finding_id>/shares/<share_id>", methods=["DELETE"])
+@blueprint.route("/findings/<pid:finding_id>/shares/<share_id>", methods=["DELETE"])
 @blueprint.response(200, ShareSchema)
 @policy.requires(Permission.CASE_CONTENT)
 def withdraw_share(finding_id, share_id):
@@ -189,23 +190,18 @@ def withdraw_share(finding_id, share_id):
 # --- attachments ----------------------------------------------------------------------------
 
 
-@blueprint.route("/findings/<finding_id>/attachments", methods=["POST"])
+@blueprint.route("/findings/<pid:finding_id>/attachments", methods=["POST"])
 @blueprint.arguments(UploadSchema, location="files")
 @blueprint.response(201, AttachmentSchema)
 @policy.requires(Permission.CASE_CONTENT)
+@accepts(MULTIPART)
 def upload_attachment(files, finding_id):
     """Add an evidence file (multipart field `file`). The type is judged from the content; the
     size limit comes from the settings."""
     user = _user()
     finding = policy.finding_or_404(user, finding_id)
     attachment = operations.add_attachment(user, finding, files.get("file"))
-    storage_name = attachment.storage_name
-    try:
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        storage.discard(storage_name)
-        raise
+    db.session.commit()
     return attachment
 
 
@@ -239,7 +235,7 @@ def list_categories():
 # --- uses, comments, links ------------------------------------------------------------------
 
 
-@blueprint.route("/findings/<finding_id>/uses", methods=["GET"])
+@blueprint.route("/findings/<pid:finding_id>/uses", methods=["GET"])
 @blueprint.response(200, UsesSchema)
 @policy.requires(Permission.CASE_CONTENT)
 def finding_uses(finding_id):
@@ -260,7 +256,7 @@ def finding_uses(finding_id):
     return {"shares": uses.shares, "related": related}
 
 
-@blueprint.route("/findings/<finding_id>/comments", methods=["GET"])
+@blueprint.route("/findings/<pid:finding_id>/comments", methods=["GET"])
 @blueprint.response(200, CommentSchema(many=True))
 @policy.requires(Permission.CASE_CONTENT)
 def list_comments(finding_id):
@@ -271,7 +267,7 @@ def list_comments(finding_id):
         policy.visible_comments(user, finding).options(joinedload(Comment.thread_agency))))
 
 
-@blueprint.route("/findings/<finding_id>/comments", methods=["POST"])
+@blueprint.route("/findings/<pid:finding_id>/comments", methods=["POST"])
 @blueprint.arguments(CommentRequestSchema)
 @blueprint.response(201, CommentSchema)
 @policy.requires(Permission.CASE_CONTENT)
@@ -284,7 +280,7 @@ def add_comment(data, finding_id):
     return comment
 
 
-@blueprint.route("/findings/<finding_id>/links", methods=["POST"])
+@blueprint.route("/findings/<pid:finding_id>/links", methods=["POST"])
 @blueprint.arguments(LinkRequestSchema)
 @blueprint.response(201, LinkSchema)
 @policy.requires(Permission.CASE_CONTENT)
@@ -297,7 +293,7 @@ def link_finding(data, finding_id):
     return link
 
 
-@blueprint.route("/findings/<finding_id>/links/<related_id>", methods=["DELETE"])
+@blueprint.route("/findings/<pid:finding_id>/links/<related_id>", methods=["DELETE"])
 @blueprint.response(204)
 @policy.requires(Permission.CASE_CONTENT)
 def unlink_finding(finding_id, related_id):

@@ -14,7 +14,7 @@ from supervise.accounts.models import Agency, AgencyKind, User
 from supervise.attachments import operations as attachments
 from supervise.attachments.models import Attachment
 from supervise.database import now_utc
-from supervise.errors import ConflictError, InvalidInput, OperationError
+from supervise.errors import ConflictError, InvalidInput, OperationError, check_version
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings.models import (
@@ -137,12 +137,7 @@ def create_finding(user: User, data: dict) -> Finding:
 def update_finding(user: User, finding: Finding, data: dict, version: Any) -> list[str]:
     """Change the given fields if the finding is still at `version`; returns the changed ones."""
     _require(user, FindingAction.EDIT, finding)
-    try:
-        version = int(version)
-    except (TypeError, ValueError):
-        raise InvalidInput({"version": _("Give the version you read.")}) from None
-    if version != finding.version:
-        raise ConflictError()
+    check_version(finding, version, required=True)
     values = clean_finding_input(user, data, partial=True)
     changed = sorted(field for field, value in values.items() if getattr(finding, field) != value)
     if not changed:
@@ -158,10 +153,11 @@ def update_finding(user: User, finding: Finding, data: dict, version: Any) -> li
     return changed
 
 
-def issue_finding(user: User, finding: Finding) -> None:
+def issue_finding(user: User, finding: Finding, version: Any = None) -> None:
     _require(user, FindingAction.ISSUE, finding)
     if finding.is_issued:
         raise OperationError(_("This finding has already been issued."), 409)
+    check_version(finding, version)
     finding.status = FindingStatus.ISSUED
     finding.issued_at = now_utc()
     finding.issued_by = user

@@ -55,7 +55,9 @@ class FindingFilter:
             f.errors["scope"] = _("Unknown scope.")
         if f.sort not in SORTS:
             f.errors["sort"] = _("Unknown sort order.")
-        if f.year and not (f.year.isdigit() and 2000 <= int(f.year) <= 2100):
+            f.sort = "-created_at"  # the list is empty; this only orders nothing
+        if f.year and not (f.year.isascii() and f.year.isdigit()
+                           and 2000 <= int(f.year) <= 2100):
             f.errors["year"] = _("Enter a year such as 2020.")
         if len(f.q) > 200:
             f.errors["q"] = _("Too long: at most %(n)d characters.", n=200)

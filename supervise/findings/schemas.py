@@ -9,38 +9,25 @@ Responses: records are named by their random public id, never by their integer k
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, missing, validate
+from marshmallow import Schema, fields, missing, validate
 
 from supervise import policy
 from supervise.findings.models import FindingStatus, Handling, Sensitivity
 from supervise.findings.operations import COMMENT_LIMIT, NOTE_LIMIT, TEXT_LIMITS
 from supervise.projects.models import ProjectKind
-from supervise.schemas import LocalDateTime
-
-MAX_PER_PAGE = 100
-DEFAULT_PER_PAGE = 20
+from supervise.schemas import (
+    AmountField,
+    LocalDateTime,
+    PageQuerySchema,
+    PageSchema,
+    Version,
+    WholeNumber,
+    Yuan,
+)
 
 # --- requests -------------------------------------------------------------------------------
-
-
-class AmountField(fields.Field):
-    """An amount in yuan, sent as a string such as "1234.56". A JSON number is refused: many
-    clients pass it through binary floating point, and the amount must stay exact. The value is
-    checked by `supervise.money.parse_amount` in the operation."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("allow_none", True)
-        metadata = {"type": "string", "nullable": True, "example": "1234.56",
-                    **kwargs.pop("metadata", {})}
-        super().__init__(metadata=metadata, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            return value
-        raise ValidationError(_("Give the amount as a string such as '1234.56'."))
 
 
 def _text(field: str, **kwargs) -> fields.String:
@@ -72,15 +59,13 @@ class FindingCreateSchema(FindingInputSchema):
 
 
 class FindingUpdateSchema(FindingInputSchema):
-    version = fields.Integer(required=True, strict=True,
-                             metadata={"description": "The version you read; a stale one "
-                                                      "answers 409"})
+    version = Version(required=True)
 
 
-class FindingQuerySchema(Schema):
+class FindingQuerySchema(PageQuerySchema):
     unit = fields.String(metadata={"description": "Code of the audited unit"})
     project = fields.String(metadata={"description": "Project id"})
-    year = fields.Integer(
+    year = WholeNumber(
         validate=validate.Range(2000, 2100),
         metadata={"description": "The project's year; for a finding recorded without a project, "
                                  "the year (Asia/Shanghai) in which it was recorded"})
@@ -95,15 +80,6 @@ class FindingQuerySchema(Schema):
         load_default="-created_at",
         validate=validate.OneOf(["created_at", "-created_at", "amount", "-amount", "title"]),
         metadata={"description": "Default: newest first"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=DEFAULT_PER_PAGE,
-                              validate=validate.Range(1, MAX_PER_PAGE))
-
-
-class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=DEFAULT_PER_PAGE,
-                              validate=validate.Range(1, MAX_PER_PAGE))
 
 
 class SimilarQuerySchema(Schema):
@@ -173,11 +149,8 @@ class ProjectSchema(ProjectRefSchema):
     created_at = LocalDateTime()
 
 
-class ProjectPageSchema(Schema):
+class ProjectPageSchema(PageSchema):
     items = fields.List(fields.Nested(ProjectSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class AttachmentSchema(Schema):
@@ -217,7 +190,7 @@ class FindingSchema(Schema):
     facts = fields.String()
     category = fields.String(attribute="category_code")
     category_name = fields.Function(lambda finding: finding.category.label)
-    amount = fields.Decimal(places=2, as_string=True, allow_none=True)
+    amount = Yuan(allow_none=True)
     legal_basis = fields.String()
     recommendation = fields.String()
     sensitivity = fields.Enum(Sensitivity, by_value=True)
@@ -247,14 +220,10 @@ class FindingSummarySchema(FindingSchema):
         exclude = LIST_EXCLUDE
 
 
-class FindingPageSchema(Schema):
+class FindingPageSchema(PageSchema):
     items = fields.List(fields.Nested(FindingSummarySchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
-    total_amount = fields.Decimal(places=2, as_string=True,
-                                  metadata={"description": "Sum of the amounts of every finding "
-                                                           "matching the filters, in yuan"})
+    total_amount = Yuan(metadata={"description": "Sum of the amounts of every finding matching "
+                                                 "the filters, in yuan"})
 
 
 class CategorySchema(Schema):

@@ -49,7 +49,8 @@ def findings():
     page = paginate(queries.for_list(matching, f.sort))
     return render_template(
         "findings/list.html", page=page, f=f, total=queries.count_and_total(matching)[1],
-        choices=queries.filter_choices(user), can_create=policy.records_findings(user))
+        choices=queries.filter_choices(user), can_create=policy.records_findings(user)), \
+        400 if f.errors else 200
 
 
 # --- create and edit ----------------------------------------------------------------------
@@ -208,7 +209,9 @@ def _act(public_id: str, action, success: str, form_name: str | None = None, for
 @blueprint.route("/findings/<public_id>/issue", methods=["POST"])
 @policy.requires(Permission.CASE_CONTENT)
 def issue(public_id: str):
-    return _act(public_id, operations.issue_finding, _("The finding has been issued."))
+    version = request.form.get("version")
+    return _act(public_id, lambda user, finding: operations.issue_finding(user, finding, version),
+                _("The finding has been issued."))
 
 
 @blueprint.route("/findings/<public_id>/shares", methods=["POST"])

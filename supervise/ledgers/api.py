@@ -37,7 +37,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, send_file
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import pre_load
 from sqlalchemy.orm import joinedload
 
@@ -66,6 +65,7 @@ from supervise.referrals import queries as referral_queries
 from supervise.referrals.api import SORTS as REFERRAL_SORTS
 from supervise.referrals.models import Disposition, Referral, ReferralKind, ReferralState
 from supervise.referrals.schemas import ReferralQuerySchema
+from supervise.web import Blueprint
 
 blueprint = Blueprint("ledgers_api", __name__, description="Excel ledgers of the lists")
 
@@ -137,6 +137,8 @@ def _clock_word(status: ClockStatus | None, complete: bool) -> str:
 class _PageFilters:
     """A page links to its ledger with its own query string, whose form sends the filters it
     leaves at "All" as empty values (`year=`): an empty filter is no filter, as on the page."""
+
+    EMPTY_IS_ABSENT = True
 
     class Meta:
         exclude = PAGING

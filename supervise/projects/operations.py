@@ -10,6 +10,7 @@ from supervise.accounts.models import Agency, AgencyKind, User
 from supervise.errors import InvalidInput, OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
+from supervise.money import whole_number
 from supervise.projects.models import Project, ProjectKind
 
 
@@ -18,10 +19,10 @@ def create_project(user: User, *, year, kind, name, unit_codes, member_usernames
         raise OperationError(_("Your agency does not run projects."), 403)
     errors = {}
     try:
-        year = int(year)
+        year = whole_number(year)
         if not 2000 <= year <= 2100:
             raise ValueError
-    except (TypeError, ValueError):
+    except ValueError:
         errors["year"] = _("Enter a year such as 2026.")
     try:
         kind = ProjectKind(kind)

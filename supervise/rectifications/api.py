@@ -17,12 +17,10 @@ import sqlalchemy as sa
 from flask import abort, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint
 from sqlalchemy.orm import joinedload, selectinload
 
 from supervise import policy
 from supervise.accounts.models import User
-from supervise.attachments import storage
 from supervise.attachments.models import Attachment
 from supervise.attachments.web import send_attachment
 from supervise.errors import InvalidInput
@@ -48,6 +46,7 @@ from supervise.rectifications.schemas import (
     dump_list_for,
 )
 from supervise.rectifications.workflow import Action
+from supervise.web import JSON, MULTIPART, Blueprint, accepts
 
 blueprint = Blueprint("rectifications_api", __name__, description="Rectification to sign-off")
 
@@ -89,48 +88,18 @@ def _answer(user: User, rectification: Rectification, status: int = 200):
     return response
 
 
-def _commit_or_discard(storage_names) -> None:
-    """Commit; if that fails, the files stored in this transaction go too."""
-    try:
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        for name in storage_names:
-            storage.discard(name)
-        raise
-
-
-def _stored_names(rectification: Rectification) -> set[str]:
-    """The stored files of the item's reports, as this transaction sees them."""
-    try:
-        return set(db.session.scalars(
-            sa.select(Attachment.storage_name)
-            .join(RectificationReport, Attachment.rectification_report_id == RectificationReport.id)
-            .where(RectificationReport.rectification_id == rectification.id)))
-    except sa.exc.SQLAlchemyError:  # a failed transaction: nothing more can be learnt
-        return set()
-
-
 def _act(user: User, rectification: Rectification, action: Action,
          data: operations.ActionInput, version) -> None:
-    """Run one step and commit once. Files sent with a report are stored during the step; if
-    the step or the commit fails, none of them stays behind."""
-    before = _stored_names(rectification) if data.files else set()
-    try:
-        operations.take_action(user, rectification, action, data, version)
-    except BaseException:
-        stored = _stored_names(rectification) - before if data.files else set()
-        db.session.rollback()
-        for name in stored:
-            storage.discard(name)
-        raise
-    _commit_or_discard(_stored_names(rectification) - before if data.files else ())
+    """Run one step and commit once. (Files stored during a step that fails go with the
+    rollback: attachments.storage.)"""
+    operations.take_action(user, rectification, action, data, version)
+    db.session.commit()
 
 
 # --- issuing --------------------------------------------------------------------------------
 
 
-@blueprint.route("/findings/<finding_id>/rectification", methods=["POST"])
+@blueprint.route("/findings/<pid:finding_id>/rectification", methods=["POST"])
 @blueprint.arguments(RectificationIssueSchema)
 @blueprint.response(201, RectificationDetailSchema)
 @policy.requires(Permission.CASE_CONTENT)
@@ -216,6 +185,7 @@ def download_attachment(rectification_id, attachment_id):
 @blueprint.arguments(RectificationReportRequestSchema, required=False)
 @blueprint.response(201, RectificationDetailSchema, description=ROLE_SHAPED)
 @policy.requires(Permission.CASE_CONTENT)
+@accepts(JSON, MULTIPART)
 def submit_report(data, rectification_id):
     """A progress report of the audited unit's contact: `measures` taken (required),
     `amount_recovered` (money recovered or returned, a string such as "1234.56"), `rules` made

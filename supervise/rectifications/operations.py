@@ -18,7 +18,7 @@ from supervise.attachments.models import Attachment
 from supervise.calendar import deadlines
 from supervise.calendar.models import load_calendar
 from supervise.database import now_utc
-from supervise.errors import ConflictError, InvalidInput, OperationError
+from supervise.errors import ConflictError, InvalidInput, OperationError, check_version
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings.models import Finding
@@ -35,7 +35,7 @@ from supervise.settings.models import get_setting
 
 S = RectificationState
 TEXT_LIMIT = 20000
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 def _step(rectification, user, action, before, after, comment=""):
@@ -141,12 +141,7 @@ def take_action(user: User, rectification: Rectification, action: Action | str,
     if rectification.state not in transition.sources:
         raise OperationError(_("This cannot be done while the rectification is: %(state)s.",
                                state=rectification.state.label), 409)
-    if version not in (None, ""):
-        try:
-            if int(version) != rectification.version:
-                raise ConflictError()
-        except (TypeError, ValueError):
-            raise InvalidInput({"version": _("Give the version you read.")}) from None
+    check_version(rectification, version)
 
     errors: dict[str, str] = {}
     comment, reason = _text(data.comment, 4000), _text(data.reason, 4000)

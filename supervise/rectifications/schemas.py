@@ -19,17 +19,14 @@ from marshmallow import Schema, fields, validate
 from supervise import policy
 from supervise.calendar.deadlines import ClockStatus
 from supervise.findings.schemas import (
-    DEFAULT_PER_PAGE,
-    MAX_PER_PAGE,
     AgencyRefSchema,
-    AmountField,
     AttachmentSchema,
 )
 from supervise.rectifications import queries
 from supervise.rectifications.models import Plan, RectificationState
 from supervise.rectifications.operations import TEXT_LIMIT
 from supervise.rectifications.workflow import Action
-from supervise.schemas import LocalDateTime
+from supervise.schemas import AmountField, LocalDateTime, PageQuerySchema, PageSchema, Version, Yuan
 
 COMMENT_LIMIT = 4000
 RULES_LIMIT = 5000
@@ -48,16 +45,13 @@ class RectificationIssueSchema(Schema):
                        "settings say"})
 
 
-class RectificationQuerySchema(Schema):
+class RectificationQuerySchema(PageQuerySchema):
     state = fields.String(validate=validate.OneOf([s.value for s in RectificationState]))
     clock = fields.String(validate=validate.OneOf(list(queries.CLOCK_FILTERS)),
                           metadata={"description": "A running report-by clock that is due "
                                                    "soon, or overdue"})
     unit = fields.String(validate=validate.Length(max=40),
                          metadata={"description": "Code of the audited unit"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=DEFAULT_PER_PAGE,
-                              validate=validate.Range(1, MAX_PER_PAGE))
 
 
 class RectificationReportRequestSchema(Schema):
@@ -72,16 +66,14 @@ class RectificationReportRequestSchema(Schema):
         "maxLength": RULES_LIMIT, "description": "Rules made or mended"})
     final = fields.Boolean(load_default=False, metadata={
         "description": "True when the rectification is done: it then waits for verification"})
-    version = fields.Integer(strict=True, allow_none=True,
-                             metadata={"description": "The version you read; a stale one "
-                                                      "answers 409"})
+    version = Version()
 
 
 class RectificationReportFormSchema(RectificationReportRequestSchema):
     """The same, sent as multipart form fields with the evidence in `files`."""
 
     amount_recovered = fields.String(allow_none=True)
-    version = fields.Integer(allow_none=True)
+    version = Version(strict=False)
 
 
 class RectificationActionSchema(Schema):
@@ -91,9 +83,7 @@ class RectificationActionSchema(Schema):
         "maxLength": COMMENT_LIMIT, "description": "Required to chase: the message"})
     reason = fields.String(allow_none=True, metadata={
         "maxLength": COMMENT_LIMIT, "description": "Required to send back"})
-    version = fields.Integer(strict=True, allow_none=True,
-                             metadata={"description": "The version you read; a stale one "
-                                                      "answers 409"})
+    version = Version()
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -106,7 +96,7 @@ def _caller():
 class RectificationReportSchema(Schema):
     id = fields.String(attribute="public_id")
     measures = fields.String()
-    amount_recovered = fields.Decimal(places=2, as_string=True, allow_none=True)
+    amount_recovered = Yuan(allow_none=True)
     rules = fields.String()
     final = fields.Boolean()
     submitted_at = LocalDateTime()
@@ -152,8 +142,8 @@ class RectificationSchema(Schema):
     facts = fields.String()
     legal_basis = fields.String()
     recommendation = fields.String()
-    amount = fields.Decimal(places=2, as_string=True, allow_none=True)
-    amount_recovered = fields.Decimal(places=2, as_string=True, metadata={
+    amount = Yuan(allow_none=True)
+    amount_recovered = Yuan(metadata={
         "description": "The sum of the reports' amounts"})
     issued_at = LocalDateTime()
     issued_by = fields.Function(lambda r: r.issued_by.display_name)
@@ -238,8 +228,5 @@ class RectificationSummarySchema(RectificationSchema):
         exclude = tuple(name for name in ALL_FIELDS if name not in OWNER_SUMMARY)
 
 
-class RectificationPageSchema(Schema):
+class RectificationPageSchema(PageSchema):
     items = fields.List(fields.Nested(RectificationSummarySchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()

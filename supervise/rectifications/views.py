@@ -43,7 +43,8 @@ def rectifications():
     unit_view = policy.is_unit_contact(user)
     return render_template("rectifications/list.html", page=page, args=args, errors=errors,
                            rows=[(r, queries.clock(r)) for r in page.items],
-                           states=list(RectificationState), unit_view=unit_view)
+                           states=list(RectificationState), unit_view=unit_view), \
+        400 if errors else 200
 
 
 @blueprint.route("/findings/<public_id>/rectification", methods=["POST"])

@@ -16,13 +16,10 @@ import sqlalchemy as sa
 from flask import abort, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint
 from sqlalchemy.orm import joinedload, selectinload
 
 from supervise import policy
 from supervise.accounts.models import User
-from supervise.attachments import storage
-from supervise.attachments.models import Attachment
 from supervise.attachments.web import send_attachment
 from supervise.errors import InvalidInput
 from supervise.extensions import db
@@ -46,13 +43,16 @@ from supervise.referrals.schemas import (
     ReferralUpdateSchema,
 )
 from supervise.referrals.workflow import Action
+from supervise.schemas import VersionSchema
+from supervise.web import JSON, MULTIPART, Blueprint, accepts
 
 blueprint = Blueprint("referrals_api", __name__, description="Referrals and their clocks")
 
 # The steps named in the URL, /referrals/<id>/<action>. Chasers and extensions have resources of
 # their own; anything else answers 404.
 URL_ACTIONS = {a.value: a for a in Action
-               if a not in (Action.CHASE, Action.REQUEST_EXTENSION, Action.DECIDE_EXTENSION)}
+               if a not in (Action.CHASE, Action.REQUEST_EXTENSION, Action.DECIDE_EXTENSION,
+                            Action.REVISE)}
 DECISIONS = ("approve", "refuse")
 
 
@@ -90,40 +90,11 @@ def _for_answer(referral: Referral) -> Referral:
     ).unique().one()
 
 
-def _commit_or_discard(storage_names) -> None:
-    """Commit; if that fails, the files stored in this transaction go too."""
-    try:
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        for name in storage_names:
-            storage.discard(name)
-        raise
-
-
-def _stored_names(referral: Referral) -> set[str]:
-    """The stored files of the referral's timeline (the answers' files), as this transaction
-    sees them."""
-    try:
-        return set(db.session.scalars(sa.select(Attachment.storage_name).where(
-            Attachment.referral_id == referral.id, Attachment.timeline_entry_id.is_not(None))))
-    except sa.exc.SQLAlchemyError:  # a failed transaction: nothing more can be learnt
-        return set()
-
-
 def _act(referral: Referral, action: Action, data: operations.ActionInput, version) -> Referral:
-    """Run one step and commit once. Files sent with an answer are stored during the step; if
-    the step or the commit fails, none of them stays behind."""
-    before = _stored_names(referral) if data.files else set()
-    try:
-        operations.take_action(_user(), referral, action, data, version)
-    except BaseException:
-        stored = _stored_names(referral) - before if data.files else set()
-        db.session.rollback()
-        for name in stored:
-            storage.discard(name)
-        raise
-    _commit_or_discard(_stored_names(referral) - before if data.files else ())
+    """Run one step and commit once. (Files stored during a step that fails go with the
+    rollback: attachments.storage.)"""
+    operations.take_action(_user(), referral, action, data, version)
+    db.session.commit()
     return _for_answer(referral)
 
 
@@ -209,12 +180,13 @@ def update_referral(data, referral_id):
 @blueprint.arguments(UploadSchema, location="files")
 @blueprint.response(201, AttachmentSchema)
 @policy.requires(Permission.CASE_CONTENT)
+@accepts(MULTIPART)
 def upload_attachment(files, referral_id):
     """Add an evidence file (multipart field `file`) to a draft or returned referral."""
     user = _user()
     referral = policy.referral_or_404(user, referral_id, for_update=True)
     attachment = operations.add_attachment(user, referral, files.get("file"))
-    _commit_or_discard([attachment.storage_name])
+    db.session.commit()
     return attachment
 
 
@@ -226,14 +198,7 @@ def download_attachment(referral_id, attachment_id):
     """Download a file of the referral: its evidence, or one sent with an answer."""
     user = _user()
     referral = policy.referral_or_404(user, referral_id)
-    attachment = db.session.scalar(sa.select(Attachment).where(
-        Attachment.public_id == attachment_id, Attachment.referral_id == referral.id))
-    if attachment is None:
-        abort(404)
-    if attachment.timeline_entry_id is not None:
-        entry = db.session.get(TimelineEntry, attachment.timeline_entry_id)
-        if entry.internal and not policy.reads_internal_notes(user, referral):
-            abort(404)
+    attachment = policy.referral_attachment_or_404(user, referral, attachment_id)
     response = send_attachment(attachment)
     operations.record_download(user, referral, attachment)
     db.session.commit()
@@ -248,6 +213,7 @@ def download_attachment(referral_id, attachment_id):
 @blueprint.arguments(ActionRequestSchema, required=False)
 @blueprint.response(200, ReferralStepSchema)
 @policy.requires(Permission.CASE_CONTENT)
+@accepts(JSON, MULTIPART)
 def take_action(data, referral_id, action):
     """One step of the workflow: submit, approve, send-back, withdraw, acknowledge, return,
     assign, note, answer, close, reopen.
@@ -272,6 +238,19 @@ def take_action(data, referral_id, action):
     inputs = operations.ActionInput(**{key: value or "" for key, value in data.items()},
                                     files=files)
     return _act(referral, URL_ACTIONS[action], inputs, version)
+
+
+@blueprint.route("/referrals/<referral_id>/revisions", methods=["POST"])
+@blueprint.arguments(VersionSchema, required=False)
+@blueprint.response(201, ReferralStepSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def revise(data, referral_id):
+    """Revise a returned referral as a new draft (the sender): the same receiver, content,
+    persons involved and evidence, to change and submit for approval again. The returned
+    referral stays as it was sent, for its receiver to read. Answers the new draft."""
+    referral = policy.referral_or_404(_user(), referral_id, for_update=True)
+    _act(referral, Action.REVISE, operations.ActionInput(), data.get("version"))
+    return _for_answer(referral.revision)
 
 
 @blueprint.route("/referrals/<referral_id>/chasers", methods=["POST"])

@@ -117,6 +117,9 @@ class Referral(PublicIdMixin, db.Model):
 
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # A referral that was returned is never changed: the sender revises it as a new draft,
+    # which names the returned one here. At most one revision per returned referral.
+    previous_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), unique=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -144,6 +147,10 @@ class Referral(PublicIdMixin, db.Model):
     receiver_agency: Mapped[Agency] = relationship(foreign_keys=[receiver_agency_id])
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    previous: Mapped[Referral | None] = relationship(
+        remote_side=[id], foreign_keys=[previous_id], back_populates="revision")
+    revision: Mapped[Referral | None] = relationship(
+        foreign_keys=[previous_id], back_populates="previous", uselist=False)
     persons: Mapped[list[PersonInvolved]] = relationship(
         back_populates="referral", cascade="all, delete-orphan",
         order_by="PersonInvolved.position")

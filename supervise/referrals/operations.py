@@ -24,7 +24,7 @@ from supervise.attachments.models import Attachment
 from supervise.calendar import deadlines
 from supervise.calendar.models import load_calendar
 from supervise.database import now_utc
-from supervise.errors import ConflictError, InvalidInput, OperationError
+from supervise.errors import ConflictError, InvalidInput, OperationError, check_version
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings.models import Finding
@@ -169,13 +169,22 @@ def create_referral(user: User, data: dict) -> Referral:
     return referral
 
 
-def update_referral(user: User, referral: Referral, data: dict, version: Any) -> list[str]:
+def _check_editable(user: User, referral: Referral) -> None:
+    """Only the sender changes a referral, and only a draft that was never sent: what was sent
+    stays as the receiver received it."""
     if Party.SENDER not in policy.parties(user, referral):
         raise OperationError(_("You may not do this."), 403)
-    if referral.state not in EDITABLE:
-        raise OperationError(_("A referral can be changed only as a draft or after it was "
-                               "returned; it is now: %(state)s.", state=referral.state.label), 409)
-    _check_version(referral, version)
+    if referral.state == ReferralState.RETURNED:
+        raise OperationError(_("A returned referral stays as it was sent. Revise it as a new "
+                               "draft, which your leader approves again."), 409)
+    if referral.state not in EDITABLE or referral.first_sent_at is not None:
+        raise OperationError(_("A referral can be changed only as a draft that was never sent; "
+                               "it is now: %(state)s.", state=referral.state.label), 409)
+
+
+def update_referral(user: User, referral: Referral, data: dict, version: Any) -> list[str]:
+    _check_editable(user, referral)
+    check_version(referral, version)
     values = clean_referral_input(user, data, partial=True)
     with db.session.no_autoflush:  # one UPDATE, so the version moves on by exactly one
         changed = _apply(referral, values)
@@ -190,11 +199,7 @@ def update_referral(user: User, referral: Referral, data: dict, version: Any) ->
 
 def add_attachment(user: User, referral: Referral, upload) -> Attachment:
     """Evidence for the referral: the sender's, while it can still change the content."""
-    if Party.SENDER not in policy.parties(user, referral):
-        raise OperationError(_("You may not do this."), 403)
-    if referral.state not in EDITABLE:
-        raise OperationError(_("Evidence can be added only to a draft or a returned referral."),
-                             409)
+    _check_editable(user, referral)
     return attachments.attach(user, upload, record=referral, referral_id=referral.id)
 
 
@@ -238,17 +243,6 @@ def _text(value, field: str, errors: dict, required: bool, limit: int = COMMENT_
     return value
 
 
-def _check_version(referral: Referral, version: Any) -> None:
-    if version in (None, ""):
-        return
-    try:
-        version = int(version)
-    except (TypeError, ValueError):
-        raise InvalidInput({"version": _("Give the version you read.")}) from None
-    if version != referral.version:
-        raise ConflictError()
-
-
 def _flush() -> None:
     try:
         db.session.flush()
@@ -263,6 +257,33 @@ def _timeline(referral, user, action, from_state, to_state, comment, internal=Fa
                           to_state=to_state.value if to_state else None)
     db.session.add(entry)
     return entry
+
+
+def _revise(user: User, referral: Referral) -> Referral:
+    """A new draft with the content of a returned referral: its receiver, persons, facts and
+    evidence, and the findings the sender may still cite. The returned referral stays as it was
+    sent, for its receiver to read; the draft is seen outside the sending agency only once a
+    leader approves it and it is sent."""
+    revision = Referral(
+        sender_agency_id=referral.sender_agency_id, receiver_agency=referral.receiver_agency,
+        kind=referral.kind, created_by=user, state=ReferralState.DRAFT, previous=referral,
+        **{field: getattr(referral, field) for field in TEXT_LIMITS},
+        persons=[PersonInvolved(name=p.name, title=p.title, position=p.position)
+                 for p in referral.persons],
+        findings=list(db.session.scalars(sa.select(Finding).where(
+            Finding.id.in_([f.id for f in referral.findings]),
+            policy.referrable_findings_clause(user)))))
+    db.session.add(revision)
+    db.session.flush()
+    for attachment in referral.attachments:
+        attachments.copy(user, attachment, record=revision, referral_id=revision.id)
+    _timeline(revision, user, "create", None, ReferralState.DRAFT,
+              _("Revised from a referral that was returned."))
+    record_event("referral.create", actor=user, obj=revision,
+                 details={"receiver": revision.receiver_agency.code,
+                          "kind": revision.kind.value, "previous": referral.public_id,
+                          "findings": [f.public_id for f in revision.findings]})
+    return revision
 
 
 def start_clocks(referral: Referral, now: datetime) -> None:
@@ -303,7 +324,7 @@ def take_action(user: User, referral: Referral, action: Action | str, data: Acti
     if referral.state not in transition.sources:
         raise OperationError(_("This cannot be done while the referral is: %(state)s.",
                                state=referral.state.label), 409)
-    _check_version(referral, version)
+    check_version(referral, version)
 
     errors: dict[str, str] = {}
     comment = _text(data.comment, "comment", errors, "comment" in transition.needs)
@@ -342,6 +363,8 @@ def take_action(user: User, referral: Referral, action: Action | str, data: Acti
                                     date=limit.isoformat())
         if "reason" in transition.needs and not reason and "reason" not in errors:
             errors["reason"] = _("Give a reason.")
+    if action == Action.REVISE and referral.revision is not None:
+        raise OperationError(_("This referral has already been revised as a new draft."), 409)
     if action == Action.DECIDE_EXTENSION:
         extension = next((e for e in referral.extensions
                           if e.public_id == data.extension and e.decision is None), None)
@@ -400,6 +423,11 @@ def take_action(user: User, referral: Referral, action: Action | str, data: Acti
         if comment:
             text = f"{text} {comment}"
         details.update(extension=extension.public_id, decision=extension.decision.value)
+
+    elif action == Action.REVISE:
+        revision = _revise(user, referral)
+        details["revision"] = revision.public_id
+        text = _("Revised as a new draft.")
 
     if transition.target is not None:
         referral.state = transition.target

@@ -71,8 +71,7 @@ def sent_by(user) -> sa.Select:
 
 
 def received_by(user) -> sa.Select:
-    return policy.visible_referrals(user).where(Referral.receiver_agency_id == user.agency_id,
-                                                Referral.first_sent_at.is_not(None))
+    return policy.visible_referrals(user).where(policy.received_clause(user.agency_id))
 
 
 def filtered(user, *, role: str = "", state: str = "", clock: str = "",

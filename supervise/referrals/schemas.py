@@ -20,8 +20,6 @@ from marshmallow import Schema, fields, validate
 from supervise import policy
 from supervise.calendar.deadlines import ClockStatus
 from supervise.findings.schemas import (
-    DEFAULT_PER_PAGE,
-    MAX_PER_PAGE,
     AgencyRefSchema,
     AttachmentSchema,
     PersonSchema,
@@ -34,7 +32,8 @@ from supervise.referrals.models import (
     ReferralState,
 )
 from supervise.referrals.operations import COMMENT_LIMIT, MAX_PERSONS, TEXT_LIMITS
-from supervise.schemas import LocalDateTime
+from supervise.referrals.workflow import Party
+from supervise.schemas import LocalDateTime, PageQuerySchema, PageSchema, Version
 
 CLOCK_STATUSES = [s.value for s in ClockStatus]
 
@@ -87,12 +86,10 @@ class ReferralCreateSchema(ReferralInputSchema):
 
 
 class ReferralUpdateSchema(ReferralInputSchema):
-    version = fields.Integer(required=True, strict=True,
-                             metadata={"description": "The version you read; a stale one "
-                                                      "answers 409"})
+    version = Version(required=True)
 
 
-class ReferralQuerySchema(Schema):
+class ReferralQuerySchema(PageQuerySchema):
     role = fields.String(validate=validate.OneOf(["sent", "received"]),
                          metadata={"description": "sent: referrals your agency sent; received: "
                                                   "referrals sent to it; default: both"})
@@ -105,9 +102,6 @@ class ReferralQuerySchema(Schema):
         validate=validate.OneOf(["-created_at", "created_at", "acknowledge_by", "answer_by"]),
         metadata={"description": "Default: newest first; acknowledge_by and answer_by: "
                                  "earliest deadline first"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=DEFAULT_PER_PAGE,
-                              validate=validate.Range(1, MAX_PER_PAGE))
 
 
 class ActionRequestSchema(Schema):
@@ -123,33 +117,31 @@ class ActionRequestSchema(Schema):
         "description": "answer: a code from /dispositions"})
     result = fields.String(allow_none=True, metadata={
         "maxLength": 20000, "description": "answer: the result, in words"})
-    version = fields.Integer(strict=True, allow_none=True,
-                             metadata={"description": "The version you read; a stale one "
-                                                      "answers 409"})
+    version = Version()
 
 
 class ActionFormSchema(ActionRequestSchema):
     """The same, sent as multipart form fields (an answer with files)."""
 
-    version = fields.Integer(allow_none=True)
+    version = Version(strict=False)
 
 
 class ChaserRequestSchema(Schema):
     comment = fields.String(required=True, metadata={"maxLength": COMMENT_LIMIT,
                                                      "description": "The message"})
-    version = fields.Integer(strict=True, allow_none=True)
+    version = Version()
 
 
 class ExtensionRequestSchema(Schema):
     until = fields.String(required=True, metadata={
         "format": "date", "description": "The new answer-by date, YYYY-MM-DD"})
     reason = fields.String(required=True, metadata={"maxLength": COMMENT_LIMIT})
-    version = fields.Integer(strict=True, allow_none=True)
+    version = Version()
 
 
 class DecisionRequestSchema(Schema):
     comment = fields.String(allow_none=True, metadata={"maxLength": COMMENT_LIMIT})
-    version = fields.Integer(strict=True, allow_none=True)
+    version = Version()
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -212,11 +204,8 @@ class ReferralSummarySchema(ReferralBaseSchema):
         return ChasersSchema().dump({"count": count, "last_at": last_at})
 
 
-class ReferralPageSchema(Schema):
+class ReferralPageSchema(PageSchema):
     items = fields.List(fields.Nested(ReferralSummarySchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class PersonInvolvedSchema(Schema):
@@ -274,9 +263,26 @@ class ReferralSchema(ReferralBaseSchema):
     disposition = fields.Method("_disposition", allow_none=True)
     result = fields.String()
     timeline = fields.Method("_timeline", metadata={
-        "description": "Every step; the receiver's internal notes only for the receiver"})
+        "description": "The steps you may read: your agency's own, and the other party's "
+                       "from the sending on (never its internal ones)"})
     extensions = fields.List(fields.Nested(ExtensionSchema))
     actions = fields.Method("_actions", metadata={"description": "What you may do now"})
+    previous = fields.Method("_previous", allow_none=True, metadata={
+        "description": "The returned referral this one revises (told to the sender only)"})
+    revision = fields.Method("_revision", allow_none=True, metadata={
+        "description": "The draft this returned referral was revised as (told to the sender "
+                       "only)"})
+
+    def _sender_sees(self, referral, other):
+        return other is not None and Party.SENDER in policy.parties(_caller(), referral)
+
+    def _previous(self, referral):
+        other = referral.previous
+        return other.public_id if self._sender_sees(referral, other) else None
+
+    def _revision(self, referral):
+        other = referral.revision
+        return other.public_id if self._sender_sees(referral, other) else None
 
     def _disposition(self, referral):
         if referral.disposition is None:
@@ -284,9 +290,7 @@ class ReferralSchema(ReferralBaseSchema):
         return {"code": referral.disposition.value, "name": referral.disposition.label}
 
     def _timeline(self, referral):
-        internal = policy.reads_internal_notes(_caller(), referral)
-        return TimelineEntrySchema(many=True).dump(
-            [e for e in referral.entries if internal or not e.internal])
+        return TimelineEntrySchema(many=True).dump(policy.timeline_for(_caller(), referral))
 
     def _actions(self, referral):
         return [a.value for a in policy.available_actions(_caller(), referral)]

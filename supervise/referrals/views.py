@@ -43,6 +43,14 @@ def _sender():
     return user
 
 
+# The board's own arguments: a chaser sent from the board comes back to the same view of it.
+BOARD_ARGS = ("state", "clock", "page")
+
+
+def _board_args(args) -> dict:
+    return {name: args[name] for name in BOARD_ARGS if args.get(name)}
+
+
 def _rows(page):
     """What every list row shows beside the referral: its clocks and its chasers."""
     chasers = queries.chasers(r.id for r in page.items)
@@ -71,7 +79,8 @@ def board():
     return render_template("referrals/board.html", rows=_rows(page), page=page, state=state,
                            clock=clock, errors=errors, states=list(S),
                            state_counts=queries.state_counts(sent),
-                           clock_counts=queries.clock_counts(sent))
+                           clock_counts=queries.clock_counts(sent),
+                           board_args=_board_args(request.args)), 400 if errors else 200
 
 
 INBOX_TABS = {
@@ -230,8 +239,7 @@ def edit(public_id: str):
 
 def _detail(referral: Referral, status: int = 200, errors: dict | None = None):
     user = current_user._get_current_object()
-    entries = [e for e in referral.entries
-               if not e.internal or policy.reads_internal_notes(user, referral)]
+    entries = policy.timeline_for(user, referral)
     handlers = []
     if Action.ASSIGN in policy.available_actions(user, referral):
         handlers = db.session.scalars(sa.select(User).where(
@@ -283,8 +291,10 @@ def act(public_id: str, action: str):
         flash(exc.message, "error")
         return _detail(policy.referral_or_404(user, public_id), exc.status)
     flash(_("Done: %(action)s.", action=Action(action).label), "success")
+    if action == Action.REVISE:
+        return redirect(url_for("referrals.edit", public_id=referral.revision.public_id))
     if request.form.get("next") == "board":
-        return redirect(url_for("referrals.board", **request.args))
+        return redirect(url_for("referrals.board", **_board_args(request.args)))
     return redirect(url_for("referrals.referral", public_id=public_id))
 
 

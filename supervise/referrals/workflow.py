@@ -3,8 +3,13 @@ show) and the tests all read.
 
 draft → pending approval → sent → acknowledged → in handling → answered → closed, with the side
 paths of domain.md: a leader sends a submission back to draft; the sender withdraws before
-acknowledgement; the receiver returns with a reason and the sender may revise and submit again;
-the sender reopens an insufficient answer. Notes, chasers and extensions change no state.
+acknowledgement; the receiver returns with a reason; the sender reopens an insufficient answer.
+Notes, chasers and extensions change no state.
+
+What was sent is never changed. The receiver keeps seeing what it received, as it was, after it
+returns it; so the sender revises a returned referral as a new draft (`revise`), which is
+approved and sent like any other before anyone outside the sending agency sees it, whether it
+goes to the same receiver or another, with the same facts and persons or others.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class Action(StrEnum):
     CHASE = "chase"
     REQUEST_EXTENSION = "request-extension"
     DECIDE_EXTENSION = "decide-extension"
+    REVISE = "revise"
 
     @property
     def label(self) -> str:
@@ -60,6 +66,7 @@ ACTION_LABELS = {
     Action.CHASE: _l("Chase"),
     Action.REQUEST_EXTENSION: _l("Request an extension"),
     Action.DECIDE_EXTENSION: _l("Decide on the extension"),
+    Action.REVISE: _l("Revise as a new draft"),
 }
 
 
@@ -81,7 +88,7 @@ AFTER_SENDING = (S.SENT, S.ACKNOWLEDGED, S.IN_HANDLING, S.ANSWERED)
 HANDLING = (S.ACKNOWLEDGED, S.IN_HANDLING)
 
 TRANSITIONS: dict[Action, Transition] = {t.action: t for t in [
-    _t(Action.SUBMIT, (S.DRAFT, S.RETURNED), S.PENDING_APPROVAL, Party.SENDER),
+    _t(Action.SUBMIT, (S.DRAFT,), S.PENDING_APPROVAL, Party.SENDER),
     _t(Action.APPROVE, (S.PENDING_APPROVAL,), S.SENT, Party.SENDER_LEADER),
     _t(Action.SEND_BACK, (S.PENDING_APPROVAL,), S.DRAFT, Party.SENDER_LEADER, ("reason",)),
     _t(Action.WITHDRAW, (S.SENT,), S.WITHDRAWN, Party.SENDER),
@@ -95,7 +102,21 @@ TRANSITIONS: dict[Action, Transition] = {t.action: t for t in [
     _t(Action.CHASE, AFTER_SENDING, None, Party.SENDER, ("comment",)),
     _t(Action.REQUEST_EXTENSION, HANDLING, None, Party.RECEIVER, ("until", "reason")),
     _t(Action.DECIDE_EXTENSION, HANDLING, None, Party.SENDER, ("decision",)),
+    _t(Action.REVISE, (S.RETURNED,), None, Party.SENDER),
 ]}
 
-# States in which the sender may still change the content.
-EDITABLE = frozenset({S.DRAFT, S.RETURNED})
+# States in which the sender may still change the content (of a referral never sent).
+EDITABLE = frozenset({S.DRAFT})
+# States in which the receiver has it: from the sending on. (A referral sent once and then in
+# one of the other states exists only in data from before revisions; the receiver does not see
+# it until it is sent again.)
+DELIVERED = frozenset({S.SENT, S.ACKNOWLEDGED, S.IN_HANDLING, S.ANSWERED, S.CLOSED,
+                       S.RETURNED, S.WITHDRAWN})
+
+# Steps of one party that the other party reads in the timeline; the rest of a party's steps
+# (drafting, submitting, a leader sending back, revising; the receiver's notes) stay inside it.
+SHARED_STEPS = frozenset({Action.APPROVE, Action.WITHDRAW, Action.ACKNOWLEDGE, Action.RETURN,
+                          Action.ASSIGN, Action.ANSWER, Action.CLOSE, Action.REOPEN,
+                          Action.CHASE, Action.REQUEST_EXTENSION, Action.DECIDE_EXTENSION})
+# ...and of those, the ones whose comment is the acting party's own: the leader's approval.
+PRIVATE_COMMENT = frozenset({Action.APPROVE})

@@ -14,6 +14,7 @@ from supervise.errors import InvalidInput, OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings.models import Category
+from supervise.money import whole_number
 from supervise.settings.models import DEFINITIONS, Setting, get_setting
 
 CATEGORY_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -25,7 +26,7 @@ def set_setting(user: User, key: str, raw) -> bool:
     if definition is None:
         raise OperationError(_("Unknown setting."), 404)
     try:
-        value = int(str(raw).strip())
+        value = whole_number(raw)
     except ValueError:
         raise InvalidInput({key: _("Enter a whole number.")}) from None
     if not definition.minimum <= value <= definition.maximum:

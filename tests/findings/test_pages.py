@@ -365,7 +365,7 @@ def test_filters_narrow_the_shared_list(app, district):
     assert titles_on(inspector.get(base + "&q=采购")) == ["街道采购"]
     assert titles_on(inspector.get(base + "&year=1999")) == []
     bad = inspector.get(base + "&year=twenty")
-    assert bad.status_code == 200 and titles_on(bad) == []
+    assert bad.status_code == 400 and titles_on(bad) == []
 
 
 def test_sensitive_findings_leave_a_reading_event(app, district):

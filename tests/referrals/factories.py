@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import factory
+import pytest
 import sqlalchemy as sa
 from flask_babel import force_locale
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -72,6 +73,9 @@ class Caller:
     def patch(self, url, **kwargs):
         return self._call("PATCH", url, **kwargs)
 
+    def delete(self, url, **kwargs):
+        return self._call("DELETE", url, **kwargs)
+
     def upload(self, url, fields):
         """A multipart POST; `fields` maps names (or is a list of name, value pairs, for a name
         given twice) to text, or to (bytes, filename) for files.
@@ -131,6 +135,17 @@ def make_world(client) -> SimpleNamespace:
     }
     return SimpleNamespace(audit=audit, discipline=discipline, inspection=inspection, org=org,
                            finance=finance, edu=edu, audit2=audit2, client=client, **users)
+
+
+@pytest.fixture(name="world")
+def world_fixture(client):
+    """The district, for a test module that imports this fixture (with `as_`)."""
+    return make_world(client)
+
+
+@pytest.fixture(name="as_")
+def callers_fixture(world):
+    return callers(world)
 
 
 def callers(world):

@@ -276,12 +276,30 @@ def test_who_may_edit_and_when(world, as_, state, name, status):
     assert snapshot(referral) == before
 
 
-def test_a_returned_referral_may_be_revised(world, as_):
-    referral = referral_in(world, S.RETURNED)
+def test_a_returned_referral_is_revised_as_a_new_draft(world, as_):
+    referral = referral_in(world, S.RETURNED, persons=(("张某某", "校长"), ("李某", "科长")))
+    before = snapshot(referral)
+    # What was sent stays as it was sent.
     response = as_("audit_staff").patch(f"/referrals/{referral.public_id}",
                                         json={"version": referral.version, "facts": "补充事实"})
-    assert response.status_code == 200
-    assert response.get_json()["facts"] == "补充事实"
+    assert response.status_code == 409
+    assert snapshot(referral) == before
+    # The revision: a new draft with the same receiver, content and persons, to change.
+    revision = as_("audit_staff").post(f"/referrals/{referral.public_id}/revisions")
+    assert revision.status_code == 201, revision.get_json()
+    draft = revision.get_json()
+    assert draft["id"] != referral.public_id and draft["state"] == "draft"
+    assert draft["receiver"]["code"] == "discipline" and draft["facts"] == referral.facts
+    assert [p["name"] for p in draft["persons_involved"]] == ["张**", "李*"]
+    changed = as_("audit_staff").patch(f"/referrals/{draft['id']}",
+                                       json={"version": draft["version"], "facts": "补充事实"})
+    assert changed.status_code == 200 and changed.get_json()["facts"] == "补充事实"
+    assert reload(referral).facts == before["referral"]["facts"]
+    assert reload(referral).state == S.RETURNED
+    # One revision per returned referral.
+    assert as_("audit_staff").get(f"/referrals/{referral.public_id}").get_json()["actions"] == []
+    again = as_("audit_staff").post(f"/referrals/{referral.public_id}/revisions")
+    assert again.status_code == 409
 
 
 # --- who sees what --------------------------------------------------------------------------
@@ -367,12 +385,21 @@ def test_a_draft_is_invisible_to_the_receiver_until_first_sent(world, as_):
     assert leader.post(f"/referrals/{rid}/approve").status_code == 200
     assert receiver.ids(role="received") == {rid}
     assert receiver.get(f"/referrals/{rid}").get_json()["actions"] == ["acknowledge", "return"]
-    # Returned, revised and submitted again: the receiver knows it, and keeps seeing it.
+    # Returned: the receiver keeps seeing what it returned. Its revision is a new draft, hidden
+    # until the leader approves it again.
     assert receiver.post(f"/referrals/{rid}/return",
                          json={"reason": "证据不足"}).status_code == 200
-    assert owner.post(f"/referrals/{rid}/submit").status_code == 200
+    assert owner.post(f"/referrals/{rid}/submit").status_code == 409
+    revision = owner.post(f"/referrals/{rid}/revisions")
+    assert revision.status_code == 201
+    new_id = revision.get_json()["id"]
     seen = receiver.get(f"/referrals/{rid}").get_json()
-    assert seen["state"] == "pending_approval" and seen["actions"] == []
+    assert seen["state"] == "returned" and seen["actions"] == []
+    assert receiver.get(f"/referrals/{new_id}").status_code == 404
+    assert owner.post(f"/referrals/{new_id}/submit").status_code == 200
+    assert receiver.get(f"/referrals/{new_id}").status_code == 404
+    assert leader.post(f"/referrals/{new_id}/approve").status_code == 200
+    assert receiver.ids(role="received") == {rid, new_id}
 
 
 def test_internal_notes_are_shown_to_the_receiver_only(world, as_):

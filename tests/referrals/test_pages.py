@@ -164,7 +164,7 @@ def test_the_board_counts_filters_and_chases(app, district):
     assert "1" in page_text(auditor.get("/referrals"))
     assert auditor.get("/referrals?clock=overdue").status_code == 200
     bad = auditor.get("/referrals?state=lost")
-    assert bad.status_code == 200 and "关于违规发放津补贴" not in page_text(bad)
+    assert bad.status_code == 400 and "关于违规发放津补贴" not in page_text(bad)
 
 
 def test_board_runs_the_same_queries_for_5_and_50(app, district, count_queries):

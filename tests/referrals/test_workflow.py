@@ -64,9 +64,16 @@ PARTIES_OF = {
 ACTOR = {Party.SENDER: "audit_staff", Party.SENDER_LEADER: "audit_leader",
          Party.RECEIVER: "disc_staff", Party.RECEIVER_LEADER: "disc_leader"}
 
-# Every state, and the two that come again after a return (the receiver knows those).
+# Every state, and the two a referral sent once could be in again before revisions existed: the
+# receiver does not see those until they are sent again.
 STATE_CASES = [(state, False) for state in ReferralState] + [
     (S.DRAFT, True), (S.PENDING_APPROVAL, True)]
+
+
+def delivered(state: ReferralState) -> bool:
+    """Has the receiver got it? From the sending on. A draft or a pending approval that was
+    sent once before (only in data from before revisions) is not delivered until sent again."""
+    return state not in (S.DRAFT, S.PENDING_APPROVAL)
 
 
 def parties(name: str, sent: bool) -> set[Party]:
@@ -78,6 +85,8 @@ def step(action: Action, referral) -> tuple[str, dict, int]:
     rid = referral.public_id
     if action == Action.CHASE:
         return f"/referrals/{rid}/chasers", {"comment": "请抓紧办理并反馈"}, 201
+    if action == Action.REVISE:
+        return f"/referrals/{rid}/revisions", {}, 201
     if action == Action.REQUEST_EXTENSION:
         base = deadlines.local_date(referral.answer_by) if referral.answer_by else date(2030, 1, 1)
         until = base + timedelta(days=10)
@@ -108,7 +117,7 @@ def case_id(case) -> str:
 def test_the_transition_table(world, as_, action, case):
     state, resent = case
     transition = TRANSITIONS[action]
-    sent = state not in (S.DRAFT, S.PENDING_APPROVAL) or resent
+    sent = delivered(state)
     referral = referral_in(world, state, resent=resent,
                            pending_extension=action == Action.DECIDE_EXTENSION and sent)
     url, body, success = step(action, referral)
@@ -146,7 +155,10 @@ def test_the_transition_table(world, as_, action, case):
     assert response.status_code == success, response.get_json()
     answer = response.get_json()
     expected = transition.target or state
-    assert answer["state"] == expected.value
+    if action == Action.REVISE:  # the answer is the new draft; the returned one stays
+        assert answer["state"] == S.DRAFT.value and answer["id"] != referral.public_id
+    else:
+        assert answer["state"] == expected.value
     assert reload(referral).state == expected
     new_entries = entries(referral)[len(before["timeline"]):]
     assert [e.action for e in new_entries] == [action.value]
@@ -163,7 +175,7 @@ def test_the_transition_table(world, as_, action, case):
 def test_the_table_covers_every_action_the_issue_names():
     named = {"submit", "approve", "send-back", "withdraw", "acknowledge", "return", "assign",
              "note", "answer", "close", "reopen", "chase", "request-extension",
-             "decide-extension"}
+             "decide-extension", "revise"}
     assert {a.value for a in TRANSITIONS} == named
 
 
@@ -630,13 +642,17 @@ def test_a_return_stops_the_clocks_and_a_resend_starts_new_ones(world, as_):
     seen = read(as_, referral, shanghai(date(2026, 10, 12), 8), "disc_staff")
     assert seen["state"] == "returned"
     assert seen["clocks"] == {"acknowledge": "stopped", "answer": "stopped"}
-    # The sender revises and sends again.
+    # The sender revises (a new draft) and sends again.
     with time_machine.travel(shanghai(date(2026, 10, 12), 9), tick=False):
-        revised = as_("audit_staff").patch(f"/referrals/{referral.public_id}", json={
-            "version": reload(referral).version, "facts": "补充了银行流水。"})
+        draft = as_("audit_staff").post(f"/referrals/{referral.public_id}/revisions")
+        assert draft.status_code == 201, draft.get_json()
+        draft = draft.get_json()
+        revised = as_("audit_staff").patch(f"/referrals/{draft['id']}", json={
+            "version": draft["version"], "facts": "补充了银行流水。"})
     assert revised.status_code == 200, revised.get_json()
+    assert revised.get_json()["clocks"] == {"acknowledge": None, "answer": None}
 
-    resent = send(as_, referral, shanghai(date(2026, 10, 12), 15))
+    resent = send(as_, reload(draft["id"]), shanghai(date(2026, 10, 12), 15))
     # From Monday Oct 12: Oct 13, 14, 15.
     assert resent["acknowledge_by"] == "2026-10-15T23:59:59+08:00"
     assert resent["answer_by"] == "2027-01-12T23:59:59+08:00"
@@ -644,10 +660,13 @@ def test_a_return_stops_the_clocks_and_a_resend_starts_new_ones(world, as_):
     assert resent["clocks"] == {"acknowledge": "due_soon", "answer": "on_time"}
     # 2027 has no calendar data yet: weekends only, and the referral says so.
     assert resent["calendar_complete"] is False
+    # The returned one keeps its history and its stopped clocks.
     row = reload(referral)
     assert row.first_sent_at == shanghai(date(2026, 9, 29), 10)
-    assert row.acknowledged_at is None
-    assert [e.action for e in entries(referral)] == ["approve", "return", "submit", "approve"]
+    assert row.acknowledged_at is None and row.state == S.RETURNED
+    assert [e.action for e in entries(referral)] == ["approve", "return", "revise"]
+    assert [e.action for e in entries(reload(draft["id"]))] == ["create", "submit", "approve"]
+    assert reload(draft["id"]).previous_id == row.id
 
 
 def test_a_withdrawal_stops_the_clocks(world, as_):
