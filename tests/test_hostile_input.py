@@ -197,8 +197,8 @@ def requests_for(kind: str, method: str, url: str) -> list[Request]:
         made.append(Request(method, url, kwargs, never_valid))
 
     if kind == "huge_page":
-        for query in ("page=99999999999999999999", "page=-1", "page=0",
-                      "per_page=99999999999999999999", "page=1e9", "page=%EF%BC%91"):
+        for query in ("page=99999999999999999999&per_page=99999999999999999999", "page=-1",
+                      "page=%EF%BC%91"):
             add(never_valid=not write, query_string=query)
     elif kind == "unknown_arguments":
         # A plausible body beside arguments nobody expects: the request may succeed, but the
@@ -241,8 +241,7 @@ def requests_for(kind: str, method: str, url: str) -> list[Request]:
             add(data=b"[1, 2]", content_type="application/json")
     elif kind == "absurd_numbers":
         if write:
-            for value in ("1" * 5000, "1e400", "-1", "123456789012345678901234567890",
-                          "NaN", "Infinity", "-0.0", "1.5"):
+            for value in ("1" * 5000, "1e400", "NaN", "123456789012345678901234567890"):
                 for field in ("version", "amount"):
                     add(data=f'{{"{field}": {value}}}', content_type="application/json")
             add(data=json.dumps({"amount": "１２３", "version": "１"}),
