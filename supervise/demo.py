@@ -344,7 +344,7 @@ def seed_referrals() -> None:
             if action == "decide-extension":
                 data["extension"] = referral.extensions[-1].public_id
             entry = referrals.take_action(_user(actor), referral, action,
-                                          referrals.ActionInput(**data))
+                                          referrals.ActionInput(**data)).row
             _backdate(referral, entry, action, now - timedelta(days=days_ago))
         db.session.flush()
 
@@ -426,7 +426,7 @@ def seed_rectifications() -> None:
             if actor == "unit.contact":
                 actor = _unit_contact_for(finding.unit.code)
             report = rectifications.take_action(_user(actor), rectification, action,
-                                                rectifications.ActionInput(**fields))
+                                                rectifications.ActionInput(**fields)).result
             when = now - timedelta(days=days_ago)
             rectification.steps[-1].at = when
             if report is not None:

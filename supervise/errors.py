@@ -10,8 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from supervise.policy import Denied, is_api_request
-from supervise.web import BadInput
+from supervise.web import BadInput, Denied, is_api_request
 
 
 def discard_session() -> None:
@@ -224,7 +223,7 @@ def handle_operation_error(exc: OperationError):
 def handle_bad_input(exc: BadInput):
     discard_session()
     if is_api_request():
-        return api_error(exc.status, exc.message)
+        return api_error(exc.status, exc.message, exc.errors)
     return page_error(exc.status, str(exc.message))
 
 

@@ -16,6 +16,7 @@ from flask import abort, current_app, request
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from supervise import workflow
 from supervise.accounts.models import AgencyKind, Role
 from supervise.attachments.models import Attachment
 from supervise.extensions import db
@@ -27,6 +28,7 @@ from supervise.findings.models import (
     Handling,
     Share,
 )
+from supervise.findings.workflow import Party as FParty
 from supervise.projects.models import Project
 from supervise.rectifications.models import Rectification
 from supervise.rectifications.workflow import TRANSITIONS as R_TRANSITIONS
@@ -40,6 +42,7 @@ from supervise.referrals.workflow import (
     Action,
     Party,
 )
+from supervise.web import Denied, bearer_token
 
 
 class Permission(StrEnum):
@@ -124,30 +127,6 @@ def access_for(endpoint: str | None) -> Access | None:
     if access is None and hasattr(view, "view_class"):
         access = getattr(view.view_class, "access", None)
     return access
-
-
-def is_api_request() -> bool:
-    return request.path.startswith("/api/")
-
-
-def bearer_token() -> str | None:
-    """The bearer token of an API request, or None. Pages never accept one."""
-    if not is_api_request():
-        return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or ""
-
-
-class Denied(Exception):
-    """Raised by the chokepoint; the error handlers turn it into the right answer."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 def enforce() -> None:
@@ -243,6 +222,14 @@ def visible_projects(user) -> sa.Select:
 
 def owns_finding(user, finding: Finding) -> bool:
     return reads_cases(user) and finding.owner_agency_id == user.agency_id
+
+
+def finding_parties(user, finding: Finding) -> frozenset[FParty]:
+    """The parts the user plays in a finding's own life (supervise.findings.workflow)."""
+    if not owns_finding(user, finding):
+        return frozenset()
+    return frozenset({FParty.OWNER, FParty.OWNER_LEADER} if user.has_role(Role.LEADER)
+                     else {FParty.OWNER})
 
 
 def active_share(user, finding: Finding) -> Share | None:
@@ -387,14 +374,8 @@ def may_take(user, referral: Referral, action: Action) -> bool:
 
 
 def available_actions(user, referral: Referral) -> list[Action]:
-    """What the user may do now: the right party and the right state."""
-    mine = parties(user, referral)
-    pending = any(e.decision is None for e in referral.extensions)
-    return [action for action, t in TRANSITIONS.items()
-            if t.party in mine and referral.state in t.sources
-            and not (action == Action.REQUEST_EXTENSION and pending)
-            and not (action == Action.DECIDE_EXTENSION and not pending)
-            and not (action == Action.REVISE and referral.revision is not None)]
+    """What the user may do now: the right party, the right state, the guard holding."""
+    return workflow.available(TRANSITIONS, parties(user, referral), referral)
 
 
 def reads_internal_notes(user, referral: Referral) -> bool:
@@ -492,6 +473,5 @@ def rectification_parties(user, rectification) -> frozenset:
 
 
 def rectification_actions(user, rectification) -> list:
-    mine = rectification_parties(user, rectification)
-    return [action for action, t in R_TRANSITIONS.items()
-            if t.party in mine and rectification.state in t.sources]
+    return workflow.available(R_TRANSITIONS, rectification_parties(user, rectification),
+                              rectification)

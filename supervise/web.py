@@ -35,12 +35,14 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class BadInput(Exception):
-    """A request that cannot be read; answered 400 (or `status`) with the message."""
+    """A request that cannot be read; answered 400 (or `status`) with the message, and, field
+    by field, `errors`."""
 
-    def __init__(self, message, status: int = 400):
+    def __init__(self, message, status: int = 400, errors: dict | None = None):
         super().__init__(str(message))
         self.message = message
         self.status = status
+        self.errors = errors
 
 
 MESSAGES = {
@@ -151,7 +153,19 @@ class Request(flask.Request):
 
 
 class Parser(FlaskParser):
-    """webargs reading JSON through the request, so the body is parsed (and checked) once."""
+    """webargs reading JSON through the request, so the body is parsed (and checked) once; and
+    an upload's form fields with its files, so that a field beside the file is refused as
+    unknown rather than ignored."""
+
+    # What an argument schema does with a name it does not know: refuse it, wherever it came
+    # from (webargs leaves unknown query arguments and files out, silently, by default).
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": None, "querystring": None, "files": None}
+
+    def load_files(self, req, schema):
+        from werkzeug.datastructures import CombinedMultiDict
+
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
 
     def _raw_load_json(self, req):
         from webargs import core
@@ -222,6 +236,30 @@ class PublicIdConverter(BaseConverter):
 PUBLIC_ID_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]{16}$"}
 
 
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def bearer_token() -> str | None:
+    """The bearer token of an API request, or None. Pages never accept one."""
+    if not is_api_request():
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or ""
+
+
+class Denied(Exception):
+    """Raised by the chokepoint; the error handlers turn it into the right answer."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
 def accepts(*mimetypes: str):
     """The body types an API endpoint takes besides none at all (default: JSON only)."""
 
@@ -237,19 +275,16 @@ def _accepted(endpoint: str) -> frozenset[str]:
     return getattr(view, "accepts", frozenset({JSON}))
 
 
-def _takes_query(view) -> bool:
-    """Does an API endpoint read query arguments? (Those that do refuse unknown ones through
-    their schema.)"""
-    parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    return any(p.get("in") == "query" for p in parameters)
-
-
 BODY_LOCATIONS = frozenset({"json", "form", "files"})
 
 
-def _takes_body(view) -> bool:
+def _locations(view) -> set[str]:
     parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    return any(p.get("in") in BODY_LOCATIONS for p in parameters)
+    return {p.get("in") for p in parameters}
+
+
+def _takes_body(view) -> bool:
+    return bool(_locations(view) & BODY_LOCATIONS)
 
 
 def _has_body() -> bool:
@@ -270,7 +305,7 @@ def check_input() -> None:
         return  # no route: Flask answers 404
     _check_values(request.args)
     view = current_app.view_functions.get(request.endpoint)
-    if request.args and hasattr(view, "_apidoc") and not _takes_query(view):
+    if request.args and hasattr(view, "_apidoc") and "query" not in _locations(view):
         raise BadInput(_l("This address takes no query arguments."))
     if request.method not in BODY_METHODS or not _has_body():
         return

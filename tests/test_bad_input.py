@@ -206,6 +206,17 @@ def test_a_body_where_none_is_taken_is_refused(world, as_):
     assert response.get_json()["message"] == "该请求不接受请求内容。"
 
 
+def test_an_upload_takes_its_file_and_nothing_else(world, as_, upload_dir):
+    finding = FindingFactory(owner_agency=world.audit, unit=world.edu,
+                             created_by=world.audit_staff)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 60
+    response = as_("audit_staff").upload(f"/findings/{finding.public_id}/attachments",
+                                         {"file": (png, "a.png"), "extra": "42"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"extra": ["未知字段。"]}
+    assert list(upload_dir.iterdir()) == []
+
+
 # --- numbers --------------------------------------------------------------------------------
 
 

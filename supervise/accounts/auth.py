@@ -31,7 +31,7 @@ from supervise.database import now_utc
 from supervise.events.log import client_ip, record_event
 from supervise.events.models import Outcome
 from supervise.extensions import db, login_manager
-from supervise.policy import bearer_token
+from supervise.web import bearer_token
 
 SESSION_KEY = "sid"
 # Refresh a session's last-seen time at most this often, to spare a write on every request.

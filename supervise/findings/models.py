@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from supervise.accounts.models import Agency, User
 from supervise.attachments.models import Attachment
@@ -99,6 +99,7 @@ class Finding(PublicIdMixin, db.Model):
         enum_column(Sensitivity, "sensitivity"), default=Sensitivity.NORMAL)
     status: Mapped[FindingStatus] = mapped_column(
         enum_column(FindingStatus, "finding_status"), default=FindingStatus.DRAFT)
+    state = synonym("status")  # as the workflow engine reads every record
     version: Mapped[int] = mapped_column(default=1)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

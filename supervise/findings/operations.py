@@ -3,6 +3,7 @@ makes the change, records its event and flushes; the caller commits once."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +14,6 @@ from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind, User
 from supervise.attachments import operations as attachments
 from supervise.attachments.models import Attachment
-from supervise.database import now_utc
 from supervise.errors import ConflictError, InvalidInput, OperationError, check_version
 from supervise.events.log import record_event
 from supervise.extensions import db
@@ -27,9 +27,11 @@ from supervise.findings.models import (
     Sensitivity,
     Share,
 )
+from supervise.findings.workflow import TRANSITIONS, WRONG_STATE, Action
 from supervise.money import AmountError, parse_amount
 from supervise.policy import FindingAction
 from supervise.projects.models import Project
+from supervise.workflow import Step, Workflow, with_steps
 
 TEXT_LIMITS = {"title": 200, "facts": 20000, "legal_basis": 5000, "recommendation": 5000}
 REQUIRED = ("unit", "title", "facts", "category")
@@ -153,65 +155,84 @@ def update_finding(user: User, finding: Finding, data: dict, version: Any) -> li
     return changed
 
 
-def issue_finding(user: User, finding: Finding, version: Any = None) -> None:
-    _require(user, FindingAction.ISSUE, finding)
-    if finding.is_issued:
-        raise OperationError(_("This finding has already been issued."), 409)
-    check_version(finding, version)
-    finding.status = FindingStatus.ISSUED
-    finding.issued_at = now_utc()
-    finding.issued_by = user
-    db.session.flush()
-    record_event("finding.issue", actor=user, obj=finding)
+# --- the finding's life, on the workflow engine ----------------------------------------------
 
 
-def share_finding(user: User, finding: Finding, agency_code: Any, note: Any,
-                  handling: Any) -> Share:
-    _require(user, FindingAction.SHARE, finding)
-    if not finding.is_issued:
-        raise OperationError(_("Only issued findings can be shared."), 409)
-    errors: dict[str, str] = {}
-    agency = db.session.scalar(sa.select(Agency).where(Agency.code == str(agency_code or ""),
+@dataclass
+class ShareInput:
+    agency: Any = None  # agency code
+    note: Any = ""
+    handling: Any = None
+    share: Share | None = None  # the share to withdraw
+
+
+def _issue(step: Step) -> None:
+    step.record.issued_at = step.now
+    step.record.issued_by = step.user
+
+
+def _share(step: Step) -> None:
+    finding, data = step.record, step.data
+    agency = db.session.scalar(sa.select(Agency).where(Agency.code == str(data.agency or ""),
                                                        Agency.active.is_(True)))
     if agency is None:
-        errors["agency"] = _("Unknown agency.")
+        step.errors["agency"] = _("Unknown agency.")
     elif agency.id == finding.owner_agency_id:
-        errors["agency"] = _("A finding cannot be shared with its own agency.")
+        step.errors["agency"] = _("A finding cannot be shared with its own agency.")
     elif agency.kind == AgencyKind.AUDITED_UNIT:
-        errors["agency"] = _("Findings are not shared with audited units; issue them for "
-                             "rectification instead.")
-    if note is None:
-        note = ""
+        step.errors["agency"] = _("Findings are not shared with audited units; issue them for "
+                                  "rectification instead.")
+    note = "" if data.note is None else data.note
     if not isinstance(note, str) or len(note.strip()) > NOTE_LIMIT:
-        errors["note"] = _("Too long: at most %(n)d characters.", n=NOTE_LIMIT)
+        step.errors["note"] = _("Too long: at most %(n)d characters.", n=NOTE_LIMIT)
     try:
-        handling = Handling(handling)
+        handling = Handling(data.handling)
     except ValueError:
-        errors["handling"] = _("Choose how the recipient may use it.")
-    if errors:
-        raise InvalidInput(errors)
+        step.errors["handling"] = _("Choose how the recipient may use it.")
+    if step.errors:
+        return
     if any(s.agency_id == agency.id and s.active for s in finding.shares):
         raise OperationError(_("This finding is already shared with %(agency)s.",
                                agency=agency.name), 409)
     share = Share(finding=finding, agency=agency, note=note.strip(), handling=handling,
-                  shared_by=user)
+                  shared_by=step.user)
     db.session.add(share)
     db.session.flush()
-    record_event("finding.share", actor=user, obj=finding,
-                 details={"share": share.public_id, "agency": agency.code,
-                          "handling": handling.value})
-    return share
+    step.details = {"share": share.public_id, "agency": agency.code,
+                    "handling": handling.value}
+    step.result = share
+
+
+def _withdraw_share(step: Step) -> None:
+    share = step.data.share
+    if not share.active:
+        raise OperationError(_("This share has already been withdrawn."), 409)
+    share.withdrawn_at = step.now
+    share.withdrawn_by = step.user
+    step.details = {"share": share.public_id, "agency": share.agency.code}
+
+
+WORKFLOW = Workflow(
+    name="finding",
+    transitions=with_steps(TRANSITIONS, {Action.ISSUE: _issue, Action.SHARE: _share,
+                                         Action.WITHDRAW_SHARE: _withdraw_share}),
+    parties=policy.finding_parties,
+    refuse_state=lambda state, action: WRONG_STATE[action],
+)
+
+
+def issue_finding(user: User, finding: Finding, version: Any = None) -> None:
+    WORKFLOW.run(user, finding, Action.ISSUE, ShareInput(), version)
+
+
+def share_finding(user: User, finding: Finding, agency_code: Any, note: Any,
+                  handling: Any) -> Share:
+    return WORKFLOW.run(user, finding, Action.SHARE,
+                        ShareInput(agency=agency_code, note=note, handling=handling)).result
 
 
 def withdraw_share(user: User, share: Share) -> None:
-    _require(user, FindingAction.SHARE, share.finding)
-    if not share.active:
-        raise OperationError(_("This share has already been withdrawn."), 409)
-    share.withdrawn_at = now_utc()
-    share.withdrawn_by = user
-    db.session.flush()
-    record_event("finding.share_withdraw", actor=user, obj=share.finding,
-                 details={"share": share.public_id, "agency": share.agency.code})
+    WORKFLOW.run(user, share.finding, Action.WITHDRAW_SHARE, ShareInput(share=share))
 
 
 def add_comment(user: User, finding: Finding, body: Any, thread_agency_code: Any = None) -> Comment:

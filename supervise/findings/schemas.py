@@ -94,8 +94,8 @@ class ShareRequestSchema(Schema):
 
 
 class UploadSchema(Schema):
-    file = Upload(metadata={"description": "PDF, JPEG, PNG, DOCX, XLSX or OFD; the type is "
-                                           "judged from the content"})
+    file = Upload(required=True, metadata={
+        "description": "PDF, JPEG, PNG, DOCX, XLSX or OFD; the type is judged from the content"})
 
 
 class CommentRequestSchema(Schema):

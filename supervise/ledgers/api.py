@@ -58,7 +58,6 @@ from supervise.rectifications.models import (
     Plan,
     Rectification,
     RectificationState,
-    RectificationStep,
 )
 from supervise.rectifications.schemas import RectificationQuerySchema
 from supervise.referrals import queries as referral_queries
@@ -145,7 +144,10 @@ class _PageFilters:
 
     @pre_load
     def _drop_empty(self, data, **kwargs):
-        return {name: data[name] for name in data if data[name] not in ("", None)}
+        """An empty filter is no filter; the list's paging, carried over from its page, is
+        nothing to a ledger, which holds every matching row."""
+        return {name: data[name] for name in data
+                if data[name] not in ("", None) and name not in PAGING}
 
 
 class FindingLedgerQuerySchema(_PageFilters, FindingQuerySchema):
@@ -480,16 +482,6 @@ def referrals_ledger(args):
 # --- rectifications -------------------------------------------------------------------------
 
 
-def _chasers_of(items: list[Rectification]) -> dict[int, int]:
-    ids = [r.id for r in items]
-    if not ids:
-        return {}
-    return dict(db.session.execute(
-        sa.select(RectificationStep.rectification_id, sa.func.count())
-        .where(RectificationStep.rectification_id.in_(ids), RectificationStep.action == "chase")
-        .group_by(RectificationStep.rectification_id)).all())
-
-
 @blueprint.route("/ledgers/rectifications.xlsx", methods=["GET"])
 @blueprint.arguments(RectificationLedgerQuerySchema, location="query")
 @blueprint.response(200, description="The rectification ledger (整改台账), an .xlsx file",
@@ -548,8 +540,8 @@ def rectifications_ledger(args):
 
     def batches():
         for items in _batches(statement):
-            chased = _chasers_of(items)
-            yield items, lambda item, chased=chased: chased.get(item.id, 0)
+            chased = rectification_queries.chasers(r.id for r in items)
+            yield items, lambda item, chased=chased: chased.get(item.id, (0, None))[0]
 
     words = []
     if state:

@@ -16,6 +16,7 @@ from supervise.attachments.models import Attachment
 from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
 from supervise.findings.models import Finding
+from supervise.workflow import StepMixin
 
 
 class Plan(StrEnum):
@@ -130,22 +131,12 @@ class RectificationReport(PublicIdMixin, db.Model):
         order_by="Attachment.uploaded_at", viewonly=True)
 
 
-class RectificationStep(db.Model):
+class RectificationStep(StepMixin, db.Model):
     """One step of the history: issue, report, verification, send-back, chaser, sign-off."""
 
     __tablename__ = "rectification_steps"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     rectification_id: Mapped[int] = mapped_column(sa.ForeignKey("rectifications.id"),
                                                   index=True)
-    action: Mapped[str] = mapped_column(sa.String(40))
-    from_state: Mapped[str | None] = mapped_column(sa.String(24))
-    to_state: Mapped[str | None] = mapped_column(sa.String(24))
-    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    comment: Mapped[str] = mapped_column(sa.Text, default="")
 
     rectification: Mapped[Rectification] = relationship(back_populates="steps")
-    actor: Mapped[User] = relationship()
-    agency: Mapped[Agency] = relationship()

@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy.orm.exc import StaleDataError
 
 from supervise import policy
 from supervise.accounts.models import User
@@ -18,7 +17,7 @@ from supervise.attachments.models import Attachment
 from supervise.calendar import deadlines
 from supervise.calendar.models import load_calendar
 from supervise.database import now_utc
-from supervise.errors import ConflictError, InvalidInput, OperationError, check_version
+from supervise.errors import InvalidInput, OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings.models import Finding
@@ -32,24 +31,11 @@ from supervise.rectifications.models import (
 )
 from supervise.rectifications.workflow import TRANSITIONS, Action
 from supervise.settings.models import get_setting
+from supervise.workflow import Step, Workflow, flush, text_field, with_steps
 
 S = RectificationState
 TEXT_LIMIT = 20000
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
-
-
-def _step(rectification, user, action, before, after, comment=""):
-    db.session.add(RectificationStep(
-        rectification=rectification, action=action, actor=user, agency_id=user.agency_id,
-        from_state=before.value if before else None, to_state=after.value if after else None,
-        comment=comment))
-
-
-def _flush() -> None:
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise ConflictError() from None
 
 
 def default_due(plan: Plan, start) -> deadlines.Deadline:
@@ -102,8 +88,8 @@ def issue_rectification(user: User, finding: Finding, plan: Any, due: Any = None
         warn_at=deadlines.warning_start(due_at, get_setting("due_soon_working_days"), cal),
         calendar_complete=complete)
     db.session.add(rectification)
-    _step(rectification, user, "issue", None, S.NOT_STARTED)
-    _flush()
+    _step_row(rectification, user, "issue", None, S.NOT_STARTED, "")
+    flush()
     record_event("rectification.issue", actor=user, obj=rectification,
                  details={"finding": finding.public_id, "plan": plan.value,
                           "due": deadlines.local_date(due_at).isoformat()})
@@ -121,88 +107,73 @@ class ActionInput:
     files: tuple = ()
 
 
-def _text(value, limit=TEXT_LIMIT) -> str | None:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value.strip()) > limit:
-        return None
-    return value.strip()
+def _report(step: Step) -> None:
+    """A progress report: the measures (required), money recovered, rules; a final one puts the
+    item up for verification, any other keeps it at work."""
+    rectification, data = step.record, step.data
+    measures = text_field(data, "measures", step.errors, required=True, limit=TEXT_LIMIT)
+    rules = text_field(data, "rules", step.errors, required=False, limit=5000)
+    try:
+        amount = parse_amount(data.amount_recovered)
+    except AmountError as exc:
+        step.errors["amount_recovered"] = str(exc)
+    if step.errors:
+        return
+    report = RectificationReport(rectification=rectification, submitted_by=step.user,
+                                 submitted_at=step.now, measures=measures, rules=rules,
+                                 amount_recovered=amount, final=bool(data.final))
+    db.session.add(report)
+    if data.final:
+        step.target = S.PENDING_VERIFICATION
+        rectification.rectified_at = rectification.rectified_at or step.now
+    else:
+        step.target = _at_work(rectification)
+    step.details = {"final": bool(data.final),
+                    "amount_recovered": str(amount) if amount is not None else None}
+    step.text = step.text or measures
+    step.result = report
+    files = data.files
+    step.after_flush.append(lambda row: attachments.attach_all(
+        step.user, files, record=rectification, rectification_report_id=report.id))
+
+
+def _at_work(rectification: Rectification) -> RectificationState:
+    return S.LONG_TERM if rectification.plan == Plan.LONG_TERM else S.IN_PROGRESS
+
+
+def _send_back(step: Step) -> None:
+    step.target = _at_work(step.record)
+    step.record.rectified_at = None  # open again: the next final report meets the clock
+
+
+def _approve_sign_off(step: Step) -> None:
+    step.record.signed_off_at, step.record.signed_off_by = step.now, step.user
+
+
+def _step_row(rectification, user, action, before, after, comment, internal=False):
+    row = RectificationStep(
+        rectification=rectification, action=action, actor=user, agency_id=user.agency_id,
+        from_state=before.value if before else None, to_state=after.value if after else None,
+        comment=comment)
+    db.session.add(row)
+    return row
+
+
+WORKFLOW = Workflow(
+    name="rectification",
+    transitions=with_steps(TRANSITIONS, {Action.REPORT: _report, Action.SEND_BACK: _send_back,
+                                         Action.APPROVE_SIGN_OFF: _approve_sign_off}),
+    parties=policy.rectification_parties,
+    refuse_state=lambda state, _action: _(
+        "This cannot be done while the rectification is: %(state)s.", state=state.label),
+    add_step=_step_row,
+)
 
 
 def take_action(user: User, rectification: Rectification, action: Action | str,
-                data: ActionInput, version: Any = None) -> RectificationStep | None:
-    try:
-        action = Action(action)
-    except ValueError:
-        raise OperationError(_("Unknown action."), 404) from None
-    transition = TRANSITIONS[action]
-    if transition.party not in policy.rectification_parties(user, rectification):
-        raise OperationError(_("You may not do this."), 403)
-    if rectification.state not in transition.sources:
-        raise OperationError(_("This cannot be done while the rectification is: %(state)s.",
-                               state=rectification.state.label), 409)
-    check_version(rectification, version)
-
-    errors: dict[str, str] = {}
-    comment, reason = _text(data.comment, 4000), _text(data.reason, 4000)
-    if comment is None:
-        errors["comment"] = _("Too long: at most %(n)d characters.", n=4000)
-    if reason is None:
-        errors["reason"] = _("Too long: at most %(n)d characters.", n=4000)
-    if "reason" in transition.needs and not reason and "reason" not in errors:
-        errors["reason"] = _("Give a reason.")
-    if "comment" in transition.needs and not comment and "comment" not in errors:
-        errors["comment"] = _("Write a message.")
-    report = None
-    if action == Action.REPORT:
-        measures, rules = _text(data.measures), _text(data.rules, 5000)
-        if measures is None:
-            errors["measures"] = _("Too long: at most %(n)d characters.", n=TEXT_LIMIT)
-        elif not measures:
-            errors["measures"] = _("Describe the measures taken.")
-        if rules is None:
-            errors["rules"] = _("Too long: at most %(n)d characters.", n=5000)
-        try:
-            amount = parse_amount(data.amount_recovered)
-        except AmountError as exc:
-            errors["amount_recovered"] = str(exc)
-    if errors:
-        raise InvalidInput(errors)
-
-    before = rectification.state
-    now = now_utc()
-    after = transition.target
-    details: dict[str, Any] = {}
-    if action == Action.REPORT:
-        report = RectificationReport(rectification=rectification, submitted_by=user,
-                                     submitted_at=now, measures=measures, rules=rules,
-                                     amount_recovered=amount, final=bool(data.final))
-        db.session.add(report)
-        if data.final:
-            after = S.PENDING_VERIFICATION
-            rectification.rectified_at = rectification.rectified_at or now
-        else:
-            after = S.LONG_TERM if rectification.plan == Plan.LONG_TERM else S.IN_PROGRESS
-        details = {"final": bool(data.final),
-                   "amount_recovered": str(amount) if amount is not None else None}
-    elif action == Action.SEND_BACK:
-        after = S.LONG_TERM if rectification.plan == Plan.LONG_TERM else S.IN_PROGRESS
-        rectification.rectified_at = None  # open again: the next final report meets the clock
-    elif action == Action.APPROVE_SIGN_OFF:
-        rectification.signed_off_at, rectification.signed_off_by = now, user
-    if after is not None:
-        rectification.state = after
-    _step(rectification, user, action.value, before, after, reason or comment or
-          (report.measures if report else ""))
-    _flush()
-    if report is not None:
-        attachments.attach_all(user, data.files, record=rectification,
-                               rectification_report_id=report.id)
-    if after is not None and after != before:
-        details.update({"from": before.value, "to": after.value})
-    record_event(f"rectification.{action.value}", actor=user, obj=rectification,
-                 details=details)
-    return report
+                data: ActionInput, version: Any = None) -> Step:
+    """Run one transition (supervise.workflow); the step's `result` is the report, if any."""
+    return WORKFLOW.run(user, rectification, action, data, version)
 
 
 def record_download(user: User, rectification: Rectification, attachment: Attachment) -> None:

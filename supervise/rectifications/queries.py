@@ -7,10 +7,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from supervise import policy
+from supervise import policy, workflow
 from supervise.calendar.deadlines import ClockStatus, clock_status
 from supervise.database import now_utc
-from supervise.rectifications.models import Rectification, RectificationState
+from supervise.rectifications.models import (
+    Rectification,
+    RectificationState,
+    RectificationStep,
+)
 
 S = RectificationState
 RUNNING = (S.NOT_STARTED, S.IN_PROGRESS, S.LONG_TERM)
@@ -54,3 +58,9 @@ def for_list(query: sa.Select) -> sa.Select:
     return query.order_by(Rectification.due_at, Rectification.id).options(
         joinedload(Rectification.unit), joinedload(Rectification.owner_agency),
         selectinload(Rectification.reports))
+
+
+def chasers(rectification_ids) -> dict[int, tuple[int, datetime]]:
+    """How many times each item was chased, and when last."""
+    return workflow.chasers(RectificationStep, RectificationStep.rectification_id,
+                            rectification_ids)

@@ -7,12 +7,12 @@ leader's approval; 退回重改 (send-back, with a reason) from any step after t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
 from supervise.rectifications.models import RectificationState as S
+from supervise.workflow import table, transition
 
 
 class Party(StrEnum):
@@ -41,25 +41,17 @@ class Action(StrEnum):
         }[self])
 
 
-@dataclass(frozen=True)
-class Transition:
-    action: Action
-    sources: frozenset[S]
-    target: S | None  # None: decided by the action (a report) or unchanged (a chaser)
-    party: Party
-    needs: frozenset[str] = frozenset()
-
-
 OPEN = (S.NOT_STARTED, S.IN_PROGRESS, S.LONG_TERM)
 
-TRANSITIONS: dict[Action, Transition] = {t.action: t for t in [
-    Transition(Action.REPORT, frozenset(OPEN), None, Party.UNIT, frozenset({"measures"})),
-    Transition(Action.VERIFY, frozenset({S.PENDING_VERIFICATION}), S.VERIFIED, Party.OWNER),
-    Transition(Action.SIGN_OFF, frozenset({S.VERIFIED}), S.SIGN_OFF_PENDING, Party.OWNER),
-    Transition(Action.APPROVE_SIGN_OFF, frozenset({S.SIGN_OFF_PENDING}), S.SIGNED_OFF,
+# REPORT and SEND_BACK lead to a state their step decides (target None): back to work, or up
+# for verification after a final report.
+TRANSITIONS = table(
+    transition(Action.REPORT, OPEN, None, Party.UNIT, ("measures",)),
+    transition(Action.VERIFY, (S.PENDING_VERIFICATION,), S.VERIFIED, Party.OWNER),
+    transition(Action.SIGN_OFF, (S.VERIFIED,), S.SIGN_OFF_PENDING, Party.OWNER),
+    transition(Action.APPROVE_SIGN_OFF, (S.SIGN_OFF_PENDING,), S.SIGNED_OFF,
                Party.OWNER_LEADER),
-    Transition(Action.SEND_BACK, frozenset({S.PENDING_VERIFICATION, S.VERIFIED,
-                                            S.SIGN_OFF_PENDING}), None, Party.OWNER,
-               frozenset({"reason"})),
-    Transition(Action.CHASE, frozenset(OPEN), None, Party.OWNER, frozenset({"comment"})),
-]}
+    transition(Action.SEND_BACK, (S.PENDING_VERIFICATION, S.VERIFIED, S.SIGN_OFF_PENDING), None,
+               Party.OWNER, ("reason",)),
+    transition(Action.CHASE, OPEN, None, Party.OWNER, ("comment",)),
+)

@@ -14,6 +14,7 @@ from supervise.attachments.models import Attachment
 from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
 from supervise.findings.models import Finding
+from supervise.workflow import StepMixin
 
 
 class ReferralKind(StrEnum):
@@ -201,27 +202,17 @@ def mask_name(name: str) -> str:
     return (name[:1] + "*" * max(len(name) - 1, 1)) if name else ""
 
 
-class TimelineEntry(db.Model):
+class TimelineEntry(StepMixin, db.Model):
     """One step of a referral's history, with actor, time and comment. `internal` entries are the
     receiver's own handling notes and are never shown to the sender."""
 
     __tablename__ = "referral_timeline"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(
         sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
-    action: Mapped[str] = mapped_column(sa.String(40))
-    from_state: Mapped[str | None] = mapped_column(sa.String(20))
-    to_state: Mapped[str | None] = mapped_column(sa.String(20))
-    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    comment: Mapped[str] = mapped_column(sa.Text, default="")
     internal: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     referral: Mapped[Referral] = relationship(back_populates="entries")
-    actor: Mapped[User] = relationship()
-    agency: Mapped[Agency] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(
         primaryjoin="Attachment.timeline_entry_id == TimelineEntry.id",
         order_by="Attachment.uploaded_at", viewonly=True)

@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind, Role, User
@@ -23,8 +22,7 @@ from supervise.attachments import operations as attachments
 from supervise.attachments.models import Attachment
 from supervise.calendar import deadlines
 from supervise.calendar.models import load_calendar
-from supervise.database import now_utc
-from supervise.errors import ConflictError, InvalidInput, OperationError, check_version
+from supervise.errors import InvalidInput, OperationError, check_version
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings.models import Finding
@@ -40,6 +38,7 @@ from supervise.referrals.models import (
 )
 from supervise.referrals.workflow import EDITABLE, TRANSITIONS, Action, Party
 from supervise.settings.models import get_setting
+from supervise.workflow import Step, Workflow, flush, text_field, with_steps
 
 TEXT_LIMITS = {"title": 200, "audit_scope": 5000, "facts": 20000, "classification": 5000,
                "opinion": 5000, "basis": 5000, "feedback_request": 2000}
@@ -192,7 +191,7 @@ def update_referral(user: User, referral: Referral, data: dict, version: Any) ->
         # Persons and findings live in other tables: touch the row so its version moves on
         # and a second editor holding the old version gets a conflict.
         flag_modified(referral, "title")
-        _flush()
+        flush()
         record_event("referral.update", actor=user, obj=referral, details={"fields": changed})
     return changed
 
@@ -213,6 +212,8 @@ def record_reading(user: User, referral: Referral) -> None:
 
 
 # --- the workflow ---------------------------------------------------------------------------
+# Each step of the table (referrals.workflow) as a small function; the engine
+# (supervise.workflow) checks party, state, version, guard and texts before it runs.
 
 @dataclass
 class ActionInput:
@@ -227,29 +228,6 @@ class ActionInput:
     files: tuple = ()
 
 
-def _text(value, field: str, errors: dict, required: bool, limit: int = COMMENT_LIMIT) -> str:
-    value = (value or "").strip() if isinstance(value, str) else None
-    if value is None:
-        errors[field] = _("Must be text.")
-        return ""
-    if required and not value:
-        errors[field] = {
-            "reason": _("Give a reason."),
-            "comment": _("Write a message."),
-            "result": _("Describe the result."),
-        }.get(field, _("This field is required."))
-    elif len(value) > limit:
-        errors[field] = _("Too long: at most %(n)d characters.", n=limit)
-    return value
-
-
-def _flush() -> None:
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise ConflictError() from None
-
-
 def _timeline(referral, user, action, from_state, to_state, comment, internal=False):
     entry = TimelineEntry(referral=referral, action=action, actor=user,
                           agency_id=user.agency_id, comment=comment, internal=internal,
@@ -257,33 +235,6 @@ def _timeline(referral, user, action, from_state, to_state, comment, internal=Fa
                           to_state=to_state.value if to_state else None)
     db.session.add(entry)
     return entry
-
-
-def _revise(user: User, referral: Referral) -> Referral:
-    """A new draft with the content of a returned referral: its receiver, persons, facts and
-    evidence, and the findings the sender may still cite. The returned referral stays as it was
-    sent, for its receiver to read; the draft is seen outside the sending agency only once a
-    leader approves it and it is sent."""
-    revision = Referral(
-        sender_agency_id=referral.sender_agency_id, receiver_agency=referral.receiver_agency,
-        kind=referral.kind, created_by=user, state=ReferralState.DRAFT, previous=referral,
-        **{field: getattr(referral, field) for field in TEXT_LIMITS},
-        persons=[PersonInvolved(name=p.name, title=p.title, position=p.position)
-                 for p in referral.persons],
-        findings=list(db.session.scalars(sa.select(Finding).where(
-            Finding.id.in_([f.id for f in referral.findings]),
-            policy.referrable_findings_clause(user)))))
-    db.session.add(revision)
-    db.session.flush()
-    for attachment in referral.attachments:
-        attachments.copy(user, attachment, record=revision, referral_id=revision.id)
-    _timeline(revision, user, "create", None, ReferralState.DRAFT,
-              _("Revised from a referral that was returned."))
-    record_event("referral.create", actor=user, obj=revision,
-                 details={"receiver": revision.receiver_agency.code,
-                          "kind": revision.kind.value, "previous": referral.public_id,
-                          "findings": [f.public_id for f in revision.findings]})
-    return revision
 
 
 def start_clocks(referral: Referral, now: datetime) -> None:
@@ -310,134 +261,160 @@ def _parse_day(text: str) -> date | None:
         return None
 
 
-def take_action(user: User, referral: Referral, action: Action | str, data: ActionInput,
-                version: Any = None) -> TimelineEntry:
-    """Run one transition. 403 for the wrong party, 409 for the wrong state or a stale version,
-    422 for missing or bad input; nothing changes unless everything holds."""
+def _approve(step: Step) -> None:
+    """Sent: both clocks start now; whatever an earlier sending left is cleared."""
+    referral = step.record
+    referral.sent_at = step.now
+    referral.first_sent_at = referral.first_sent_at or step.now
+    referral.acknowledged_at = referral.answered_at = referral.closed_at = None
+    referral.handler = None
+    referral.disposition, referral.result = None, ""
+    start_clocks(referral, step.now)
+
+
+def _acknowledge(step: Step) -> None:
+    step.record.acknowledged_at = step.now
+
+
+def _assign(step: Step) -> None:
+    referral = step.record
+    handler = db.session.scalar(sa.select(User).where(
+        User.username == str(step.data.handler or "").strip().lower(),
+        User.agency_id == referral.receiver_agency_id, User.active.is_(True)))
+    if handler is None or not (handler.roles & {Role.STAFF, Role.LEADER}):
+        step.errors["handler"] = _("Choose a staff member of your agency.")
+        return
+    referral.handler = handler
+    step.details["handler"] = handler.username
+
+
+def _answer(step: Step) -> None:
+    referral = step.record
     try:
-        action = Action(action)
+        disposition = Disposition(step.data.disposition)
     except ValueError:
-        raise OperationError(_("Unknown action."), 404) from None
-    transition = TRANSITIONS[action]
-    if not policy.may_take(user, referral, action):
-        raise OperationError(_("You may not do this."), 403)
-    if referral.state not in transition.sources:
-        raise OperationError(_("This cannot be done while the referral is: %(state)s.",
-                               state=referral.state.label), 409)
-    check_version(referral, version)
+        step.errors["disposition"] = _("Choose a disposition.")
+    result = text_field(step.data, "result", step.errors, required=True, limit=20000)
+    if step.errors:
+        return
+    referral.answered_at = step.now
+    referral.disposition, referral.result = disposition, result
+    step.details["disposition"] = disposition.value
+    files = step.data.files
+    step.after_flush.append(lambda entry: attachments.attach_all(
+        step.user, files, record=referral, referral_id=referral.id,
+        timeline_entry_id=entry.id))
 
-    errors: dict[str, str] = {}
-    comment = _text(data.comment, "comment", errors, "comment" in transition.needs)
-    reason = _text(data.reason, "reason", errors, "reason" in transition.needs)
-    now = now_utc()
-    before = referral.state
-    details: dict[str, Any] = {}
-    handler = disposition = extension = until = None
-    if action == Action.ASSIGN:
-        handler = db.session.scalar(sa.select(User).where(
-            User.username == str(data.handler or "").strip().lower(),
-            User.agency_id == referral.receiver_agency_id, User.active.is_(True)))
-        if handler is None or not (handler.roles & {Role.STAFF, Role.LEADER}):
-            errors["handler"] = _("Choose a staff member of your agency.")
-    if action == Action.ANSWER:
-        try:
-            disposition = Disposition(data.disposition)
-        except ValueError:
-            errors["disposition"] = _("Choose a disposition.")
-        result = _text(data.result, "result", errors, True, 20000)
-    if action == Action.REQUEST_EXTENSION:
-        if any(e.decision is None for e in referral.extensions):
-            raise OperationError(_("An extension request is already waiting for a decision."),
-                                 409)
-        until = _parse_day(data.until)
-        if until is None:
-            errors["until"] = _("Give the new date as YYYY-MM-DD.")
-        else:
-            current = deadlines.local_date(referral.answer_by)
-            limit = deadlines.local_date(referral.answer_limit)
-            if until <= current:
-                errors["until"] = _("The new date must be after the current answer-by date, "
-                                    "%(date)s.", date=current.isoformat())
-            elif until > limit:
-                errors["until"] = _("Extensions may not go beyond %(date)s.",
-                                    date=limit.isoformat())
-        if "reason" in transition.needs and not reason and "reason" not in errors:
-            errors["reason"] = _("Give a reason.")
-    if action == Action.REVISE and referral.revision is not None:
-        raise OperationError(_("This referral has already been revised as a new draft."), 409)
-    if action == Action.DECIDE_EXTENSION:
-        extension = next((e for e in referral.extensions
-                          if e.public_id == data.extension and e.decision is None), None)
-        if extension is None:
-            raise OperationError(_("No such extension request is waiting for a decision."), 404)
-        if data.decision not in ("approve", "refuse"):
-            errors["decision"] = _("Approve or refuse.")
-    if errors:
-        raise InvalidInput(errors)
 
-    text = reason or comment
-    if action == Action.SUBMIT:
-        pass
-    elif action == Action.APPROVE:
-        referral.sent_at = now
-        referral.first_sent_at = referral.first_sent_at or now
-        referral.acknowledged_at = referral.answered_at = referral.closed_at = None
-        referral.handler = None
-        referral.disposition, referral.result = None, ""
-        start_clocks(referral, now)
-    elif action == Action.ACKNOWLEDGE:
-        referral.acknowledged_at = now
-    elif action == Action.ASSIGN:
-        referral.handler = handler
-        details["handler"] = handler.username
-    elif action == Action.ANSWER:
-        referral.answered_at = now
-        referral.disposition, referral.result = disposition, result
-        details["disposition"] = disposition.value
-    elif action == Action.CLOSE:
-        referral.closed_at = now
-    elif action == Action.REOPEN:
-        referral.answered_at = None
-        referral.disposition, referral.result = None, ""
-    elif action == Action.REQUEST_EXTENSION:
-        extension = Extension(referral=referral, requested_by=user, reason=reason,
-                              previous_answer_by=referral.answer_by,
-                              requested_answer_by=deadlines.end_of_day(until))
-        db.session.add(extension)
-        details["until"] = until.isoformat()
-        text = _("Extension to %(date)s requested: %(reason)s", date=until.isoformat(),
-                 reason=reason)
-    elif action == Action.DECIDE_EXTENSION:
-        approved = data.decision == "approve"
-        extension.decision = ExtensionDecision.APPROVED if approved else ExtensionDecision.REFUSED
-        extension.decided_by, extension.decided_at = user, now
-        extension.decision_comment = comment
-        new_date = deadlines.local_date(extension.requested_answer_by).isoformat()
-        if approved:
-            referral.answer_by = extension.requested_answer_by
-            referral.answer_warn_at = deadlines.warning_start(
-                referral.answer_by, get_setting("due_soon_working_days"), load_calendar())
-            text = _("Extension to %(date)s approved.", date=new_date)
-        else:
-            text = _("Extension to %(date)s refused.", date=new_date)
-        if comment:
-            text = f"{text} {comment}"
-        details.update(extension=extension.public_id, decision=extension.decision.value)
+def _close(step: Step) -> None:
+    step.record.closed_at = step.now
 
-    elif action == Action.REVISE:
-        revision = _revise(user, referral)
-        details["revision"] = revision.public_id
-        text = _("Revised as a new draft.")
 
-    if transition.target is not None:
-        referral.state = transition.target
-    entry = _timeline(referral, user, action.value, before, transition.target, text,
-                      internal=transition.internal)
-    _flush()
-    if action == Action.ANSWER:
-        attachments.attach_all(user, data.files, record=referral, referral_id=referral.id,
-                               timeline_entry_id=entry.id)
-    if transition.target is not None:
-        details.update({"from": before.value, "to": transition.target.value})
-    record_event(f"referral.{action.value}", actor=user, obj=referral, details=details)
-    return entry
+def _reopen(step: Step) -> None:
+    referral = step.record
+    referral.answered_at = None
+    referral.disposition, referral.result = None, ""
+
+
+def _request_extension(step: Step) -> None:
+    referral = step.record
+    until = _parse_day(step.data.until)
+    if until is None:
+        step.errors["until"] = _("Give the new date as YYYY-MM-DD.")
+    else:
+        current = deadlines.local_date(referral.answer_by)
+        limit = deadlines.local_date(referral.answer_limit)
+        if until <= current:
+            step.errors["until"] = _("The new date must be after the current answer-by date, "
+                                     "%(date)s.", date=current.isoformat())
+        elif until > limit:
+            step.errors["until"] = _("Extensions may not go beyond %(date)s.",
+                                     date=limit.isoformat())
+    if step.errors:
+        return
+    reason = step.text
+    db.session.add(Extension(referral=referral, requested_by=step.user, reason=reason,
+                             previous_answer_by=referral.answer_by,
+                             requested_answer_by=deadlines.end_of_day(until)))
+    step.details["until"] = until.isoformat()
+    step.text = _("Extension to %(date)s requested: %(reason)s", date=until.isoformat(),
+                  reason=reason)
+
+
+def _decide_extension(step: Step) -> None:
+    referral = step.record
+    extension = next((e for e in referral.extensions
+                      if e.public_id == step.data.extension and e.decision is None), None)
+    if extension is None:
+        raise OperationError(_("No such extension request is waiting for a decision."), 404)
+    if step.data.decision not in ("approve", "refuse"):
+        step.errors["decision"] = _("Approve or refuse.")
+    if step.errors:
+        return
+    approved = step.data.decision == "approve"
+    comment = step.text
+    extension.decision = ExtensionDecision.APPROVED if approved else ExtensionDecision.REFUSED
+    extension.decided_by, extension.decided_at = step.user, step.now
+    extension.decision_comment = comment
+    new_date = deadlines.local_date(extension.requested_answer_by).isoformat()
+    if approved:
+        referral.answer_by = extension.requested_answer_by
+        referral.answer_warn_at = deadlines.warning_start(
+            referral.answer_by, get_setting("due_soon_working_days"), load_calendar())
+        text = _("Extension to %(date)s approved.", date=new_date)
+    else:
+        text = _("Extension to %(date)s refused.", date=new_date)
+    step.text = f"{text} {comment}" if comment else text
+    step.details.update(extension=extension.public_id, decision=extension.decision.value)
+
+
+def _revise(step: Step) -> None:
+    """A new draft with the content of a returned referral: its receiver, persons, facts and
+    evidence, and the findings the sender may still cite. The returned referral stays as it was
+    sent, for its receiver to read; the draft is seen outside the sending agency only once a
+    leader approves it and it is sent."""
+    user, referral = step.user, step.record
+    revision = Referral(
+        sender_agency_id=referral.sender_agency_id, receiver_agency=referral.receiver_agency,
+        kind=referral.kind, created_by=user, state=ReferralState.DRAFT, previous=referral,
+        **{field: getattr(referral, field) for field in TEXT_LIMITS},
+        persons=[PersonInvolved(name=p.name, title=p.title, position=p.position)
+                 for p in referral.persons],
+        findings=list(db.session.scalars(sa.select(Finding).where(
+            Finding.id.in_([f.id for f in referral.findings]),
+            policy.referrable_findings_clause(user)))))
+    db.session.add(revision)
+    db.session.flush()
+    for attachment in referral.attachments:
+        attachments.copy(user, attachment, record=revision, referral_id=revision.id)
+    _timeline(revision, user, "create", None, ReferralState.DRAFT,
+              _("Revised from a referral that was returned."))
+    record_event("referral.create", actor=user, obj=revision,
+                 details={"receiver": revision.receiver_agency.code,
+                          "kind": revision.kind.value, "previous": referral.public_id,
+                          "findings": [f.public_id for f in revision.findings]})
+    step.details["revision"] = revision.public_id
+    step.text = _("Revised as a new draft.")
+    step.result = revision
+
+
+WORKFLOW = Workflow(
+    name="referral",
+    transitions=with_steps(TRANSITIONS, {
+        Action.APPROVE: _approve, Action.ACKNOWLEDGE: _acknowledge, Action.ASSIGN: _assign,
+        Action.ANSWER: _answer, Action.CLOSE: _close, Action.REOPEN: _reopen,
+        Action.REQUEST_EXTENSION: _request_extension,
+        Action.DECIDE_EXTENSION: _decide_extension, Action.REVISE: _revise}),
+    parties=policy.parties,
+    refuse_state=lambda state, _action: _(
+        "This cannot be done while the referral is: %(state)s.", state=state.label),
+    add_step=_timeline,
+)
+
+
+def take_action(user: User, referral: Referral, action: Action | str, data: ActionInput,
+                version: Any = None) -> Step:
+    """Run one transition (supervise.workflow): 404 for an unknown step, 403 for the wrong
+    party, 409 for the wrong state or a stale version, 422 for missing or bad input; nothing
+    changes unless everything holds. The caller has loaded the referral FOR UPDATE."""
+    return WORKFLOW.run(user, referral, action, data, version)

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from supervise import policy
+from supervise import policy, workflow
 from supervise.calendar.deadlines import ClockStatus, clock_status
 from supervise.database import now_utc
 from supervise.extensions import db
@@ -102,11 +102,4 @@ def clock_counts(query: sa.Select, now: datetime | None = None) -> dict[str, int
 
 def chasers(referral_ids) -> dict[int, tuple[int, datetime]]:
     """How many times each referral was chased, and when last."""
-    ids = list(referral_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(TimelineEntry.referral_id, sa.func.count(), sa.func.max(TimelineEntry.at))
-        .where(TimelineEntry.referral_id.in_(ids), TimelineEntry.action == "chase")
-        .group_by(TimelineEntry.referral_id))
-    return {rid: (n, last) for rid, n, last in rows}
+    return workflow.chasers(TimelineEntry, TimelineEntry.referral_id, referral_ids)

@@ -14,12 +14,12 @@ goes to the same receiver or another, with the same facts and persons or others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
 from supervise.referrals.models import ReferralState as S
+from supervise.workflow import Guard, table, transition
 
 
 class Party(StrEnum):
@@ -70,40 +70,40 @@ ACTION_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Transition:
-    action: Action
-    sources: frozenset[S]
-    target: S | None  # None: the state does not change
-    party: Party
-    needs: frozenset[str] = frozenset()  # fields the action cannot go without
-    internal: bool = False  # the receiver's own: never shown to the sender
-
-
-def _t(action, sources, target, party, needs=(), internal=False) -> Transition:
-    return Transition(action, frozenset(sources), target, party, frozenset(needs), internal)
+def _waiting(referral) -> bool:
+    return any(e.decision is None for e in referral.extensions)
 
 
 AFTER_SENDING = (S.SENT, S.ACKNOWLEDGED, S.IN_HANDLING, S.ANSWERED)
 HANDLING = (S.ACKNOWLEDGED, S.IN_HANDLING)
 
-TRANSITIONS: dict[Action, Transition] = {t.action: t for t in [
-    _t(Action.SUBMIT, (S.DRAFT,), S.PENDING_APPROVAL, Party.SENDER),
-    _t(Action.APPROVE, (S.PENDING_APPROVAL,), S.SENT, Party.SENDER_LEADER),
-    _t(Action.SEND_BACK, (S.PENDING_APPROVAL,), S.DRAFT, Party.SENDER_LEADER, ("reason",)),
-    _t(Action.WITHDRAW, (S.SENT,), S.WITHDRAWN, Party.SENDER),
-    _t(Action.ACKNOWLEDGE, (S.SENT,), S.ACKNOWLEDGED, Party.RECEIVER),
-    _t(Action.RETURN, (S.SENT,), S.RETURNED, Party.RECEIVER, ("reason",)),
-    _t(Action.ASSIGN, HANDLING, S.IN_HANDLING, Party.RECEIVER_LEADER, ("handler",)),
-    _t(Action.NOTE, HANDLING, None, Party.RECEIVER, ("comment",), internal=True),
-    _t(Action.ANSWER, HANDLING, S.ANSWERED, Party.RECEIVER, ("disposition", "result")),
-    _t(Action.CLOSE, (S.ANSWERED,), S.CLOSED, Party.SENDER),
-    _t(Action.REOPEN, (S.ANSWERED,), S.IN_HANDLING, Party.SENDER, ("reason",)),
-    _t(Action.CHASE, AFTER_SENDING, None, Party.SENDER, ("comment",)),
-    _t(Action.REQUEST_EXTENSION, HANDLING, None, Party.RECEIVER, ("until", "reason")),
-    _t(Action.DECIDE_EXTENSION, HANDLING, None, Party.SENDER, ("decision",)),
-    _t(Action.REVISE, (S.RETURNED,), None, Party.SENDER),
-]}
+ONE_REQUEST_AT_A_TIME = Guard(lambda r: not _waiting(r),
+                              _l("An extension request is already waiting for a decision."))
+A_REQUEST_WAITING = Guard(_waiting, _l("No such extension request is waiting for a decision."),
+                          404)
+NOT_YET_REVISED = Guard(lambda r: r.revision is None,
+                        _l("This referral has already been revised as a new draft."))
+
+TRANSITIONS = table(
+    transition(Action.SUBMIT, (S.DRAFT,), S.PENDING_APPROVAL, Party.SENDER),
+    transition(Action.APPROVE, (S.PENDING_APPROVAL,), S.SENT, Party.SENDER_LEADER),
+    transition(Action.SEND_BACK, (S.PENDING_APPROVAL,), S.DRAFT, Party.SENDER_LEADER,
+               ("reason",)),
+    transition(Action.WITHDRAW, (S.SENT,), S.WITHDRAWN, Party.SENDER),
+    transition(Action.ACKNOWLEDGE, (S.SENT,), S.ACKNOWLEDGED, Party.RECEIVER),
+    transition(Action.RETURN, (S.SENT,), S.RETURNED, Party.RECEIVER, ("reason",)),
+    transition(Action.ASSIGN, HANDLING, S.IN_HANDLING, Party.RECEIVER_LEADER, ("handler",)),
+    transition(Action.NOTE, HANDLING, None, Party.RECEIVER, ("comment",), internal=True),
+    transition(Action.ANSWER, HANDLING, S.ANSWERED, Party.RECEIVER, ("disposition", "result")),
+    transition(Action.CLOSE, (S.ANSWERED,), S.CLOSED, Party.SENDER),
+    transition(Action.REOPEN, (S.ANSWERED,), S.IN_HANDLING, Party.SENDER, ("reason",)),
+    transition(Action.CHASE, AFTER_SENDING, None, Party.SENDER, ("comment",)),
+    transition(Action.REQUEST_EXTENSION, HANDLING, None, Party.RECEIVER, ("until", "reason"),
+               guard=ONE_REQUEST_AT_A_TIME),
+    transition(Action.DECIDE_EXTENSION, HANDLING, None, Party.SENDER, ("decision",),
+               guard=A_REQUEST_WAITING),
+    transition(Action.REVISE, (S.RETURNED,), None, Party.SENDER, guard=NOT_YET_REVISED),
+)
 
 # States in which the sender may still change the content (of a referral never sent).
 EDITABLE = frozenset({S.DRAFT})
