@@ -45,6 +45,7 @@ test-browser: $(VENV)/.dev-deps $(MO)
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # After changing user-facing strings: refresh the catalogue, then translate the new entries.
 extract-messages: $(VENV)/.run-deps

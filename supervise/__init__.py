@@ -42,8 +42,7 @@ def register_extensions(app: Flask) -> None:
     # Sessions are server-side credentials (accounts.auth); Flask-Login's own cookie checks
     # would only add keys to the cookie.
     login_manager.session_protection = None
-    babel.init_app(app, locale_selector=i18n.select_locale,
-                   timezone_selector=lambda: app.config["DISPLAY_TIMEZONE"])
+    babel.init_app(app, locale_selector=i18n.select_locale)
     api.register_converter(web.PublicIdConverter, lambda converter: dict(web.PUBLIC_ID_SCHEMA))
     api.init_app(app)
     i18n.init_app(app)
@@ -52,6 +51,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     # Importing the loader registers it with Flask-Login.
     import supervise.accounts.auth  # noqa: F401
+    from supervise import uses
     from supervise.accounts.admin_views import blueprint as admin_blueprint
     from supervise.accounts.api import blueprint as accounts_api
     from supervise.accounts.views import blueprint as accounts_blueprint
@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from supervise.referrals.views import blueprint as referrals_blueprint
     from supervise.settings.views import blueprint as settings_blueprint
 
+    uses.init_app(app)
     app.register_blueprint(accounts_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(events_blueprint)
@@ -92,6 +93,6 @@ def register_hooks(app: Flask) -> None:
     from supervise import policy, web
     from supervise.security import set_security_headers
 
-    app.before_request(policy.enforce)
+    policy.init_app(app)  # the access check runs first
     app.before_request(web.check_input)  # after the access check: a stranger learns nothing
     app.after_request(set_security_headers)

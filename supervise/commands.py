@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from supervise.config import instance_secret
 from supervise.extensions import db
 
 
@@ -25,15 +25,8 @@ def _demo_password() -> str:
     """SUPERVISE_DEMO_PASSWORD, else one generated once and kept in instance/ (mode 0600)."""
     if os.environ.get("SUPERVISE_DEMO_PASSWORD"):
         return os.environ["SUPERVISE_DEMO_PASSWORD"]
-    path = Path(current_app.instance_path) / "demo_password"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(9)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(password)
-    return password
+    return instance_secret(current_app.instance_path, "demo_password",
+                           lambda: secrets.token_urlsafe(9))
 
 
 @click.command("seed-demo")

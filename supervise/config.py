@@ -1,3 +1,4 @@
+
 """Settings, read from the environment once when the app is created."""
 
 import os
@@ -5,22 +6,24 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from supervise.database import BEIJING_TIME
+
 
 class ConfigError(RuntimeError):
     pass
 
 
-def _instance_secret(instance_path: str, name: str) -> str:
-    """Return a secret kept in a file under instance/, creating it on first use.
+def instance_secret(instance_path: str, name: str, make=lambda: secrets.token_hex(32)) -> str:
+    """Return a secret kept in a file under instance/ (mode 0600), creating it on first use.
 
     Only used outside production, so that a developer's sessions and event chain survive restarts
-    without anyone having to invent a key.
+    without anyone having to invent a key (and the demo password is the same after a reset).
     """
     path = Path(instance_path) / name
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(32)
+    value = make()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(value)
@@ -40,7 +43,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
             return env[name]
         if production:
             raise ConfigError(f"{name} must be set when SUPERVISE_ENV=production")
-        return _instance_secret(instance_path, file_name)
+        return instance_secret(instance_path, file_name)
 
     default_db = "sqlite:///" + str(Path(instance_path) / "supervise.db")
     config = {
@@ -80,9 +83,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_CHECK_DEFAULT": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_DEFAULT_TIMEZONE": BEIJING_TIME.key,
         "LANGUAGES": ("zh_CN", "en"),
-        "DISPLAY_TIMEZONE": "Asia/Shanghai",
         "PAGE_SIZE": 50,
         "API_TITLE": "supervise",
         "API_VERSION": "v1",

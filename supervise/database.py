@@ -3,6 +3,7 @@
 import secrets
 import sqlite3
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -15,6 +16,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Beijing time: what every person reads and every legal deadline runs in. Times are stored in UTC.
+BEIJING_TIME = ZoneInfo("Asia/Shanghai")
 
 
 def now_utc() -> datetime:

@@ -1,12 +1,14 @@
+
 """Language and time display. Simplified Chinese unless the user chose English."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
+
+from supervise.database import BEIJING_TIME
 
 
 def select_locale() -> str:
@@ -29,7 +31,7 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A UTC time as the user reads it, in Asia/Shanghai."""
     if value is None:
         return ""
-    return value.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).strftime(fmt)
+    return value.astimezone(BEIJING_TIME).strftime(fmt)
 
 
 def combine_args(args: dict | None = None, **overrides) -> dict:
@@ -45,14 +47,12 @@ def combine_args(args: dict | None = None, **overrides) -> dict:
 def init_app(app) -> None:
     from supervise.money import format_wan, format_yuan
     from supervise.pagination import page_url
-    from supervise.policy import can, is_unit_contact, reads_cases, records_findings
 
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["yuan"] = format_yuan
     app.jinja_env.filters["wan"] = format_wan
     app.jinja_env.filters["combine_args"] = combine_args
     app.jinja_env.globals["page_url"] = page_url
-    app.jinja_env.globals["can"] = lambda permission: can(current_user, permission)
 
     @app.context_processor
     def _language_context():
@@ -61,7 +61,4 @@ def init_app(app) -> None:
         # Babel expands "zh_CN" to zh_Hans_CN; templates compare against the codes users pick.
         return {
             "current_locale": "en" if get_locale().language == "en" else "zh_CN",
-            "reads_cases": reads_cases(current_user),
-            "records_findings": records_findings(current_user),
-            "unit_contact": is_unit_contact(current_user),
         }

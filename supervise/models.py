@@ -12,7 +12,7 @@ from supervise.announcements.models import Announcement
 from supervise.attachments.models import Attachment
 from supervise.calendar.models import CalendarDay, CalendarYear
 from supervise.events.models import Event, EventChainHead
-from supervise.findings.models import Category, Comment, Finding, FindingLink, Share
+from supervise.findings.models import Comment, Finding, FindingLink, Share
 from supervise.projects.models import Project
 from supervise.rectifications.models import (
     Rectification,
@@ -25,7 +25,7 @@ from supervise.referrals.models import (
     Referral,
     TimelineEntry,
 )
-from supervise.settings.models import Setting
+from supervise.settings.models import Category, Setting
 
 __all__ = [
     "Agency", "Announcement", "Attachment", "CalendarDay", "CalendarYear", "Category",

@@ -1,10 +1,10 @@
 """Fields and schemas shared by every API schema."""
 
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
 
+from supervise.database import BEIJING_TIME
 from supervise.money import whole_number
 from supervise.pagination import MAX_PAGE
 
@@ -18,7 +18,7 @@ class LocalDateTime(fields.DateTime):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return value.astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
+        return value.astimezone(BEIJING_TIME).isoformat()
 
 
 # How an amount in yuan is written in the API, both ways: a string of digits with two decimals,
@@ -97,3 +97,48 @@ class PageSchema(Schema):
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+class AgencyRefSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class WorkflowRecordSchema(Schema):
+    """What every record of a workflow (supervise.workflow) answers with: its id, its state's
+    label and the version a change must carry. Each declares its own `state`."""
+
+    id = fields.String(attribute="public_id")
+    state_name = fields.Function(lambda record: record.state.label)
+    version = fields.Integer()
+
+
+class StepSchema(Schema):
+    """One step of a workflow's history (supervise.workflow.StepMixin): who did what, when,
+    from which state to which, with the comment the step's readers may see."""
+
+    action = fields.String()
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    actor = fields.Function(lambda step: step.actor.display_name)
+    agency = fields.Nested(AgencyRefSchema)
+    at = LocalDateTime()
+    comment = fields.String()
+
+
+class AsRead:
+    """A record as one caller reads it: the record's own attributes, and beside them what
+    depends on who reads (the steps they may take, the history they may see). The API builds
+    it with the caller in hand, so that no schema has to find out who is asking."""
+
+    __slots__ = ("_record", "_read")
+
+    def __init__(self, record, **read):
+        self._record = record
+        self._read = read
+
+    def __getattr__(self, name):
+        read = object.__getattribute__(self, "_read")
+        if name in read:
+            return read[name]
+        return getattr(object.__getattribute__(self, "_record"), name)

@@ -251,6 +251,13 @@ def bearer_token() -> str | None:
     return token.strip() or ""
 
 
+def current_actor():
+    """The signed-in user as the model object the operations take (not Flask-Login's proxy)."""
+    from flask_login import current_user
+
+    return current_user._get_current_object()
+
+
 class Denied(Exception):
     """Raised by the chokepoint; the error handlers turn it into the right answer."""
 

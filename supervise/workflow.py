@@ -262,3 +262,10 @@ def chasers(step_model, record_column, record_ids: Iterable[int]
         .where(record_column.in_(ids), step_model.action == "chase")
         .group_by(record_column))
     return {rid: (n, last) for rid, n, last in rows}
+
+
+def step_labels(actions, states, **own) -> dict:
+    """What a history shows for its steps: each action's and each state's label by value, with
+    `own` words for steps that are no transition (the record's creation, say)."""
+    return {"action_labels": {a.value: a.label for a in actions} | own,
+            "state_labels": {s.value: s.label for s in states}}

@@ -147,7 +147,7 @@ def _empty_database() -> None:
         for table in tables:
             db.session.execute(table.delete())
     from supervise.events.models import EventChainHead
-    from supervise.findings.models import DEFAULT_CATEGORIES, Category
+    from supervise.settings.models import DEFAULT_CATEGORIES, Category
 
     # What the migrations seed, seeded again. (On PostgreSQL, TRUNCATE … CASCADE also empties
     # the kept calendar tables, which refer to users: restore after it.)
@@ -184,6 +184,24 @@ def client(app) -> IsolatedClient:
 @pytest.fixture
 def new_client(app):
     return app.test_client
+
+
+@pytest.fixture
+def world(client):
+    """The district of tests.referrals.factories.make_world. A test package or module that needs
+    another district defines a `world` of its own, and `as_` follows it."""
+    from tests.referrals.factories import make_world
+
+    return make_world(client)
+
+
+@pytest.fixture
+def as_(world):
+    """as_("disc_staff") -> a Caller for that user of `world`; its list() and ids() read
+    /referrals."""
+    from tests.support.api import callers
+
+    return callers(world, listing="/referrals")
 
 
 @pytest.fixture

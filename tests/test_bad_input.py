@@ -18,14 +18,8 @@ from supervise.referrals.models import Referral
 from tests.conftest import page_text
 from tests.factories import FindingFactory, ProjectFactory
 from tests.helpers import events
-from tests.referrals.factories import (  # noqa: F401 (fixtures)
-    S,
-    callers_fixture,
-    referral_in,
-    reload,
-    snapshot,
-    world_fixture,
-)
+from tests.referrals.factories import S, referral_in, reload, snapshot
+from tests.support.files import PNG
 
 HUGE = "99999999999999999999"
 
@@ -209,9 +203,8 @@ def test_a_body_where_none_is_taken_is_refused(world, as_):
 def test_an_upload_takes_its_file_and_nothing_else(world, as_, upload_dir):
     finding = FindingFactory(owner_agency=world.audit, unit=world.edu,
                              created_by=world.audit_staff)
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 60
     response = as_("audit_staff").upload(f"/findings/{finding.public_id}/attachments",
-                                         {"file": (png, "a.png"), "extra": "42"})
+                                         {"file": (PNG, "a.png"), "extra": "42"})
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"extra": ["未知字段。"]}
     assert list(upload_dir.iterdir()) == []

@@ -22,9 +22,14 @@ from supervise.accounts.models import CredentialKind, User
 from supervise.attachments.models import Attachment
 from supervise.events.models import Event
 from supervise.extensions import db
-from supervise.findings.models import Category, Finding, FindingLink, Share
+from supervise.findings.models import Finding, FindingLink, Share
+from supervise.policy import findings as finding_access
+from supervise.policy import projects as project_access
+from supervise.policy import rectifications as rectification_access
+from supervise.policy import referrals as referral_access
 from supervise.rectifications.models import Rectification, RectificationReport
 from supervise.referrals.models import Extension, Referral
+from supervise.settings.models import Category
 
 DEMO_PASSWORD = "demo-pass-2026"
 # One account for each kind of access: a sender's staff and leader, a receiver, an audited unit,
@@ -85,7 +90,7 @@ def _path_values(user: User, endpoint: str) -> dict:
                     "attachment_id": "no-such-file"}
     kind = _record_kind(endpoint)
     if kind == "findings":
-        finding = db.session.scalar(policy.visible_findings(user).order_by(Finding.id))
+        finding = db.session.scalar(finding_access.visible_findings(user).order_by(Finding.id))
         if finding is None:
             return values
         values.update(public_id=finding.public_id, finding_id=finding.public_id)
@@ -100,10 +105,10 @@ def _path_values(user: User, endpoint: str) -> dict:
             other = link.related_id if link.finding_id == finding.id else link.finding_id
             values["related_id"] = db.session.get(Finding, other).public_id
     elif kind == "referrals":
-        referral = db.session.scalar(policy.visible_referrals(user).order_by(Referral.id))
+        referral = db.session.scalar(referral_access.visible_referrals(user).order_by(Referral.id))
         if referral is None:
             return values
-        actions = policy.available_actions(user, referral)
+        actions = referral_access.available_actions(user, referral)
         values.update(public_id=referral.public_id, referral_id=referral.public_id,
                       action=actions[0].value if actions else "chase", decision="approve")
         values["attachment_id"] = db.session.scalar(sa.select(Attachment.public_id).where(
@@ -112,10 +117,10 @@ def _path_values(user: User, endpoint: str) -> dict:
             Extension.referral_id == referral.id)) or "no-such-extension"
     elif kind == "rectifications":
         rectification = db.session.scalar(
-            policy.visible_rectifications(user).order_by(Rectification.id))
+            rectification_access.visible_rectifications(user).order_by(Rectification.id))
         if rectification is None:
             return values
-        actions = policy.rectification_actions(user, rectification)
+        actions = rectification_access.rectification_actions(user, rectification)
         values.update(public_id=rectification.public_id,
                       rectification_id=rectification.public_id,
                       action=actions[0].value if actions else "verify")
@@ -124,7 +129,7 @@ def _path_values(user: User, endpoint: str) -> dict:
             .join(RectificationReport, Attachment.rectification_report_id == RectificationReport.id)
             .where(RectificationReport.rectification_id == rectification.id)) or "no-such-file"
     elif kind in ("projects", "announcements"):
-        project = db.session.scalar(policy.visible_projects(user))
+        project = db.session.scalar(project_access.visible_projects(user))
         if project is not None:
             values["public_id"] = project.public_id
     return values

@@ -4,13 +4,23 @@ import re
 
 import pytest
 
-from supervise.accounts.models import Role
-from supervise.policy import ROLE_PERMISSIONS, Access, Permission, access_for, can
+from supervise.accounts.models import AgencyKind, Role
+from supervise.policy import (
+    ROLE_PERMISSIONS,
+    Access,
+    Capability,
+    Permission,
+    access_for,
+    can,
+    capabilities_of,
+)
 from supervise.web import PublicIdConverter
 from tests.factories import UserFactory
 
-# Every endpoint and the rule it must declare. A new route fails this test until it is added
-# here, so nobody adds a route without deciding who may use it.
+# Every endpoint and the rule it must declare: the permissions its roles need (403 without) and the
+# capabilities the user's agency kind must give (404 without: for that agency the page does not
+# exist). A new route fails this test until it is added here, so nobody adds a route without
+# deciding who may use it.
 EXPECTED = {
     "static": "public",
     "api-docs.openapi_json": "public",
@@ -58,41 +68,41 @@ EXPECTED = {
     "rectifications_api.download_attachment": {Permission.CASE_CONTENT},
     "rectifications_api.submit_report": {Permission.CASE_CONTENT},
     "rectifications_api.take_action": {Permission.CASE_CONTENT},
-    "ledgers_api.findings_ledger": {Permission.CASE_CONTENT},
-    "ledgers_api.referrals_ledger": {Permission.CASE_CONTENT},
+    "ledgers_api.findings_ledger": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "ledgers_api.referrals_ledger": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "ledgers_api.rectifications_ledger": {Permission.CASE_CONTENT},
-    "rectifications.rectifications": {Permission.CASE_CONTENT},
-    "rectifications.issue": {Permission.CASE_CONTENT},
-    "rectifications.rectification": {Permission.CASE_CONTENT},
-    "rectifications.act": {Permission.CASE_CONTENT},
-    "rectifications.download": {Permission.CASE_CONTENT},
-    "referrals.board": {Permission.CASE_CONTENT},
-    "referrals.inbox": {Permission.CASE_CONTENT},
-    "referrals.approvals": {Permission.APPROVE},
-    "referrals.new": {Permission.CASE_CONTENT},
-    "referrals.edit": {Permission.CASE_CONTENT},
-    "referrals.referral": {Permission.CASE_CONTENT},
-    "referrals.act": {Permission.CASE_CONTENT},
-    "referrals.upload": {Permission.CASE_CONTENT},
-    "referrals.download": {Permission.CASE_CONTENT},
+    "rectifications.rectifications": {Permission.CASE_CONTENT, Capability.RECTIFICATION},
+    "rectifications.issue": {Permission.CASE_CONTENT, Capability.RECTIFICATION},
+    "rectifications.rectification": {Permission.CASE_CONTENT, Capability.RECTIFICATION},
+    "rectifications.act": {Permission.CASE_CONTENT, Capability.RECTIFICATION},
+    "rectifications.download": {Permission.CASE_CONTENT, Capability.RECTIFICATION},
+    "referrals.board": {Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS},
+    "referrals.inbox": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "referrals.approvals": {Permission.APPROVE, Capability.RECORDS_FINDINGS},
+    "referrals.new": {Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS},
+    "referrals.edit": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "referrals.referral": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "referrals.act": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "referrals.upload": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "referrals.download": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "settings.settings": {Permission.MANAGE_SETTINGS},
     "settings.categories": {Permission.MANAGE_SETTINGS},
     "settings.category_active": {Permission.MANAGE_SETTINGS},
-    "projects.projects": {Permission.CASE_CONTENT},
-    "projects.new_project": {Permission.CASE_CONTENT},
-    "projects.project": {Permission.CASE_CONTENT},
-    "findings.findings": {Permission.CASE_CONTENT},
-    "findings.new_finding": {Permission.CASE_CONTENT},
-    "findings.edit_finding": {Permission.CASE_CONTENT},
-    "findings.finding": {Permission.CASE_CONTENT},
-    "findings.issue": {Permission.CASE_CONTENT},
-    "findings.share": {Permission.CASE_CONTENT},
-    "findings.withdraw": {Permission.CASE_CONTENT},
-    "findings.comment": {Permission.CASE_CONTENT},
-    "findings.link": {Permission.CASE_CONTENT},
-    "findings.unlink": {Permission.CASE_CONTENT},
-    "findings.upload": {Permission.CASE_CONTENT},
-    "findings.download": {Permission.CASE_CONTENT},
+    "projects.projects": {Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS},
+    "projects.new_project": {Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS},
+    "findings.project": {Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS},
+    "findings.findings": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "findings.new_finding": {Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS},
+    "findings.edit_finding": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "findings.finding": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "findings.issue": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "findings.share": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "findings.withdraw": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "findings.comment": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "findings.link": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "findings.unlink": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "findings.upload": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "findings.download": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "findings_api.list_findings": {Permission.CASE_CONTENT},
     "findings_api.create_finding": {Permission.CASE_CONTENT},
     "findings_api.similar_findings": {Permission.CASE_CONTENT},
@@ -117,7 +127,7 @@ EXPECTED = {
 def _describe(access: Access):
     if access.public:
         return "public"
-    return set(access.permissions) or "signed_in"
+    return set(access.permissions) | set(access.capabilities) or "signed_in"
 
 
 def test_every_endpoint_declares_its_access_rule(app):
@@ -174,11 +184,54 @@ def test_each_role_reaches_only_what_its_permissions_allow(app, client, role):
             continue
         response = client.get(url)
         response.close()  # a download (a ledger) streams from a temporary file
-        if needed <= granted:
+        if {n for n in needed if isinstance(n, Permission)} <= granted:
             # 404: no record with id 1; 422: a query argument the API requires is missing
             assert response.status_code in (200, 404, 422), url
         else:
             assert response.status_code == 403, (role, url)
+
+
+R = Capability
+CAPABILITIES = {  # (agency kind, role) -> what the user may do besides the role's permissions
+    (AgencyKind.AUDIT, Role.STAFF): {R.READS_CASES, R.RECORDS_FINDINGS, R.RECTIFICATION},
+    (AgencyKind.INSPECTION, Role.LEADER): {R.READS_CASES, R.RECORDS_FINDINGS, R.RECTIFICATION},
+    (AgencyKind.DISCIPLINE, Role.STAFF): {R.READS_CASES},
+    (AgencyKind.ORGANIZATION, Role.LEADER): {R.READS_CASES},
+    (AgencyKind.DEPARTMENT, Role.STAFF): {R.READS_CASES},
+    (AgencyKind.AUDITED_UNIT, Role.STAFF): {R.UNIT_PORTAL, R.RECTIFICATION},
+    (AgencyKind.AUDIT, Role.SYSADMIN): set(),
+    (AgencyKind.AUDITED_UNIT, Role.AUDITADMIN): set(),
+}
+
+
+@pytest.mark.parametrize(("kind", "role"), list(CAPABILITIES))
+def test_capabilities_follow_role_and_agency_kind(app, kind, role):
+    user = UserFactory(roles=[role], agency__kind=kind)
+    assert capabilities_of(user) == CAPABILITIES[kind, role]
+
+
+@pytest.mark.parametrize(("kind", "role"), list(CAPABILITIES))
+def test_a_page_the_agency_kind_does_not_have_answers_404(app, client, kind, role):
+    """Endpoints without a record in the path: the capability alone decides between the page
+    and 404 (a missing permission still answers 403)."""
+    user = UserFactory(roles=[role], agency__kind=kind)
+    client.sign_in(user.username)
+    held = CAPABILITIES[kind, role]
+    for endpoint, url, methods in _urls(app):
+        needed = EXPECTED[endpoint]
+        capabilities = {n for n in needed if isinstance(n, Capability)} if isinstance(
+            needed, set) else set()
+        if not capabilities or "GET" not in methods or "<" in app.url_map._rules_by_endpoint[
+                endpoint][0].rule:
+            continue
+        response = client.get(url)
+        response.close()
+        if not needed - held - ROLE_PERMISSIONS[role]:
+            assert response.status_code in (200, 422), (kind, role, url)
+        elif needed - ROLE_PERMISSIONS[role] - set(Capability):
+            assert response.status_code == 403, (kind, role, url)
+        else:
+            assert response.status_code == 404, (kind, role, url)
 
 
 def test_refusals_are_recorded(client):

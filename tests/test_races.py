@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from supervise.findings import operations as finding_operations
 from supervise.referrals import operations as referral_operations
 from tests.factories import FindingFactory
 from tests.helpers import events, race
-from tests.referrals.factories import Caller, S, make_world, referral_in, reload
+from tests.referrals.factories import S, referral_in, reload
+from tests.support.api import Caller
 
 DWELL = 0.3  # seconds an edit lingers once it has read the record, so that the two overlap
-
-
-@pytest.fixture
-def world(client):
-    return make_world(client)
 
 
 def lingering(monkeypatch, module, name):

@@ -6,7 +6,6 @@ Neither page shows any case content: administrators see who exists, not what the
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from supervise import policy
@@ -20,10 +19,11 @@ from supervise.accounts.forms import (
     UserForm,
 )
 from supervise.accounts.models import Agency, User
-from supervise.errors import OperationError
 from supervise.extensions import db
+from supervise.pages import attempt, done
 from supervise.pagination import paginate
 from supervise.policy import Permission
+from supervise.web import current_actor
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -33,10 +33,6 @@ def _get_or_404(model, ident: int):
     if obj is None:
         abort(404)
     return obj
-
-
-def _actor():
-    return current_user._get_current_object()
 
 
 def _agency_choices():
@@ -52,23 +48,18 @@ def _agency_choices():
 @policy.requires(Permission.MANAGE_ACCOUNTS)
 def agencies():
     form = AgencyForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            agency = operations.create_agency(_actor(), form.code.data, form.name.data,
-                                              form.kind.data)
-            db.session.commit()
-            flash(_("Agency %(name)s created.", name=agency.name), "success")
-            return redirect(url_for("admin.agencies"))
-        except OperationError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            status = 400
-    elif request.method == "POST":
-        status = 400
-    page = paginate(sa.select(Agency).order_by(Agency.kind, Agency.code))
-    return render_template("admin/agencies.html", form=form, page=page,
-                           action_form=ActionForm()), status
+
+    def show(status, _errors):
+        page = paginate(sa.select(Agency).order_by(Agency.kind, Agency.code))
+        return render_template("admin/agencies.html", form=form, page=page,
+                               action_form=ActionForm()), status
+
+    return attempt(
+        lambda: operations.create_agency(current_actor(), form.code.data, form.name.data,
+                                         form.kind.data),
+        done=lambda agency: done(_("Agency %(name)s created.", name=agency.name),
+                                 url_for("admin.agencies")),
+        show=show, form=form)
 
 
 @blueprint.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
@@ -76,21 +67,12 @@ def agencies():
 def agency(agency_id: int):
     agency = _get_or_404(Agency, agency_id)
     form = AgencyEditForm(obj=agency)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            operations.update_agency(_actor(), agency, form.name.data)
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("admin.agency", agency_id=agency.id))
-        except OperationError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            status = 400
-    elif request.method == "POST":
-        status = 400
-    return render_template("admin/agency.html", agency=agency, form=form,
-                           action_form=ActionForm()), status
+    return attempt(
+        lambda: operations.update_agency(current_actor(), agency, form.name.data),
+        done=lambda _result: done(_("Saved."), url_for("admin.agency", agency_id=agency.id)),
+        show=lambda status, _errors: (render_template(
+            "admin/agency.html", agency=agency, form=form, action_form=ActionForm()), status),
+        form=form)
 
 
 @blueprint.route("/agencies/<int:agency_id>/active", methods=["POST"])
@@ -99,7 +81,7 @@ def agency_active(agency_id: int):
     agency = _get_or_404(Agency, agency_id)
     if ActionForm().validate_on_submit():
         active = request.form.get("active") == "1"
-        operations.set_agency_active(_actor(), agency, active)
+        operations.set_agency_active(current_actor(), agency, active)
         db.session.commit()
         flash(_("Agency enabled.") if active else _("Agency disabled; its users were signed "
                                                     "out."), "success")
@@ -122,22 +104,18 @@ def _user_list():
 def users():
     form = UserForm()
     form.agency.choices = _agency_choices()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user, password = operations.create_user(
-                _actor(), form.username.data, form.display_name.data,
-                db.session.get(Agency, form.agency.data))
-            db.session.commit()
-            return render_template("admin/password_issued.html", user=user, password=password)
-        except OperationError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            status = 400
-    elif request.method == "POST":
-        status = 400
-    page, q = _user_list()
-    return render_template("admin/users.html", form=form, page=page, q=q), status
+
+    def show(status, _errors):
+        page, q = _user_list()
+        return render_template("admin/users.html", form=form, page=page, q=q), status
+
+    return attempt(
+        lambda: operations.create_user(current_actor(), form.username.data,
+                                       form.display_name.data,
+                                       db.session.get(Agency, form.agency.data)),
+        done=lambda created: render_template("admin/password_issued.html", user=created[0],
+                                             password=created[1]),
+        show=show, form=form)
 
 
 @blueprint.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -148,22 +126,13 @@ def user(user_id: int):
     form.agency.choices = _agency_choices()
     if user.agency_id not in {c.value for c in form.agency.choices}:
         form.agency.choices.insert(0, SelectChoice(user.agency_id, user.agency.name))
-    status = 200
-    if form.validate_on_submit():
-        try:
-            operations.update_user(_actor(), user, form.display_name.data,
-                                   db.session.get(Agency, form.agency.data))
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("admin.user", user_id=user.id))
-        except OperationError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            status = 400
-    elif request.method == "POST":
-        status = 400
-    return render_template("admin/user.html", user=user, form=form,
-                           action_form=ActionForm()), status
+    return attempt(
+        lambda: operations.update_user(current_actor(), user, form.display_name.data,
+                                       db.session.get(Agency, form.agency.data)),
+        done=lambda _result: done(_("Saved."), url_for("admin.user", user_id=user.id)),
+        show=lambda status, _errors: (render_template(
+            "admin/user.html", user=user, form=form, action_form=ActionForm()), status),
+        form=form)
 
 
 @blueprint.route("/users/<int:user_id>/active", methods=["POST"])
@@ -172,7 +141,7 @@ def user_active(user_id: int):
     user = _get_or_404(User, user_id)
     if ActionForm().validate_on_submit():
         active = request.form.get("active") == "1"
-        operations.set_user_active(_actor(), user, active)
+        operations.set_user_active(current_actor(), user, active)
         db.session.commit()
         flash(_("Account enabled.") if active else _("Account disabled; it was signed out."),
               "success")
@@ -185,7 +154,7 @@ def user_reset_password(user_id: int):
     user = _get_or_404(User, user_id)
     if not ActionForm().validate_on_submit():
         return redirect(url_for("admin.user", user_id=user.id))
-    password = operations.reset_password(_actor(), user)
+    password = operations.reset_password(current_actor(), user)
     db.session.commit()
     return render_template("admin/password_issued.html", user=user, password=password)
 
@@ -204,17 +173,10 @@ def roles():
 def user_roles(user_id: int):
     user = _get_or_404(User, user_id)
     form = RolesForm(roles=[r.value for r in user.roles])
-    status = 200
-    if form.validate_on_submit():
-        try:
-            operations.set_roles(_actor(), user, form.roles.data)
-            db.session.commit()
-            flash(_("Roles saved; the account was signed out everywhere."), "success")
-            return redirect(url_for("admin.roles"))
-        except OperationError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            status = 400
-    elif request.method == "POST":
-        status = 400
-    return render_template("admin/user_roles.html", user=user, form=form), status
+    return attempt(
+        lambda: operations.set_roles(current_actor(), user, form.roles.data),
+        done=lambda _result: done(_("Roles saved; the account was signed out everywhere."),
+                            url_for("admin.roles")),
+        show=lambda status, _errors: (render_template(
+            "admin/user_roles.html", user=user, form=form), status),
+        form=form)

@@ -5,7 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from supervise.accounts.models import AGENCY_KIND_LABELS, ROLE_LABELS
+from supervise.accounts.models import AgencyKind, Role
 
 
 def required():
@@ -34,8 +34,7 @@ class LanguageForm(FlaskForm):
 class AgencyForm(FlaskForm):
     code = StringField(_l("Code"), validators=[required(), Length(max=40)])
     name = StringField(_l("Name"), validators=[required(), Length(max=100)])
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, label) for k, label in
-                                              AGENCY_KIND_LABELS.items()])
+    kind = SelectField(_l("Kind"), choices=AgencyKind.choices())
 
 
 class AgencyEditForm(FlaskForm):
@@ -59,5 +58,4 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class RolesForm(FlaskForm):
-    roles = MultiCheckboxField(_l("Roles"), choices=[SelectChoice(r.value, label) for r, label in
-                                                     ROLE_LABELS.items()])
+    roles = MultiCheckboxField(_l("Roles"), choices=Role.choices())

@@ -12,50 +12,25 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from supervise.database import UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
+from supervise.vocabulary import LabelledEnum
 
 
-class AgencyKind(StrEnum):
-    AUDIT = "audit"
-    INSPECTION = "inspection"
-    DISCIPLINE = "discipline"
-    ORGANIZATION = "organization"
-    DEPARTMENT = "department"
-    AUDITED_UNIT = "audited_unit"
-
-    @property
-    def label(self) -> str:
-        return str(AGENCY_KIND_LABELS[self])
+class AgencyKind(LabelledEnum):
+    AUDIT = "audit", _l("Audit bureau")
+    INSPECTION = "inspection", _l("Inspection office")
+    DISCIPLINE = "discipline", _l("Discipline commission")
+    ORGANIZATION = "organization", _l("Organisation department")
+    DEPARTMENT = "department", _l("Government department")
+    AUDITED_UNIT = "audited_unit", _l("Audited unit")
 
 
-AGENCY_KIND_LABELS = {
-    AgencyKind.AUDIT: _l("Audit bureau"),
-    AgencyKind.INSPECTION: _l("Inspection office"),
-    AgencyKind.DISCIPLINE: _l("Discipline commission"),
-    AgencyKind.ORGANIZATION: _l("Organisation department"),
-    AgencyKind.DEPARTMENT: _l("Government department"),
-    AgencyKind.AUDITED_UNIT: _l("Audited unit"),
-}
+class Role(LabelledEnum):
+    STAFF = "staff", _l("Staff")
+    LEADER = "leader", _l("Leader")
+    SYSADMIN = "sysadmin", _l("System administrator")
+    SECADMIN = "secadmin", _l("Security administrator")
+    AUDITADMIN = "auditadmin", _l("Audit administrator")
 
-
-class Role(StrEnum):
-    STAFF = "staff"
-    LEADER = "leader"
-    SYSADMIN = "sysadmin"
-    SECADMIN = "secadmin"
-    AUDITADMIN = "auditadmin"
-
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
-
-
-ROLE_LABELS = {
-    Role.STAFF: _l("Staff"),
-    Role.LEADER: _l("Leader"),
-    Role.SYSADMIN: _l("System administrator"),
-    Role.SECADMIN: _l("Security administrator"),
-    Role.AUDITADMIN: _l("Audit administrator"),
-}
 
 # The three administrators of 三员分立: no account may hold two of them, and none of them
 # may be combined with a case role (an administrator never reads case content).

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields
 
-from supervise.schemas import LocalDateTime
+from supervise.schemas import AgencyRefSchema, LocalDateTime
 
 
 class TokenRequestSchema(Schema):
@@ -13,9 +13,7 @@ class TokenSchema(Schema):
     expires_at = LocalDateTime()
 
 
-class AgencySchema(Schema):
-    code = fields.String()
-    name = fields.String()
+class AgencySchema(AgencyRefSchema):
     kind = fields.String()
 
 

@@ -12,6 +12,7 @@ from supervise.accounts.forms import ActionForm, ChangePasswordForm, LanguageFor
 from supervise.errors import OperationError
 from supervise.extensions import db
 from supervise.i18n import local_time
+from supervise.web import current_actor
 
 blueprint = Blueprint("accounts", __name__)
 
@@ -64,7 +65,7 @@ def login():
 @blueprint.route("/logout", methods=["POST"])
 @policy.signed_in(while_password_change=True)
 def logout():
-    auth.sign_out(current_user._get_current_object())
+    auth.sign_out(current_actor())
     db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
@@ -74,7 +75,7 @@ def logout():
 @policy.signed_in(while_password_change=True)
 def change_password():
     form = ChangePasswordForm()
-    user = current_user._get_current_object()
+    user = current_actor()
     status = 200
     if form.validate_on_submit():
         try:
@@ -114,7 +115,7 @@ def set_language():
         locale = form.locale.data
         session["locale"] = locale
         if current_user.is_authenticated:
-            operations.set_locale(current_user._get_current_object(), locale)
+            operations.set_locale(current_actor(), locale)
             db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
 

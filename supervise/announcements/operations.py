@@ -29,8 +29,10 @@ from supervise.extensions import db
 from supervise.findings.models import Finding, FindingStatus, Sensitivity
 from supervise.money import CENT
 from supervise.policy import Permission
+from supervise.policy import projects as project_access
 from supervise.projects.models import Project
 from supervise.rectifications.models import Rectification, RectificationState
+from supervise.vocabulary import chinese
 
 SNAPSHOT_VERSION = 1
 
@@ -38,17 +40,9 @@ SNAPSHOT_VERSION = 1
 VERIFIED_STATES = frozenset({RectificationState.VERIFIED, RectificationState.SIGN_OFF_PENDING,
                              RectificationState.SIGNED_OFF})
 
-# The public reads Chinese whatever language the publishing leader chose, and what was published
-# must not change when a translation does: the labels are written into the snapshot as they are.
-STATE_NAMES = {
-    RectificationState.NOT_STARTED: "未整改",
-    RectificationState.IN_PROGRESS: "整改中",
-    RectificationState.LONG_TERM: "长期整改",
-    RectificationState.PENDING_VERIFICATION: "已整改待核实",
-    RectificationState.VERIFIED: "已整改，核实通过",
-    RectificationState.SIGN_OFF_PENDING: "已整改，销号待审批",
-    RectificationState.SIGNED_OFF: "已销号",
-}
+# The public reads Chinese whatever language the publishing leader chose, in the words of the
+# Chinese screens, and what was published must not change when a translation does: the words are
+# written into the snapshot as they are.
 NOT_ISSUED_NAME = "未下达整改"
 
 
@@ -67,14 +61,6 @@ class UnverifiedItems(OperationError):
 
 
 # --- who may publish, what is published -----------------------------------------------------
-
-def may_publish(user, project: Project) -> bool:
-    """A leader of the agency that leads the project (policy.visible_projects holds it)."""
-    if not (policy.can(user, Permission.APPROVE) and user.has_role(Role.LEADER)):
-        return False
-    return db.session.scalar(policy.visible_projects(user).where(Project.id == project.id)
-                             .with_only_columns(Project.id)) is not None
-
 
 def _issued_findings_query(project: Project) -> sa.Select:
     """The project's issued findings, of the agency that leads it, with their rectification.
@@ -120,7 +106,7 @@ def _item(finding: Finding, rectification: Rectification | None) -> dict:
         verified = rectification.state in VERIFIED_STATES
         final_reports = [r for r in rectification.reports if r.final]
         item.update(
-            state=STATE_NAMES[rectification.state],
+            state=chinese(rectification.state),
             verified=verified,
             amount_recovered=_money(rectification.amount_recovered),
             result=final_reports[-1].measures if verified and final_reports else "",
@@ -151,7 +137,7 @@ def build_snapshot(project: Project, published_at: datetime) -> dict:
 def _check(user: User, project: Project) -> None:
     if not (policy.can(user, Permission.APPROVE) and user.has_role(Role.LEADER)):
         raise OperationError(_("Only a leader may publish the results of a project."), 403)
-    if not may_publish(user, project):
+    if not project_access.may_publish(user, project):
         raise OperationError(str(_("Not found.")), 404)
 
 

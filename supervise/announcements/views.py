@@ -20,34 +20,27 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from supervise import policy
 from supervise.announcements import operations
 from supervise.extensions import db
 from supervise.pagination import paginate
 from supervise.policy import Permission
+from supervise.policy import projects as project_access
 from supervise.projects.models import Project
+from supervise.web import current_actor
 
 blueprint = Blueprint("announcements", __name__)
 
 CONFIRMED = {"1", "on", "y", "yes", "true"}
 
 
-def _project_or_404(user, public_id: str) -> Project:
-    project = db.session.scalar(policy.visible_projects(user).where(
-        Project.public_id == public_id))
-    if project is None:
-        abort(404)
-    return project
-
-
 @blueprint.app_template_global("announcement_panel")
 def announcement_panel(project: Project):
     """What the project page shows a leader who may publish it: the announcement, if any, and
     how many items would be published and how many of them are not verified."""
-    user = current_user._get_current_object()
-    if not operations.may_publish(user, project):
+    user = current_actor()
+    if not project_access.may_publish(user, project):
         return None
     return {"announcement": operations.announcement_of(project),
             "readiness": operations.readiness(project)}
@@ -58,8 +51,8 @@ def announcement_panel(project: Project):
 @blueprint.route("/projects/<public_id>/announcement", methods=["POST"])
 @policy.requires(Permission.APPROVE)
 def publish(public_id: str):
-    user = current_user._get_current_object()
-    project = _project_or_404(user, public_id)
+    user = current_actor()
+    project = project_access.project_or_404(user, public_id)
     confirmed = request.form.get("confirm", "").strip().lower() in CONFIRMED
     republishing = operations.announcement_of(project) is not None
     try:
@@ -72,19 +65,19 @@ def publish(public_id: str):
     db.session.commit()
     flash(_("The results were published again.") if republishing
           else _("The results were published."), "success")
-    return redirect(url_for("projects.project", public_id=project.public_id,
+    return redirect(url_for("findings.project", public_id=project.public_id,
                             _anchor="announcement"))
 
 
 @blueprint.route("/projects/<public_id>/announcement/delete", methods=["POST"])
 @policy.requires(Permission.APPROVE)
 def unpublish(public_id: str):
-    user = current_user._get_current_object()
-    project = _project_or_404(user, public_id)
+    user = current_actor()
+    project = project_access.project_or_404(user, public_id)
     operations.unpublish(user, project)
     db.session.commit()
     flash(_("The announcement was taken off the public pages."), "success")
-    return redirect(url_for("projects.project", public_id=project.public_id,
+    return redirect(url_for("findings.project", public_id=project.public_id,
                             _anchor="announcement"))
 
 

@@ -4,6 +4,8 @@ from flask import abort, current_app, send_file
 
 from supervise.attachments import storage
 from supervise.attachments.models import Attachment
+from supervise.attachments.operations import record_download
+from supervise.extensions import db
 
 
 def send_attachment(attachment: Attachment):
@@ -16,3 +18,12 @@ def send_attachment(attachment: Attachment):
         abort(404)
     return send_file(path, mimetype=attachment.content_type, as_attachment=True,
                      download_name=attachment.filename, max_age=0)
+
+
+def serve(user, record, attachment: Attachment):
+    """Send a file of `record` that the caller may read (found by the policy), and record the
+    download in the event log."""
+    response = send_attachment(attachment)
+    record_download(user, record, attachment)
+    db.session.commit()
+    return response

@@ -10,8 +10,9 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from supervise import policy
 from supervise.calendar import operations
-from supervise.calendar.deadlines import SHANGHAI, Unit
+from supervise.calendar.deadlines import Unit
 from supervise.calendar.operations import AMOUNT_MAX, MAX_YEAR, MIN_YEAR
+from supervise.database import BEIJING_TIME
 from supervise.policy import Permission
 from supervise.schemas import LocalDateTime, WholeNumber
 from supervise.web import Blueprint
@@ -27,13 +28,13 @@ class StartField(fields.AwareDateTime):
     """An ISO 8601 time; one without a time zone is read as Asia/Shanghai."""
 
     def __init__(self, **kwargs):
-        super().__init__(default_timezone=SHANGHAI, **kwargs)
+        super().__init__(default_timezone=BEIJING_TIME, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
             value = UNENCODED_PLUS.sub(r"\1+\2", value.strip())
         moment = super()._deserialize(value, attr, data, **kwargs)
-        if not MIN_YEAR <= moment.astimezone(SHANGHAI).year <= MAX_YEAR:
+        if not MIN_YEAR <= moment.astimezone(BEIJING_TIME).year <= MAX_YEAR:
             raise ValidationError(_("Give a time from %(min)d to %(max)d.", min=MIN_YEAR,
                                     max=MAX_YEAR))
         return moment
@@ -72,7 +73,7 @@ class DeadlineSchema(Schema):
 @policy.requires(Permission.CASE_CONTENT)
 def deadline(args):
     """When a period of working days, days or months ends, on the official calendar."""
-    start = args.get("start") or datetime.now(SHANGHAI)
+    start = args.get("start") or datetime.now(BEIJING_TIME)
     result = operations.calculate(start, args["amount"], args["unit"])
     return {"start": start, "due_at": result.due_at, "calendar_complete": result.complete,
             "years_without_data": list(result.years_without_data)}

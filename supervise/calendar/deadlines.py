@@ -16,9 +16,12 @@ import calendar as _calendar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from flask_babel import lazy_gettext as _l
+
+from supervise.database import BEIJING_TIME
+from supervise.vocabulary import LabelledEnum
+
 END_OF_DAY = time(23, 59, 59)
 
 
@@ -60,18 +63,18 @@ class Deadline:
 
     @property
     def due_date(self) -> date:
-        return self.due_at.astimezone(SHANGHAI).date()
+        return self.due_at.astimezone(BEIJING_TIME).date()
 
 
 def local_date(moment: datetime) -> date:
     if moment.tzinfo is None:
         raise ValueError("an aware datetime is required")
-    return moment.astimezone(SHANGHAI).date()
+    return moment.astimezone(BEIJING_TIME).date()
 
 
 def end_of_day(day: date) -> datetime:
     """23:59:59 in Asia/Shanghai of that day, as UTC."""
-    return datetime.combine(day, END_OF_DAY, tzinfo=SHANGHAI).astimezone(UTC)
+    return datetime.combine(day, END_OF_DAY, tzinfo=BEIJING_TIME).astimezone(UTC)
 
 
 def _result(cal: WorkingCalendar, first: date, last: date) -> Deadline:
@@ -138,16 +141,17 @@ def warning_start(due_at: datetime, working_days: int, cal: WorkingCalendar) -> 
                 break
             left += 1
         day -= timedelta(days=1)
-    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=SHANGHAI).astimezone(UTC)
+    return datetime.combine(day + timedelta(days=1), time(0, 0),
+                            tzinfo=BEIJING_TIME).astimezone(UTC)
 
 
-class ClockStatus(StrEnum):
-    ON_TIME = "on_time"
-    DUE_SOON = "due_soon"
-    OVERDUE = "overdue"
-    MET = "met"
-    MET_LATE = "met_late"
-    STOPPED = "stopped"
+class ClockStatus(LabelledEnum):
+    ON_TIME = "on_time", _l("On time")
+    DUE_SOON = "due_soon", _l("Due soon")
+    OVERDUE = "overdue", _l("Overdue")
+    MET = "met", _l("Met")
+    MET_LATE = "met_late", _l("Met late")
+    STOPPED = "stopped", _l("Stopped")
 
 
 def clock_status(due_at: datetime | None, warn_at: datetime | None, met_at: datetime | None,

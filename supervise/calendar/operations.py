@@ -29,9 +29,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from supervise.calendar import deadlines
-from supervise.calendar.deadlines import SHANGHAI, DayKind, Unit
+from supervise.calendar.deadlines import DayKind, Unit
 from supervise.calendar.models import CalendarDay, CalendarYear, load_calendar
-from supervise.database import now_utc
+from supervise.database import BEIJING_TIME, now_utc
 from supervise.errors import ConflictError, InvalidInput, OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
@@ -283,7 +283,7 @@ def year_spans(years: list[int]) -> list[tuple[int, int]]:
 
 
 def today() -> date:
-    return datetime.now(SHANGHAI).date()
+    return datetime.now(BEIJING_TIME).date()
 
 
 def calculate(start: datetime, amount: int, unit: Unit | str) -> deadlines.Deadline:

@@ -11,18 +11,19 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from supervise import policy
 from supervise.accounts.models import User
 from supervise.calendar import deadlines, operations
-from supervise.calendar.deadlines import SHANGHAI, DayKind, Unit
+from supervise.calendar.deadlines import DayKind, Unit
 from supervise.calendar.models import load_calendar
 from supervise.calendar.operations import AMOUNT_MAX, MAX_YEAR, MIN_YEAR, ArrangementRefused
+from supervise.database import BEIJING_TIME
 from supervise.errors import InvalidInput, OperationError
 from supervise.extensions import db
 from supervise.money import whole_number
 from supervise.policy import Permission
+from supervise.web import current_actor
 
 blueprint = Blueprint("calendar", __name__)
 
@@ -33,10 +34,6 @@ UNIT_LABELS = {
 }
 
 TIME_TEXT = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
-
-
-def _user():
-    return current_user._get_current_object()
 
 
 # --- the deadline calculator ----------------------------------------------------------------
@@ -65,7 +62,7 @@ class Calculation:
 
     @property
     def due_local(self) -> datetime:
-        return self.result.due_at.astimezone(SHANGHAI)
+        return self.result.due_at.astimezone(BEIJING_TIME)
 
 
 def _read_calculator(form: dict) -> tuple[tuple[datetime, int, Unit] | None, dict]:
@@ -104,7 +101,7 @@ def _read_calculator(form: dict) -> tuple[tuple[datetime, int, Unit] | None, dic
         errors["unit"] = _("Choose working days, days or months.")
     if errors:
         return None, errors
-    return (datetime.combine(start_day, start_time, tzinfo=SHANGHAI), amount, unit), {}
+    return (datetime.combine(start_day, start_time, tzinfo=BEIJING_TIME), amount, unit), {}
 
 
 def _calculate(start: datetime, amount: int, unit: Unit) -> Calculation:
@@ -125,7 +122,7 @@ def _calculate(start: datetime, amount: int, unit: Unit) -> Calculation:
 @policy.requires(Permission.CASE_CONTENT)
 def calculator():
     """How long a period runs: the due date and time in Asia/Shanghai."""
-    now = datetime.now(SHANGHAI)
+    now = datetime.now(BEIJING_TIME)
     form = {
         "start_date": request.args.get("start_date", now.date().isoformat()),
         "start_time": request.args.get("start_time", now.strftime("%H:%M")),
@@ -224,7 +221,7 @@ def arrangement():
         return _render_year(_year_from_args())
     text = request.form.get("text", "")
     try:
-        result = operations.import_year(_user(), request.form.get("year"), text)
+        result = operations.import_year(current_actor(), request.form.get("year"), text)
     except ArrangementRefused as exc:
         db.session.rollback()
         try:
@@ -253,7 +250,7 @@ def remove():
     if request.form.get("confirm") != "1":
         return _render_year(year, remove_error=_("Tick the box to confirm."), status=400)
     try:
-        operations.remove_year(_user(), year)
+        operations.remove_year(current_actor(), year)
     except OperationError:
         db.session.rollback()
         raise

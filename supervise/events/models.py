@@ -1,7 +1,6 @@
 """The append-only, tamper-evident event log."""
 
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -9,23 +8,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from supervise.database import UTCDateTime
 from supervise.extensions import db
+from supervise.vocabulary import LabelledEnum
 
 
-class Outcome(StrEnum):
-    SUCCESS = "success"
-    FAILURE = "failure"
-    DENIED = "denied"
-
-    @property
-    def label(self) -> str:
-        return str(OUTCOME_LABELS[self])
-
-
-OUTCOME_LABELS = {
-    Outcome.SUCCESS: _l("Success"),
-    Outcome.FAILURE: _l("Failure"),
-    Outcome.DENIED: _l("Denied"),
-}
+class Outcome(LabelledEnum):
+    SUCCESS = "success", _l("Success")
+    FAILURE = "failure", _l("Failure")
+    DENIED = "denied", _l("Denied")
 
 
 class Event(db.Model):

@@ -1,13 +1,13 @@
 """The audit administrator's read-only view of the event log."""
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
 from supervise import policy
+from supervise.database import BEIJING_TIME
 from supervise.events.models import Event, Outcome
 from supervise.pagination import paginate
 from supervise.policy import Permission
@@ -20,7 +20,7 @@ def _local_day_start(text: str) -> datetime | None:
         day = datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         return None
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+    return datetime.combine(day, time.min, tzinfo=BEIJING_TIME)
 
 
 @blueprint.route("/events")

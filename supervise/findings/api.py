@@ -8,15 +8,14 @@ records its event, and commits once.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_login import current_user
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from supervise import policy
-from supervise.accounts.models import Agency, User
-from supervise.attachments.web import send_attachment
+from supervise.accounts.models import Agency
+from supervise.attachments.web import serve
 from supervise.extensions import db
 from supervise.findings import operations, queries
-from supervise.findings.models import Category, Comment, Finding
+from supervise.findings.models import Comment, Finding
 from supervise.findings.schemas import (
     AttachmentSchema,
     CategorySchema,
@@ -38,24 +37,25 @@ from supervise.findings.schemas import (
     SimilarSchema,
     UploadSchema,
     UsesSchema,
+    as_read,
 )
 from supervise.findings.similarity import similarity
 from supervise.findings.uses import uses_of
 from supervise.pagination import count
 from supervise.policy import Permission
+from supervise.policy import findings as finding_access
+from supervise.policy import projects as project_access
 from supervise.projects import operations as project_operations
 from supervise.projects.models import Project
 from supervise.schemas import PageQuerySchema, VersionSchema
-from supervise.web import MULTIPART, Blueprint, accepts
+from supervise.settings.models import Category
+from supervise.web import MULTIPART, Blueprint, accepts, current_actor
 
 blueprint = Blueprint("findings_api", __name__, description="Findings and their uses")
 
 SIMILAR_CANDIDATES = 500  # the most recent visible findings of the unit that are compared
 SIMILAR_THRESHOLD = 0.3
 SIMILAR_LIMIT = 5
-
-def _user() -> User:
-    return current_user._get_current_object()
 
 
 # --- findings -------------------------------------------------------------------------------
@@ -72,14 +72,14 @@ def list_findings(args):
     basis, recommendation) and the attachments: open a finding to read them. `total_amount` sums
     every finding matching the filters, not only this page.
     """
-    user = _user()
+    user = current_actor()
     query = queries.matching(user, queries.FindingFilter.from_args(args))
     page, per_page = args["page"], args["per_page"]
     total, total_amount = queries.count_and_total(query)
     items = list(db.session.scalars(queries.for_list(query, args["sort"])
                                     .limit(per_page).offset((page - 1) * per_page)))
-    return {"items": items, "page": page, "per_page": per_page, "total": total,
-            "total_amount": total_amount}
+    return {"items": [as_read(user, f) for f in items], "page": page, "per_page": per_page,
+            "total": total, "total_amount": total_amount}
 
 
 @blueprint.route("/findings", methods=["POST"])
@@ -88,9 +88,10 @@ def list_findings(args):
 @policy.requires(Permission.CASE_CONTENT)
 def create_finding(data):
     """Record a finding of the caller's agency, as a draft until a leader issues it."""
-    finding = operations.create_finding(_user(), data)
+    user = current_actor()
+    finding = operations.create_finding(user, data)
     db.session.commit()
-    return finding
+    return as_read(user, finding)
 
 
 @blueprint.route("/findings/similar", methods=["GET"])
@@ -100,13 +101,13 @@ def create_finding(data):
 def similar_findings(args):
     """Up to five findings visible to the caller about the same unit with a similar title (the
     overlap hint of the create form), most similar first."""
-    user = _user()
+    user = current_actor()
     unit, owner = aliased(Agency), aliased(Agency)
     rows = db.session.execute(
         sa.select(Finding.public_id, Finding.title, owner.code, owner.name)
         .join(unit, Finding.unit_id == unit.id)
         .join(owner, Finding.owner_agency_id == owner.id)
-        .where(policy.visible_findings_clause(user), unit.code == args["unit"])
+        .where(finding_access.visible_findings_clause(user), unit.code == args["unit"])
         .order_by(Finding.created_at.desc(), Finding.id.desc())
         .limit(SIMILAR_CANDIDATES)).all()
     scored = [(similarity(args["title"], row.title), row) for row in rows]
@@ -122,11 +123,10 @@ def similar_findings(args):
 @policy.requires(Permission.CASE_CONTENT)
 def get_finding(finding_id):
     """A finding. Reading a sensitive finding is recorded."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id)
-    operations.record_reading(user, finding)
+    user = current_actor()
+    finding = operations.open_finding(user, finding_id)
     db.session.commit()
-    return finding
+    return as_read(user, finding)
 
 
 @blueprint.route("/findings/<pid:finding_id>", methods=["PATCH"])
@@ -135,12 +135,12 @@ def get_finding(finding_id):
 @policy.requires(Permission.CASE_CONTENT)
 def update_finding(data, finding_id):
     """Change the fields sent, carrying the `version` read; a stale version answers 409."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id, for_update=True)
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id, for_update=True)
     version = data.pop("version")
     operations.update_finding(user, finding, data, version)
     db.session.commit()
-    return finding
+    return as_read(user, finding)
 
 
 @blueprint.route("/findings/<pid:finding_id>/issue", methods=["POST"])
@@ -150,11 +150,11 @@ def update_finding(data, finding_id):
 def issue_finding(data, finding_id):
     """Issue a draft: a leader of the owning agency. The body may carry the `version` read; a
     stale one answers 409."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id, for_update=True)
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id, for_update=True)
     operations.issue_finding(user, finding, data.get("version"))
     db.session.commit()
-    return finding
+    return as_read(user, finding)
 
 
 # --- shares ---------------------------------------------------------------------------------
@@ -166,8 +166,8 @@ def issue_finding(data, finding_id):
 @policy.requires(Permission.CASE_CONTENT)
 def share_finding(data, finding_id):
     """Share an issued finding with another agency (not an audited unit)."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id, for_update=True)
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id, for_update=True)
     share = operations.share_finding(user, finding, data["agency"], data.get("note"),
                                      data["handling"])
     db.session.commit()
@@ -179,9 +179,9 @@ def share_finding(data, finding_id):
 @policy.requires(Permission.CASE_CONTENT)
 def withdraw_share(finding_id, share_id):
     """Withdraw a share: the recipient's access ends at once; the share stays as history."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id, for_update=True)
-    share = policy.share_or_404(user, finding, share_id)
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id, for_update=True)
+    share = finding_access.share_or_404(user, finding, share_id)
     operations.withdraw_share(user, share)
     db.session.commit()
     return share
@@ -198,8 +198,8 @@ def withdraw_share(finding_id, share_id):
 def upload_attachment(files, finding_id):
     """Add an evidence file (multipart field `file`). The type is judged from the content; the
     size limit comes from the settings."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id)
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id)
     attachment = operations.add_attachment(user, finding, files.get("file"))
     db.session.commit()
     return attachment
@@ -211,12 +211,8 @@ def upload_attachment(files, finding_id):
 @policy.requires(Permission.CASE_CONTENT)
 def download_attachment(attachment_id):
     """Download an evidence file, if the caller may see its finding."""
-    user = _user()
-    attachment, finding = policy.attachment_or_404(user, attachment_id)
-    response = send_attachment(attachment)
-    operations.record_download(user, finding, attachment)
-    db.session.commit()
-    return response
+    user = current_actor()
+    return serve(user, *finding_access.attachment_by_id_or_404(user, attachment_id))
 
 
 # --- reference lists ------------------------------------------------------------------------
@@ -241,8 +237,8 @@ def list_categories():
 def finding_uses(finding_id):
     """一果多用: the shares of a finding the caller may see, and its related findings. A related
     finding the caller may not open shows only its owner's name."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id)
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id)
     uses = uses_of(user, finding)
     related = []
     for item in uses.related:
@@ -261,10 +257,10 @@ def finding_uses(finding_id):
 @policy.requires(Permission.CASE_CONTENT)
 def list_comments(finding_id):
     """The comment threads the caller may read: the owner every thread, a recipient its own."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id)
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id)
     return list(db.session.scalars(
-        policy.visible_comments(user, finding).options(joinedload(Comment.thread_agency))))
+        finding_access.visible_comments(user, finding).options(joinedload(Comment.thread_agency))))
 
 
 @blueprint.route("/findings/<pid:finding_id>/comments", methods=["POST"])
@@ -273,8 +269,8 @@ def list_comments(finding_id):
 @policy.requires(Permission.CASE_CONTENT)
 def add_comment(data, finding_id):
     """Write in a thread: a recipient in its own; the owner names the recipient in `thread`."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id)
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id)
     comment = operations.add_comment(user, finding, data["body"], data.get("thread"))
     db.session.commit()
     return comment
@@ -286,8 +282,8 @@ def add_comment(data, finding_id):
 @policy.requires(Permission.CASE_CONTENT)
 def link_finding(data, finding_id):
     """Link one of the caller's agency's own findings to this one ("related")."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id)
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id)
     link = operations.link_finding(user, finding, data["related"])
     db.session.commit()
     return link
@@ -298,9 +294,9 @@ def link_finding(data, finding_id):
 @policy.requires(Permission.CASE_CONTENT)
 def unlink_finding(finding_id, related_id):
     """Remove the link between two findings; the agency that made the link may."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id)
-    operations.unlink_finding(user, policy.link_or_404(user, finding, related_id))
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id)
+    operations.unlink_finding(user, finding_access.link_or_404(user, finding, related_id))
     db.session.commit()
 
 
@@ -313,8 +309,8 @@ def unlink_finding(finding_id, related_id):
 @policy.requires(Permission.CASE_CONTENT)
 def list_projects(args):
     """Projects the caller's agency leads, newest year first."""
-    user = _user()
-    query = policy.visible_projects(user)
+    user = current_actor()
+    query = project_access.visible_projects(user)
     page, per_page = args["page"], args["per_page"]
     total = count(query)
     items = list(db.session.scalars(
@@ -332,7 +328,7 @@ def list_projects(args):
 def create_project(data):
     """Start a project led by the caller's agency, covering audited units."""
     project = project_operations.create_project(
-        _user(), year=data["year"], kind=data["kind"], name=data["name"],
+        current_actor(), year=data["year"], kind=data["kind"], name=data["name"],
         unit_codes=data["units"], member_usernames=data["team"])
     db.session.commit()
     return project

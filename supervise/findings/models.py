@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 import sqlalchemy as sa
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
@@ -16,66 +14,25 @@ from supervise.attachments.models import Attachment
 from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
 from supervise.projects.models import Project
+from supervise.settings.models import Category
+from supervise.vocabulary import LabelledEnum
 
 
-class FindingStatus(StrEnum):
-    DRAFT = "draft"
-    ISSUED = "issued"
-
-    @property
-    def label(self) -> str:
-        return str({FindingStatus.DRAFT: _l("Draft"), FindingStatus.ISSUED: _l("Issued")}[self])
+class FindingStatus(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    ISSUED = "issued", _l("Issued")
 
 
-class Sensitivity(StrEnum):
-    NORMAL = "normal"
-    SENSITIVE = "sensitive"
-
-    @property
-    def label(self) -> str:
-        return str({Sensitivity.NORMAL: _l("Normal"),
-                    Sensitivity.SENSITIVE: _l("Sensitive")}[self])
+class Sensitivity(LabelledEnum):
+    NORMAL = "normal", _l("Normal")
+    SENSITIVE = "sensitive", _l("Sensitive")
 
 
-class Handling(StrEnum):
+class Handling(LabelledEnum):
     """What the receiving agency may do with a shared finding."""
 
-    READ_ONLY = "read_only"
-    MAY_REFER = "may_refer"
-
-    @property
-    def label(self) -> str:
-        return str({Handling.READ_ONLY: _l("Read only, do not pass on"),
-                    Handling.MAY_REFER: _l("May be cited in a referral")}[self])
-
-
-class Category(db.Model):
-    """A kind of problem; seeded, and extended by the security administrator."""
-
-    __tablename__ = "categories"
-
-    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(50))
-    name_en: Mapped[str] = mapped_column(sa.String(80))
-    position: Mapped[int] = mapped_column(default=100)
-    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
-
-    @property
-    def label(self) -> str:
-        locale = get_locale()
-        return self.name_en if locale is not None and locale.language == "en" else self.name
-
-
-# Seeded by migration 0002; the security administrator adds more.
-DEFAULT_CATEGORIES = [
-    ("allowances", "违规发放津补贴", "Improper allowances and subsidies"),
-    ("three_public", "“三公”经费", '"Three public expenses"'),
-    ("budget", "预算执行", "Budget execution"),
-    ("procurement", "政府采购", "Government procurement"),
-    ("state_assets", "国有资产", "State-owned assets"),
-    ("construction", "工程建设", "Construction projects"),
-    ("other", "其他", "Other"),
-]
+    READ_ONLY = "read_only", _l("Read only, do not pass on")
+    MAY_REFER = "may_refer", _l("May be cited in a referral")
 
 
 class Finding(PublicIdMixin, db.Model):

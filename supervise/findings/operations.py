@@ -14,6 +14,7 @@ from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind, User
 from supervise.attachments import operations as attachments
 from supervise.attachments.models import Attachment
+from supervise.cleaning import clean_input
 from supervise.errors import ConflictError, InvalidInput, OperationError, check_version
 from supervise.events.log import record_event
 from supervise.extensions import db
@@ -29,7 +30,9 @@ from supervise.findings.models import (
 )
 from supervise.findings.workflow import TRANSITIONS, WRONG_STATE, Action
 from supervise.money import AmountError, parse_amount
-from supervise.policy import FindingAction
+from supervise.policy import findings as finding_access
+from supervise.policy import projects as project_access
+from supervise.policy.findings import FindingAction
 from supervise.projects.models import Project
 from supervise.workflow import Step, Workflow, with_steps
 
@@ -46,82 +49,50 @@ def _refuse(message: str | None = None):
 
 
 def _require(user: User, action: FindingAction, finding: Finding) -> None:
-    if not policy.can_act_on_finding(user, action, finding):
+    if not finding_access.can_act_on_finding(user, action, finding):
         _refuse()
 
 
-def _text(value: Any, field: str, errors: dict) -> str | None:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[field] = _("Must be text.")
-        return None
-    value = value.strip()
-    if field in REQUIRED and not value:
-        errors[field] = _("This field is required.")
-        return None
-    if len(value) > TEXT_LIMITS[field]:
-        errors[field] = _("Too long: at most %(n)d characters.", n=TEXT_LIMITS[field])
-        return None
-    return value
-
-
 def clean_finding_input(user: User, data: dict, *, partial: bool) -> dict:
-    """Turn raw input from a form or JSON into model values, or raise InvalidInput naming every
-    field that does not pass. With `partial`, absent fields are left alone."""
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    unknown = set(data) - set(FIELDS)
-    for field in sorted(unknown):
-        errors[field] = _("Unknown field.")
-    for field in FIELDS:
-        if field not in data:
-            if not partial and field in REQUIRED:
-                errors[field] = _("This field is required.")
-            continue
-        raw = data[field]
-        if field in TEXT_LIMITS:
-            value = _text(raw, field, errors)
-            if value is not None:
-                values[field] = value
-        elif field == "unit":
-            unit = db.session.scalar(sa.select(Agency).where(
-                Agency.code == str(raw or ""), Agency.kind == AgencyKind.AUDITED_UNIT,
-                Agency.active.is_(True)))
-            if unit is None:
-                errors[field] = _("Unknown audited unit.")
-            else:
-                values["unit"] = unit
-        elif field == "project":
-            if raw in (None, ""):
-                values["project"] = None
-                continue
-            project = db.session.scalar(policy.visible_projects(user).where(
-                Project.public_id == str(raw)))
-            if project is None:
-                errors[field] = _("Unknown project.")
-            else:
-                values["project"] = project
-        elif field == "category":
-            category = db.session.scalar(sa.select(Category).where(
-                Category.code == str(raw or ""), Category.active.is_(True)))
-            if category is None:
-                errors[field] = _("Unknown category.")
-            else:
-                values["category"] = category
-        elif field == "amount":
-            try:
-                values["amount"] = parse_amount(raw)
-            except AmountError as exc:
-                errors[field] = str(exc)
-        elif field == "sensitivity":
-            try:
-                values["sensitivity"] = Sensitivity(raw or Sensitivity.NORMAL)
-            except ValueError:
-                errors[field] = _("Unknown sensitivity.")
-    if errors:
-        raise InvalidInput(errors)
-    return values
+    """Raw input from a form or JSON into model values, or InvalidInput naming every field that
+    does not pass (supervise.cleaning). With `partial`, absent fields are left alone."""
+    return clean_input(data, fields=FIELDS, required=REQUIRED, text_limits=TEXT_LIMITS,
+                       partial=partial, clean=lambda *args: _clean_field(user, *args))
+
+
+def _clean_field(user: User, field: str, raw: Any, values: dict, errors: dict) -> None:
+    if field == "unit":
+        unit = db.session.scalar(sa.select(Agency).where(
+            Agency.code == str(raw or ""), Agency.kind == AgencyKind.AUDITED_UNIT,
+            Agency.active.is_(True)))
+        if unit is None:
+            errors[field] = _("Unknown audited unit.")
+        else:
+            values["unit"] = unit
+    elif field == "project":
+        project = None if raw in (None, "") else db.session.scalar(
+            project_access.visible_projects(user).where(Project.public_id == str(raw)))
+        if project is None and raw not in (None, ""):
+            errors[field] = _("Unknown project.")
+        else:
+            values["project"] = project
+    elif field == "category":
+        category = db.session.scalar(sa.select(Category).where(
+            Category.code == str(raw or ""), Category.active.is_(True)))
+        if category is None:
+            errors[field] = _("Unknown category.")
+        else:
+            values["category"] = category
+    elif field == "amount":
+        try:
+            values["amount"] = parse_amount(raw)
+        except AmountError as exc:
+            errors[field] = str(exc)
+    elif field == "sensitivity":
+        try:
+            values["sensitivity"] = Sensitivity(raw or Sensitivity.NORMAL)
+        except ValueError:
+            errors[field] = _("Unknown sensitivity.")
 
 
 def create_finding(user: User, data: dict) -> Finding:
@@ -216,7 +187,7 @@ WORKFLOW = Workflow(
     name="finding",
     transitions=with_steps(TRANSITIONS, {Action.ISSUE: _issue, Action.SHARE: _share,
                                          Action.WITHDRAW_SHARE: _withdraw_share}),
-    parties=policy.finding_parties,
+    parties=finding_access.finding_parties,
     refuse_state=lambda state, action: WRONG_STATE[action],
 )
 
@@ -239,7 +210,7 @@ def add_comment(user: User, finding: Finding, body: Any, thread_agency_code: Any
     """A message in the thread between the owner and one recipient. The recipient writes in its
     own thread; the owner names the recipient whose thread it answers."""
     _require(user, FindingAction.COMMENT, finding)
-    if policy.owns_finding(user, finding):
+    if finding_access.owns_finding(user, finding):
         share = next((s for s in finding.shares
                       if s.active and s.agency.code == thread_agency_code), None)
         if share is None:
@@ -285,7 +256,7 @@ def link_finding(user: User, finding: Finding, related_public_id: Any) -> Findin
 
 
 def unlink_finding(user: User, link: FindingLink) -> None:
-    if not policy.owns_finding(user, link.related):
+    if not finding_access.owns_finding(user, link.related):
         _refuse()
     record_event("finding.unlink", actor=user, obj=link.finding,
                  details={"related": link.related.public_id})
@@ -299,11 +270,10 @@ def add_attachment(user: User, finding: Finding, upload) -> Attachment:
     return attachments.attach(user, upload, record=finding, finding_id=finding.id)
 
 
-def record_download(user: User, finding: Finding, attachment: Attachment) -> None:
-    attachments.record_download(user, finding, attachment)
-
-
-def record_reading(user: User, finding: Finding) -> None:
-    """Reading a sensitive finding is itself an event."""
+def open_finding(user: User, public_id: str) -> Finding:
+    """A finding the user may see, opened: reading a sensitive one is itself an event (the
+    caller commits)."""
+    finding = finding_access.finding_or_404(user, public_id)
     if finding.sensitivity == Sensitivity.SENSITIVE:
         record_event("finding.read", actor=user, obj=finding)
+    return finding

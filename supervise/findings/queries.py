@@ -8,16 +8,17 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from supervise import policy
 from supervise.accounts.models import Agency
+from supervise.database import BEIJING_TIME
 from supervise.extensions import db
-from supervise.findings.models import Category, Finding
+from supervise.findings.models import Finding
 from supervise.money import CENT
+from supervise.policy import findings as finding_access
 from supervise.projects.models import Project
+from supervise.settings.models import Category
 
 # Ties are broken by insertion order, so that pages do not overlap. A finding without an amount
 # counts as the smallest.
@@ -65,7 +66,7 @@ class FindingFilter:
 
 
 def _local_year_start(year: int) -> datetime:
-    return datetime(year, 1, 1, tzinfo=ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+    return datetime(year, 1, 1, tzinfo=BEIJING_TIME)
 
 
 def _like(text: str) -> str:
@@ -74,7 +75,7 @@ def _like(text: str) -> str:
 
 def matching(user, f: FindingFilter) -> sa.Select:
     """The findings the user may see that match the filter, unsorted, all in SQL."""
-    query = policy.visible_findings(user)
+    query = finding_access.visible_findings(user)
     if f.errors:
         return query.where(sa.false())
     if f.scope == "own":
@@ -131,7 +132,7 @@ class FilterChoices:
 
 def filter_choices(user) -> FilterChoices:
     """What the filters offer: only units, projects and years of findings the user can see."""
-    visible = policy.visible_findings(user).with_only_columns(
+    visible = finding_access.visible_findings(user).with_only_columns(
         Finding.id, Finding.unit_id, Finding.project_id, Finding.created_at).subquery()
     units = db.session.scalars(sa.select(Agency).where(
         Agency.id.in_(sa.select(visible.c.unit_id))).order_by(Agency.name)).all()
@@ -144,7 +145,7 @@ def filter_choices(user) -> FilterChoices:
         sa.func.min(visible.c.created_at), sa.func.max(visible.c.created_at))).one()
     years = {p.year for p in projects}
     if first is not None:
-        tz = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+        tz = BEIJING_TIME
         first, last = (
             (value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))).astimezone(tz)
             for value in (first, last))

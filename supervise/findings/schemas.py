@@ -9,16 +9,17 @@ Responses: records are named by their random public id, never by their integer k
 
 from __future__ import annotations
 
-from flask_login import current_user
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, missing, validate
 
-from supervise import policy
 from supervise.findings.models import FindingStatus, Handling, Sensitivity
 from supervise.findings.operations import COMMENT_LIMIT, NOTE_LIMIT, TEXT_LIMITS
+from supervise.policy import findings as finding_access
 from supervise.projects.models import ProjectKind
 from supervise.schemas import (
+    AgencyRefSchema,
     AmountField,
+    AsRead,
     LocalDateTime,
     PageQuerySchema,
     PageSchema,
@@ -124,11 +125,6 @@ class ProjectRequestSchema(Schema):
 # --- responses ------------------------------------------------------------------------------
 
 
-class AgencyRefSchema(Schema):
-    code = fields.String()
-    name = fields.String()
-
-
 class PersonSchema(Schema):
     username = fields.String()
     display_name = fields.String()
@@ -200,14 +196,16 @@ class FindingSchema(Schema):
     created_at = LocalDateTime()
     issued_at = LocalDateTime(allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentSchema))
-    share = fields.Method("_share", metadata={"description": "Recipients only: your share"})
+    share = fields.Nested(OwnShareSchema, metadata={"description": "Recipients only: your share"})
 
-    def _share(self, finding):
-        user = current_user._get_current_object()
-        if policy.owns_finding(user, finding):
-            return missing  # the owner reads every share in the uses panel
-        share = policy.active_share(user, finding)
-        return OwnShareSchema().dump(share) if share is not None else missing
+
+def as_read(user, finding) -> AsRead:
+    """The finding as `user` reads it: a recipient sees the share it reads it through; the
+    owner reads every share in the uses panel instead."""
+    share = None
+    if not finding_access.owns_finding(user, finding):
+        share = finding_access.active_share(user, finding)
+    return AsRead(finding, share=missing if share is None else share)
 
 
 # In a list, a finding is shown without its long texts: they are read on the finding itself,

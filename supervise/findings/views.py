@@ -3,46 +3,37 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind
-from supervise.attachments.web import send_attachment
-from supervise.errors import InvalidInput, OperationError
+from supervise.attachments.web import serve
 from supervise.extensions import db
 from supervise.findings import operations, queries
 from supervise.findings.forms import AttachmentForm, CommentForm, FindingForm, LinkForm, ShareForm
-from supervise.findings.models import Category, Finding
+from supervise.findings.models import Finding
 from supervise.findings.uses import uses_of
+from supervise.pages import attempt, done
 from supervise.pagination import paginate
-from supervise.policy import FindingAction, Permission
+from supervise.policy import Capability, Permission
+from supervise.policy import findings as finding_access
+from supervise.policy import projects as project_access
+from supervise.policy.findings import FindingAction
 from supervise.projects.models import Project
-from supervise.rectifications.models import Plan
+from supervise.settings.models import Category
+from supervise.web import current_actor
 
 blueprint = Blueprint("findings", __name__)
-
-
-def _user():
-    return current_user._get_current_object()
-
-
-def _reader():
-    """Case pages are for staff and leaders of agencies that read cases; others get 404."""
-    user = _user()
-    if not policy.reads_cases(user):
-        abort(404)
-    return user
 
 
 # --- lists --------------------------------------------------------------------------------
 
 @blueprint.route("/findings")
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def findings():
-    user = _reader()
+    user = current_actor()
     default_scope = "own" if policy.records_findings(user) else "shared_with_us"
     f = queries.FindingFilter.from_args(request.args, default_scope)
     matching = queries.matching(user, f)
@@ -60,7 +51,7 @@ def _fill_choices(form: FindingForm, user) -> None:
         Agency.kind == AgencyKind.AUDITED_UNIT, Agency.active.is_(True)).order_by(Agency.name))
     form.unit.choices = [SelectChoice("", _("Choose…"))] + [
         SelectChoice(u.code, u.name) for u in units]
-    projects = db.session.scalars(policy.visible_projects(user)
+    projects = db.session.scalars(project_access.visible_projects(user)
                                   .order_by(Project.year.desc(), Project.name))
     form.project.choices = [SelectChoice("", _("No project"))] + [
         SelectChoice(p.public_id, str(p)) for p in projects]
@@ -70,53 +61,34 @@ def _fill_choices(form: FindingForm, user) -> None:
         SelectChoice(c.code, c.label) for c in categories]
 
 
-def _show_errors(form: FindingForm, exc: InvalidInput) -> None:
-    for name, message in exc.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [message]
-        else:
-            flash(message, "error")
-
-
 @blueprint.route("/findings/new", methods=["GET", "POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
 def new_finding():
-    user = _reader()
-    if not policy.records_findings(user):
-        abort(403)
+    user = current_actor()
     form = FindingForm()
     _fill_choices(form, user)
-    status = 200
     if request.method == "GET":
         form.unit.data = request.args.get("unit", "")
         form.project.data = request.args.get("project", "")
-    elif form.validate_on_submit():
-        try:
-            finding = operations.create_finding(user, form.data_for_operation())
-            db.session.commit()
-            flash(_("Finding recorded as a draft. A leader of your agency issues it."),
-                  "success")
-            return redirect(url_for("findings.finding", public_id=finding.public_id))
-        except InvalidInput as exc:
-            db.session.rollback()
-            _show_errors(form, exc)
-            status = 400
-    else:
-        status = 400
-    return render_template("findings/form.html", form=form, finding=None), status
+    return attempt(
+        lambda: operations.create_finding(user, form.data_for_operation()),
+        done=lambda finding: done(
+            _("Finding recorded as a draft. A leader of your agency issues it."),
+            url_for("findings.finding", public_id=finding.public_id)),
+        show=lambda status, _errors: (
+            render_template("findings/form.html", form=form, finding=None), status),
+        form=form)
 
 
 @blueprint.route("/findings/<public_id>/edit", methods=["GET", "POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def edit_finding(public_id: str):
-    user = _reader()
-    finding = policy.finding_or_404(user, public_id, for_update=request.method == "POST")
-    if not policy.can_act_on_finding(user, FindingAction.EDIT, finding):
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, public_id, for_update=request.method == "POST")
+    if not finding_access.can_act_on_finding(user, FindingAction.EDIT, finding):
         abort(403)
     form = FindingForm()
     _fill_choices(form, user)
-    status = 200
     if request.method == "GET":
         form.process(data={
             "unit": finding.unit.code, "project": finding.project.public_id
@@ -125,30 +97,20 @@ def edit_finding(public_id: str):
             "amount": "" if finding.amount is None else str(finding.amount),
             "legal_basis": finding.legal_basis, "recommendation": finding.recommendation,
             "sensitivity": finding.sensitivity.value, "version": finding.version})
-    elif form.validate_on_submit():
-        try:
-            changed = operations.update_finding(user, finding, form.data_for_operation(),
-                                                form.version.data)
-            db.session.commit()
-            flash(_("Saved.") if changed else _("Nothing was changed."), "success")
-            return redirect(url_for("findings.finding", public_id=finding.public_id))
-        except InvalidInput as exc:
-            db.session.rollback()
-            _show_errors(form, exc)
-            status = 400
-        except OperationError as exc:  # a concurrent change: 409
-            db.session.rollback()
-            flash(exc.message, "error")
-            status = exc.status
-    else:
-        status = 400
-    return render_template("findings/form.html", form=form, finding=finding), status
+    return attempt(
+        lambda: operations.update_finding(user, finding, form.data_for_operation(),
+                                          form.version.data),
+        done=lambda changed: done(_("Saved.") if changed else _("Nothing was changed."),
+                                  url_for("findings.finding", public_id=finding.public_id)),
+        show=lambda status, _errors: (
+            render_template("findings/form.html", form=form, finding=finding), status),
+        form=form)
 
 
 # --- a finding ----------------------------------------------------------------------------
 
 def _detail(finding: Finding, status: int = 200, **forms):
-    user = _user()
+    user = current_actor()
     share_form = forms.get("share_form") or ShareForm()
     share_form.agency.choices = [SelectChoice("", _("Choose…"))] + [
         SelectChoice(a.code, a.name) for a in db.session.scalars(
@@ -158,30 +120,29 @@ def _detail(finding: Finding, status: int = 200, **forms):
             .order_by(Agency.kind, Agency.name))]
     link_form = forms.get("link_form") or LinkForm()
     own = []
-    if policy.can_act_on_finding(user, FindingAction.LINK, finding):
+    if finding_access.can_act_on_finding(user, FindingAction.LINK, finding):
         own = db.session.scalars(sa.select(Finding).where(
             Finding.owner_agency_id == user.agency_id, Finding.id != finding.id)
             .order_by(Finding.created_at.desc()).limit(200)).all()
     link_form.related.choices = [SelectChoice("", _("Choose…"))] + [
         SelectChoice(f.public_id, f.title) for f in own]
-    comments = db.session.scalars(policy.visible_comments(user, finding)).all()
+    comments = db.session.scalars(finding_access.visible_comments(user, finding)).all()
     return render_template(
         "findings/detail.html", finding=finding, uses=uses_of(user, finding),
-        share=policy.active_share(user, finding), owner=policy.owns_finding(user, finding),
+        share=finding_access.active_share(user, finding),
+        owner=finding_access.owns_finding(user, finding),
         comments=comments, share_form=share_form, link_form=link_form,
         comment_form=forms.get("comment_form") or CommentForm(),
         attachment_form=forms.get("attachment_form") or AttachmentForm(),
-        may={a.value: policy.can_act_on_finding(user, a, finding) for a in FindingAction},
-        plans=list(Plan),
+        may={a.value: finding_access.can_act_on_finding(user, a, finding) for a in FindingAction},
     ), status
 
 
 @blueprint.route("/findings/<public_id>")
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def finding(public_id: str):
-    user = _reader()
-    finding = policy.finding_or_404(user, public_id)
-    operations.record_reading(user, finding)
+    user = current_actor()
+    finding = operations.open_finding(user, public_id)
     db.session.commit()
     return _detail(finding)
 
@@ -189,25 +150,18 @@ def finding(public_id: str):
 def _act(public_id: str, action, success: str, form_name: str | None = None, form=None):
     """Run one operation on a finding from a form post; on refusal show the page again with
     the message and the operation's status, having changed nothing."""
-    user = _reader()
-    finding = policy.finding_or_404(user, public_id, for_update=True)
-    try:
-        action(user, finding)
-        db.session.commit()
-    except OperationError as exc:
-        db.session.rollback()
-        message = exc.message
-        if isinstance(exc, InvalidInput):
-            message = " ".join(exc.errors.values())
-        flash(message, "error")
-        finding = policy.finding_or_404(user, public_id)
-        return _detail(finding, exc.status, **({form_name: form} if form_name else {}))
-    flash(success, "success")
-    return redirect(url_for("findings.finding", public_id=public_id))
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, public_id, for_update=True)
+    return attempt(
+        lambda: action(user, finding),
+        done=lambda _result: done(success, url_for("findings.finding", public_id=public_id)),
+        show=lambda status, _errors: _detail(finding_access.finding_or_404(user, public_id),
+                                             status, **({form_name: form} if form_name else {})),
+        flash_invalid=True, invalid_status=422)
 
 
 @blueprint.route("/findings/<public_id>/issue", methods=["POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def issue(public_id: str):
     version = request.form.get("version")
     return _act(public_id, lambda user, finding: operations.issue_finding(user, finding, version),
@@ -215,7 +169,7 @@ def issue(public_id: str):
 
 
 @blueprint.route("/findings/<public_id>/shares", methods=["POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def share(public_id: str):
     form = ShareForm()
     return _act(public_id, lambda user, finding: operations.share_finding(
@@ -224,15 +178,15 @@ def share(public_id: str):
 
 
 @blueprint.route("/findings/<public_id>/shares/<share_id>/withdraw", methods=["POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def withdraw(public_id: str, share_id: str):
     return _act(public_id, lambda user, finding: operations.withdraw_share(
-        user, policy.share_or_404(user, finding, share_id)),
+        user, finding_access.share_or_404(user, finding, share_id)),
         _("The share was withdrawn; access has ended."))
 
 
 @blueprint.route("/findings/<public_id>/comments", methods=["POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def comment(public_id: str):
     form = CommentForm()
     return _act(public_id, lambda user, finding: operations.add_comment(
@@ -241,7 +195,7 @@ def comment(public_id: str):
 
 
 @blueprint.route("/findings/<public_id>/links", methods=["POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def link(public_id: str):
     form = LinkForm()
     return _act(public_id, lambda user, finding: operations.link_finding(
@@ -249,14 +203,14 @@ def link(public_id: str):
 
 
 @blueprint.route("/findings/<public_id>/links/<related_id>/delete", methods=["POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def unlink(public_id: str, related_id: str):
     return _act(public_id, lambda user, finding: operations.unlink_finding(
-        user, policy.link_or_404(user, finding, related_id)), _("The link was removed."))
+        user, finding_access.link_or_404(user, finding, related_id)), _("The link was removed."))
 
 
 @blueprint.route("/findings/<public_id>/attachments", methods=["POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def upload(public_id: str):
     form = AttachmentForm()
     return _act(public_id, lambda user, finding: operations.add_attachment(
@@ -264,12 +218,20 @@ def upload(public_id: str):
 
 
 @blueprint.route("/findings/<public_id>/attachments/<attachment_id>")
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def download(public_id: str, attachment_id: str):
-    user = _reader()
-    finding = policy.finding_or_404(user, public_id)
-    attachment, finding = policy.attachment_or_404(user, attachment_id, finding)
-    response = send_attachment(attachment)
-    operations.record_download(user, finding, attachment)
-    db.session.commit()
-    return response
+    user = current_actor()
+    return serve(user, *finding_access.attachment_or_404(user, public_id, attachment_id))
+
+
+@blueprint.route("/projects/<public_id>")
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
+def project(public_id: str):
+    """One project of the user's agency with its findings."""
+    user = current_actor()
+    project = project_access.project_or_404(user, public_id)
+    f = queries.FindingFilter(scope="own", project=public_id)
+    matching = queries.matching(user, f)
+    return render_template("projects/detail.html", project=project,
+                           page=paginate(queries.for_list(matching, f.sort)),
+                           total=queries.count_and_total(matching)[1])

@@ -9,6 +9,7 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 
 from supervise.findings.models import FindingStatus as S
+from supervise.vocabulary import LabelledEnum
 from supervise.workflow import table, transition
 
 
@@ -17,15 +18,10 @@ class Party(StrEnum):
     OWNER_LEADER = "owner_leader"
 
 
-class Action(StrEnum):
-    ISSUE = "issue"
-    SHARE = "share"
-    WITHDRAW_SHARE = "share_withdraw"
-
-    @property
-    def label(self) -> str:
-        return str({Action.ISSUE: _l("Issue"), Action.SHARE: _l("Share"),
-                    Action.WITHDRAW_SHARE: _l("Withdraw")}[self])
+class Action(LabelledEnum):
+    ISSUE = "issue", _l("Issue")
+    SHARE = "share", _l("Share")
+    WITHDRAW_SHARE = "share_withdraw", _l("Withdraw")
 
 
 TRANSITIONS = table(

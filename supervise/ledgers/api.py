@@ -35,8 +35,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, send_file
-from flask_login import current_user
+from flask import send_file
 from marshmallow import pre_load
 from sqlalchemy.orm import joinedload
 
@@ -48,23 +47,26 @@ from supervise.errors import InvalidInput
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings import queries as finding_queries
-from supervise.findings.models import Category, Finding, FindingStatus, Handling, Sensitivity
+from supervise.findings.models import Finding
 from supervise.findings.schemas import FindingQuerySchema
 from supervise.ledgers.workbook import XLSX_MIMETYPE, Column, Kind, local, write_ledger
-from supervise.policy import Permission
+from supervise.policy import Capability, Permission
+from supervise.policy import findings as finding_access
+from supervise.policy import rectifications as rectification_access
 from supervise.projects.models import Project
 from supervise.rectifications import queries as rectification_queries
 from supervise.rectifications.models import (
-    Plan,
     Rectification,
     RectificationState,
 )
 from supervise.rectifications.schemas import RectificationQuerySchema
 from supervise.referrals import queries as referral_queries
 from supervise.referrals.api import SORTS as REFERRAL_SORTS
-from supervise.referrals.models import Disposition, Referral, ReferralKind, ReferralState
+from supervise.referrals.models import Referral, ReferralState
 from supervise.referrals.schemas import ReferralQuerySchema
-from supervise.web import Blueprint
+from supervise.settings.models import Category
+from supervise.vocabulary import chinese
+from supervise.web import Blueprint, current_actor
 
 blueprint = Blueprint("ledgers_api", __name__, description="Excel ledgers of the lists")
 
@@ -77,38 +79,10 @@ SPOOL_BYTES = 4 * 1024 * 1024
 PAGING = ("page", "per_page")
 
 # --- the words of a Chinese ledger ----------------------------------------------------------
-# The same words as the Chinese screens; a value missing here falls back to its label.
+# A state, a kind or a clock reads as on the Chinese screens (`vocabulary.chinese`); the words of
+# the filters are the ledger's own.
 
-FINDING_STATUS = {FindingStatus.DRAFT: "草稿", FindingStatus.ISSUED: "已签发"}
-SENSITIVITY = {Sensitivity.NORMAL: "一般", Sensitivity.SENSITIVE: "敏感"}
-HANDLING = {Handling.READ_ONLY: "仅供阅知，不得转送", Handling.MAY_REFER: "可用于移送"}
-REFERRAL_KIND = {ReferralKind.CLUE: "问题线索", ReferralKind.HANDLING: "移送处理",
-                 ReferralKind.ASSISTANCE: "提请协助"}
-REFERRAL_STATE = {
-    ReferralState.DRAFT: "草稿", ReferralState.PENDING_APPROVAL: "待审批",
-    ReferralState.SENT: "已移送待签收", ReferralState.ACKNOWLEDGED: "已签收",
-    ReferralState.IN_HANDLING: "办理中", ReferralState.ANSWERED: "已反馈",
-    ReferralState.CLOSED: "已办结", ReferralState.RETURNED: "已退回",
-    ReferralState.WITHDRAWN: "已撤回",
-}
-DISPOSITION = {
-    Disposition.TALK_OR_INQUIRY: "谈话函询", Disposition.PRELIMINARY_VERIFICATION: "初步核实",
-    Disposition.HELD: "暂存待查", Disposition.CLOSED: "予以了结",
-    Disposition.CASE_OPENED: "立案审查调查", Disposition.TRANSFERRED: "移送其他机关",
-    Disposition.HANDLED: "已处理（部门）",
-}
-CLOCK = {ClockStatus.ON_TIME: "正常", ClockStatus.DUE_SOON: "即将到期",
-         ClockStatus.OVERDUE: "已逾期", ClockStatus.MET: "按期", ClockStatus.MET_LATE: "逾期完成",
-         ClockStatus.STOPPED: "已停止"}
 WEEKENDS_ONLY = "（仅按周末计算）"
-PLAN = {Plan.IMMEDIATE: "立行立改", Plan.STAGED: "分阶段整改", Plan.LONG_TERM: "持续整改"}
-RECTIFICATION_STATE = {
-    RectificationState.NOT_STARTED: "未整改", RectificationState.IN_PROGRESS: "整改中",
-    RectificationState.LONG_TERM: "长期整改",
-    RectificationState.PENDING_VERIFICATION: "已整改待核实",
-    RectificationState.VERIFIED: "已核实", RectificationState.SIGN_OFF_PENDING: "销号待审批",
-    RectificationState.SIGNED_OFF: "已销号",
-}
 CLOCK_FILTER = {"due_soon": "即将到期", "overdue": "已逾期"}
 FINDING_SCOPE = {"own": "本单位的问题", "shared_with_us": "共享给本单位的问题"}
 FINDING_SORT = {"created_at": "按记录时间从早到晚", "amount": "按金额从低到高",
@@ -118,16 +92,10 @@ REFERRAL_SORT = {"created_at": "按创建时间从早到晚", "acknowledge_by": 
                  "answer_by": "按反馈期限"}
 
 
-def _word(words: dict, value) -> str:
-    if value is None:
-        return ""
-    return words.get(value) or str(getattr(value, "label", value))
-
-
 def _clock_word(status: ClockStatus | None, complete: bool) -> str:
     if status is None:
         return ""
-    return _word(CLOCK, status) + ("" if complete else WEEKENDS_ONLY)
+    return chinese(status) + ("" if complete else WEEKENDS_ONLY)
 
 
 # --- filters: the lists' own schemas, without paging ----------------------------------------
@@ -219,10 +187,6 @@ def _rows(ledger: Ledger) -> Iterator[list]:
         ledger.batches.close()  # and with it the database cursor, whatever happened
 
 
-def _user() -> User:
-    return current_user._get_current_object()
-
-
 def _export(user: User, ledger: Ledger):
     """Write the ledger, record the export, and send the file."""
     now = now_utc()
@@ -277,8 +241,8 @@ def _share_count(user: User):
 def _handling(user: User):
     def value(finding: Finding, _extra):
         share = None if finding.owner_agency_id == user.agency_id else \
-            policy.active_share(user, finding)
-        return _word(HANDLING, share.handling) if share is not None else None
+            finding_access.active_share(user, finding)
+        return chinese(share.handling) if share is not None else None
 
     return value
 
@@ -300,7 +264,8 @@ def _rectifications_of(user: User, findings: list[Finding], now: datetime) -> di
         sa.select(Rectification.finding_id, Rectification.state, Rectification.due_at,
                   Rectification.warn_at, Rectification.rectified_at,
                   Rectification.calendar_complete)
-        .where(policy.visible_rectifications_clause(user), Rectification.finding_id.in_(ids)))
+        .where(rectification_access.visible_rectifications_clause(user),
+               Rectification.finding_id.in_(ids)))
     return {row.finding_id: _RectificationOfFinding(
         row.state, row.due_at, clock_status(row.due_at, row.warn_at, row.rectified_at, now),
         row.calendar_complete) for row in rows}
@@ -314,7 +279,7 @@ def _finding_filter_words(user: User, f: finding_queries.FindingFilter) -> str:
         parts.append(f"被审计单位：{_agency_name(f.unit)}")
     if f.project:
         # Named only if the reader sees a finding of it (the list shows its name there).
-        visible = policy.visible_findings(user).with_only_columns(Finding.project_id)
+        visible = finding_access.visible_findings(user).with_only_columns(Finding.project_id)
         name = db.session.scalar(sa.select(Project.name).where(
             Project.public_id == f.project, Project.id.in_(visible)))
         parts.append(f"项目：{name or f.project}")
@@ -334,7 +299,7 @@ def _finding_filter_words(user: User, f: finding_queries.FindingFilter) -> str:
 @blueprint.arguments(FindingLedgerQuerySchema, location="query")
 @blueprint.response(200, description="The findings ledger (问题台账), an .xlsx file",
                     content_type=XLSX_MIMETYPE)
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def findings_ledger(args):
     """The findings of GET /findings for the same filters (unit, project, year, category, q,
     scope, sort), every page, with their rectification status, as an Excel ledger.
@@ -343,9 +308,7 @@ def findings_ledger(args):
     for the reader's own findings the number of agencies they are shared with and the
     rectification state, report-by date and clock; for findings shared with the reader the
     handling code; recorded and issued times. The audited unit's contact gets 404."""
-    user = _user()
-    if not policy.reads_cases(user):
-        abort(404)
+    user = current_actor()
     f = finding_queries.FindingFilter.from_args(args)
     if f.errors:
         raise InvalidInput(f.errors)
@@ -362,8 +325,8 @@ def findings_ledger(args):
         Field(Column("category", "问题类别", 16), lambda x, _: x.category.name),
         Field(Column("amount", "涉及金额", 18, Kind.AMOUNT), lambda x, _: x.amount),
         Field(Column("sensitivity", "敏感程度", 10),
-              lambda x, _: _word(SENSITIVITY, x.sensitivity)),
-        Field(Column("status", "状态", 10), lambda x, _: _word(FINDING_STATUS, x.status)),
+              lambda x, _: chinese(x.sensitivity)),
+        Field(Column("status", "状态", 10), lambda x, _: chinese(x.status)),
         Field(Column("owner", "所属单位", 16), lambda x, _: x.owner_agency.name),
     ]
     if owner_columns:
@@ -373,7 +336,7 @@ def findings_ledger(args):
     if owner_columns:
         fields += [
             Field(Column("rectification_state", "整改状态", 14),
-                  lambda x, r: _word(RECTIFICATION_STATE, r.state) if r else None),
+                  lambda x, r: chinese(r.state) if r else None),
             Field(Column("rectification_due", "整改期限", 12, Kind.DATE),
                   lambda x, r: r.due_at if r else None),
             Field(Column("rectification_clock", "整改期限状态", 14),
@@ -416,7 +379,7 @@ def _persons(referral: Referral) -> str:
 @blueprint.arguments(ReferralLedgerQuerySchema, location="query")
 @blueprint.response(200, description="The referrals ledger (移送事项台账), an .xlsx file",
                     content_type=XLSX_MIMETYPE)
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def referrals_ledger(args):
     """The referrals of GET /referrals for the same filters (role, state, clock, sort), every
     page, with both clocks and their outcome, as an Excel ledger.
@@ -425,19 +388,17 @@ def referrals_ledger(args):
     and its clock, chasers (how many, the last), disposition, answered, and the persons
     involved in full: only the two parties reach a referral. Never its facts, the answer's text
     or the receiver's internal notes. The audited unit's contact gets 404."""
-    user = _user()
-    if not policy.reads_cases(user):
-        abort(404)
+    user = current_actor()
     now = now_utc()
     role, state, clock = args.get("role", ""), args.get("state", ""), args.get("clock", "")
     sort = args["sort"]
 
     fields = [
         Field(Column("title", "移送事项", 40, Kind.WRAP), lambda x, _: x.title),
-        Field(Column("kind", "移送类型", 12), lambda x, _: _word(REFERRAL_KIND, x.kind)),
+        Field(Column("kind", "移送类型", 12), lambda x, _: chinese(x.kind)),
         Field(Column("sender", "移送单位", 16), lambda x, _: x.sender_agency.name),
         Field(Column("receiver", "接收单位", 16), lambda x, _: x.receiver_agency.name),
-        Field(Column("state", "状态", 14), lambda x, _: _word(REFERRAL_STATE, x.state)),
+        Field(Column("state", "状态", 14), lambda x, _: chinese(x.state)),
         Field(Column("sent_at", "移送时间", 17, Kind.DATETIME), lambda x, _: x.sent_at),
         Field(Column("acknowledge_by", "签收期限", 12, Kind.DATE),
               lambda x, _: x.acknowledge_by),
@@ -450,7 +411,7 @@ def referrals_ledger(args):
         Field(Column("last_chased_at", "最近催办时间", 17, Kind.DATETIME),
               lambda x, e: e.last_chased_at),
         Field(Column("disposition", "处置方式", 16),
-              lambda x, _: _word(DISPOSITION, x.disposition)),
+              lambda x, _: chinese(x.disposition)),
         Field(Column("answered_at", "反馈时间", 17, Kind.DATETIME), lambda x, _: x.answered_at),
         Field(Column("persons", "涉及人员", 30, Kind.WRAP), lambda x, _: _persons(x)),
     ]
@@ -468,7 +429,7 @@ def referrals_ledger(args):
     if role:
         words.append(REFERRAL_ROLE[role])
     if state:
-        words.append(f"状态：{_word(REFERRAL_STATE, ReferralState(state))}")
+        words.append(f"状态：{chinese(ReferralState(state))}")
     if clock:
         words.append(f"期限：{CLOCK_FILTER[clock]}")
     if sort in REFERRAL_SORT:
@@ -495,7 +456,7 @@ def rectifications_ledger(args):
     chasers, amount, amount recovered (the sum of the reports), date of the final report. The
     issuing agency also: issuing agency and date, sign-off date, project, category, issued by,
     sign-off approved by."""
-    user = _user()
+    user = current_actor()
     now = now_utc()
     owner = not policy.is_unit_contact(user)
     state, clock, unit = args.get("state", ""), args.get("clock", ""), args.get("unit", "")
@@ -507,8 +468,8 @@ def rectifications_ledger(args):
         Field(Column("title", "问题标题（下达时）", 44, Kind.WRAP), lambda x, _: x.title),
         Field(Column("unit", "整改单位", 18), lambda x, _: x.unit.name),
         *internal(Field(Column("owner", "下达单位", 16), lambda x, _: x.owner_agency.name)),
-        Field(Column("plan", "整改方式", 12), lambda x, _: _word(PLAN, x.plan)),
-        Field(Column("state", "整改状态", 14), lambda x, _: _word(RECTIFICATION_STATE, x.state)),
+        Field(Column("plan", "整改方式", 12), lambda x, _: chinese(x.plan)),
+        Field(Column("state", "整改状态", 14), lambda x, _: chinese(x.state)),
         *internal(Field(Column("issued_at", "下达日期", 12, Kind.DATE), lambda x, _: x.issued_at)),
         Field(Column("due_at", "整改期限", 12, Kind.DATE), lambda x, _: x.due_at),
         Field(Column("clock", "期限状态", 14),
@@ -545,7 +506,7 @@ def rectifications_ledger(args):
 
     words = []
     if state:
-        words.append(f"整改状态：{_word(RECTIFICATION_STATE, RectificationState(state))}")
+        words.append(f"整改状态：{chinese(RectificationState(state))}")
     if clock:
         words.append(f"期限：{CLOCK_FILTER[clock]}")
     if unit:

@@ -1,3 +1,4 @@
+
 """Writing a ledger (台账) as an .xlsx workbook, streamed.
 
 A ledger is a Chinese document that people print and file: its title row, headers and words are
@@ -33,11 +34,12 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from supervise.database import BEIJING_TIME
+
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 YUAN_FORMAT = '#,##0.00"元"'
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 TITLE_ROW, HEADER_ROW, FIRST_DATA_ROW = 1, 2, 3
 
@@ -111,7 +113,7 @@ def local(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:  # stored times are aware; a naive one is taken as UTC
         value = value.replace(tzinfo=ZoneInfo("UTC"))
-    return value.astimezone(TIMEZONE).replace(tzinfo=None)
+    return value.astimezone(BEIJING_TIME).replace(tzinfo=None)
 
 
 def local_day(value: datetime | None) -> date | None:

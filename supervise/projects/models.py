@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -12,23 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from supervise.accounts.models import Agency, User
 from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
+from supervise.vocabulary import LabelledEnum
 
 
-class ProjectKind(StrEnum):
-    AUDIT = "audit"
-    INSPECTION = "inspection"
-    JOINT = "joint"
+class ProjectKind(LabelledEnum):
+    AUDIT = "audit", _l("Audit project")
+    INSPECTION = "inspection", _l("Inspection round")
+    JOINT = "joint", _l("Joint audit and inspection project")
 
-    @property
-    def label(self) -> str:
-        return str(PROJECT_KIND_LABELS[self])
-
-
-PROJECT_KIND_LABELS = {
-    ProjectKind.AUDIT: _l("Audit project"),
-    ProjectKind.INSPECTION: _l("Inspection round"),
-    ProjectKind.JOINT: _l("Joint audit and inspection project"),
-}
 
 project_units = sa.Table(
     "project_units",

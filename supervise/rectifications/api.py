@@ -16,17 +16,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, jsonify, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from supervise import policy
 from supervise.accounts.models import User
-from supervise.attachments.models import Attachment
-from supervise.attachments.web import send_attachment
+from supervise.attachments.web import serve
 from supervise.errors import InvalidInput
 from supervise.extensions import db
 from supervise.pagination import count
 from supervise.policy import Permission
+from supervise.policy import findings as finding_access
+from supervise.policy import rectifications as rectification_access
 from supervise.rectifications import operations, queries
 from supervise.rectifications.models import (
     Rectification,
@@ -46,7 +46,7 @@ from supervise.rectifications.schemas import (
     dump_list_for,
 )
 from supervise.rectifications.workflow import Action
-from supervise.web import JSON, MULTIPART, Blueprint, accepts
+from supervise.web import JSON, MULTIPART, Blueprint, accepts, current_actor
 
 blueprint = Blueprint("rectifications_api", __name__, description="Rectification to sign-off")
 
@@ -56,10 +56,6 @@ URL_ACTIONS = {a.value: a for a in Action if a != Action.REPORT}
 
 ROLE_SHAPED = ("Role-shaped: the audited unit's contact gets the text issued to it, plan, state, "
                "due_at, clock, calendar_complete, its reports, messages and actions only.")
-
-
-def _user() -> User:
-    return current_user._get_current_object()
 
 
 def _loaded(rectification: Rectification, user: User) -> Rectification:
@@ -88,14 +84,6 @@ def _answer(user: User, rectification: Rectification, status: int = 200):
     return response
 
 
-def _act(user: User, rectification: Rectification, action: Action,
-         data: operations.ActionInput, version) -> None:
-    """Run one step and commit once. (Files stored during a step that fails go with the
-    rollback: attachments.storage.)"""
-    operations.take_action(user, rectification, action, data, version)
-    db.session.commit()
-
-
 # --- issuing --------------------------------------------------------------------------------
 
 
@@ -108,8 +96,8 @@ def issue_rectification(data, finding_id):
     with a plan and a report-by date (by default from the settings, moved to a working day).
     403 for a finding the caller sees but does not own, 409 for a draft finding or one issued
     for rectification already, 422 for a bad plan or a date not after today."""
-    user = _user()
-    finding = policy.finding_or_404(user, finding_id, for_update=True)
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id, for_update=True)
     rectification = operations.issue_rectification(user, finding, data["plan"],
                                                     data.get("due_at"))
     db.session.commit()
@@ -132,7 +120,7 @@ def list_rectifications(args):
     them. The unit's rows hold id, title, amount, plan, state, due_at, clock and
     calendar_complete only.
     """
-    user = _user()
+    user = current_actor()
     query = queries.filtered(user, state=args.get("state", ""), clock=args.get("clock", ""),
                              unit=args.get("unit", ""))
     page, per_page = args["page"], args["per_page"]
@@ -152,8 +140,8 @@ def get_rectification(rectification_id):
     """A rectification item: for the issuing agency all of it, with the history; for the
     audited unit's contact the text issued to it, its clock, its reports and the send-backs and
     chasers addressed to it."""
-    user = _user()
-    return _answer(user, policy.rectification_or_404(user, rectification_id))
+    user = current_actor()
+    return _answer(user, rectification_access.rectification_or_404(user, rectification_id))
 
 
 @blueprint.route("/rectifications/<rectification_id>/attachments/<attachment_id>",
@@ -163,19 +151,9 @@ def get_rectification(rectification_id):
 @policy.requires(Permission.CASE_CONTENT)
 def download_attachment(rectification_id, attachment_id):
     """Download an evidence file sent with one of the item's reports."""
-    user = _user()
-    rectification = policy.rectification_or_404(user, rectification_id)
-    attachment = db.session.scalar(
-        sa.select(Attachment)
-        .join(RectificationReport, Attachment.rectification_report_id == RectificationReport.id)
-        .where(Attachment.public_id == attachment_id,
-               RectificationReport.rectification_id == rectification.id))
-    if attachment is None:
-        abort(404)
-    response = send_attachment(attachment)
-    operations.record_download(user, rectification, attachment)
-    db.session.commit()
-    return response
+    user = current_actor()
+    return serve(user, *rectification_access.attachment_or_404(user, rectification_id,
+                                                                attachment_id))
 
 
 # --- the workflow ---------------------------------------------------------------------------
@@ -192,7 +170,7 @@ def submit_report(data, rectification_id):
     or mended, and `final` when the work is done, which puts the item up for verification.
     Evidence goes as multipart/form-data: the same fields, and the files in `files`. 403 for
     anyone but the unit, 409 once the item is no longer open for reports."""
-    user = _user()
+    user = current_actor()
     files = ()
     if request.mimetype == "multipart/form-data":
         data = blueprint.ARGUMENTS_PARSER.parse(RectificationReportFormSchema, location="form")
@@ -200,12 +178,14 @@ def submit_report(data, rectification_id):
         unknown = set(request.files) - {"files"}
         if unknown:
             raise InvalidInput({name: _("Unknown field.") for name in sorted(unknown)})
-    rectification = policy.rectification_or_404(user, rectification_id, for_update=True)
+    rectification = rectification_access.rectification_or_404(user, rectification_id,
+                                                              for_update=True)
     version = data.pop("version", None)
     inputs = operations.ActionInput(
         measures=data.get("measures") or "", amount_recovered=data.get("amount_recovered"),
         rules=data.get("rules") or "", final=bool(data.get("final")), files=files)
-    _act(user, rectification, Action.REPORT, inputs, version)
+    operations.take_action(user, rectification, Action.REPORT, inputs, version)
+    db.session.commit()
     return _answer(user, rectification, 201)
 
 
@@ -223,10 +203,12 @@ def take_action(data, rectification_id, action):
     or bad input."""
     if action not in URL_ACTIONS:
         abort(404)
-    user = _user()
-    rectification = policy.rectification_or_404(user, rectification_id, for_update=True)
+    user = current_actor()
+    rectification = rectification_access.rectification_or_404(user, rectification_id,
+                                                              for_update=True)
     version = data.pop("version", None)
     inputs = operations.ActionInput(comment=data.get("comment") or "",
                                     reason=data.get("reason") or "")
-    _act(user, rectification, URL_ACTIONS[action], inputs, version)
+    operations.take_action(user, rectification, URL_ACTIONS[action], inputs, version)
+    db.session.commit()
     return _answer(user, rectification)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -16,44 +15,24 @@ from supervise.attachments.models import Attachment
 from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
 from supervise.findings.models import Finding
+from supervise.vocabulary import LabelledEnum
 from supervise.workflow import StepMixin
 
 
-class Plan(StrEnum):
-    IMMEDIATE = "immediate"  # 立行立改
-    STAGED = "staged"  # 分阶段整改
-    LONG_TERM = "long_term"  # 持续整改
-
-    @property
-    def label(self) -> str:
-        return str({Plan.IMMEDIATE: _l("Immediate (立行立改)"),
-                    Plan.STAGED: _l("Staged (分阶段整改)"),
-                    Plan.LONG_TERM: _l("Long-term (持续整改)")}[self])
+class Plan(LabelledEnum):
+    IMMEDIATE = "immediate", _l("Immediate (立行立改)")  # 立行立改
+    STAGED = "staged", _l("Staged (分阶段整改)")  # 分阶段整改
+    LONG_TERM = "long_term", _l("Long-term (持续整改)")  # 持续整改
 
 
-class RectificationState(StrEnum):
-    NOT_STARTED = "not_started"  # 未整改
-    IN_PROGRESS = "in_progress"  # 整改中
-    LONG_TERM = "long_term"  # 长期整改: periodic reports
-    PENDING_VERIFICATION = "pending_verification"  # 已整改待核实
-    VERIFIED = "verified"  # 核实通过, sign-off to be requested
-    SIGN_OFF_PENDING = "sign_off_pending"  # 销号待审批
-    SIGNED_OFF = "signed_off"  # 已销号
-
-    @property
-    def label(self) -> str:
-        return str(STATE_LABELS[self])
-
-
-STATE_LABELS = {
-    RectificationState.NOT_STARTED: _l("Not started"),
-    RectificationState.IN_PROGRESS: _l("Rectifying"),
-    RectificationState.LONG_TERM: _l("Long-term rectification"),
-    RectificationState.PENDING_VERIFICATION: _l("Rectified, to be verified"),
-    RectificationState.VERIFIED: _l("Verified"),
-    RectificationState.SIGN_OFF_PENDING: _l("Sign-off awaiting approval"),
-    RectificationState.SIGNED_OFF: _l("Signed off"),
-}
+class RectificationState(LabelledEnum):
+    NOT_STARTED = "not_started", _l("Not started")  # 未整改
+    IN_PROGRESS = "in_progress", _l("Rectifying")  # 整改中
+    LONG_TERM = "long_term", _l("Long-term rectification")  # 长期整改: periodic reports
+    PENDING_VERIFICATION = "pending_verification", _l("Rectified, to be verified")  # 已整改待核实
+    VERIFIED = "verified", _l("Verified")  # 核实通过, sign-off to be requested
+    SIGN_OFF_PENDING = "sign_off_pending", _l("Sign-off awaiting approval")  # 销号待审批
+    SIGNED_OFF = "signed_off", _l("Signed off")  # 已销号
 
 
 class Rectification(PublicIdMixin, db.Model):

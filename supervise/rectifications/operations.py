@@ -10,10 +10,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from supervise import policy
 from supervise.accounts.models import User
 from supervise.attachments import operations as attachments
-from supervise.attachments.models import Attachment
 from supervise.calendar import deadlines
 from supervise.calendar.models import load_calendar
 from supervise.database import now_utc
@@ -22,6 +20,7 @@ from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings.models import Finding
 from supervise.money import AmountError, parse_amount
+from supervise.policy import rectifications as rectification_access
 from supervise.rectifications.models import (
     Plan,
     Rectification,
@@ -48,7 +47,7 @@ def issue_rectification(user: User, finding: Finding, plan: Any, due: Any = None
                         ) -> Rectification:
     """Issue an issued finding to its audited unit, with a plan type and a report-by date (the
     default from the settings, or a date the auditor chooses)."""
-    if not policy.owns_finding(user, finding) or not policy.records_findings(user):
+    if not rectification_access.may_issue_rectification(user, finding):
         raise OperationError(_("You may not do this."), 403)
     if not finding.is_issued:
         raise OperationError(_("Only issued findings can be sent for rectification."), 409)
@@ -163,7 +162,7 @@ WORKFLOW = Workflow(
     name="rectification",
     transitions=with_steps(TRANSITIONS, {Action.REPORT: _report, Action.SEND_BACK: _send_back,
                                          Action.APPROVE_SIGN_OFF: _approve_sign_off}),
-    parties=policy.rectification_parties,
+    parties=rectification_access.rectification_parties,
     refuse_state=lambda state, _action: _(
         "This cannot be done while the rectification is: %(state)s.", state=state.label),
     add_step=_step_row,
@@ -174,9 +173,5 @@ def take_action(user: User, rectification: Rectification, action: Action | str,
                 data: ActionInput, version: Any = None) -> Step:
     """Run one transition (supervise.workflow); the step's `result` is the report, if any."""
     return WORKFLOW.run(user, rectification, action, data, version)
-
-
-def record_download(user: User, rectification: Rectification, attachment: Attachment) -> None:
-    attachments.record_download(user, rectification, attachment)
 
 

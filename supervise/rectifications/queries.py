@@ -7,9 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from supervise import policy, workflow
+from supervise import workflow
 from supervise.calendar.deadlines import ClockStatus, clock_status
 from supervise.database import now_utc
+from supervise.policy import rectifications as rectification_access
 from supervise.rectifications.models import (
     Rectification,
     RectificationState,
@@ -44,7 +45,7 @@ def filtered(user, *, state: str = "", clock: str = "", unit: str = "",
     the caller has checked the values."""
     from supervise.accounts.models import Agency
 
-    query = policy.visible_rectifications(user)
+    query = rectification_access.visible_rectifications(user)
     if state:
         query = query.where(Rectification.state == S(state))
     if clock:

@@ -13,15 +13,13 @@ it came from, the history of the issuing agency, or who in that agency did what 
 
 from __future__ import annotations
 
-from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from supervise import policy
+from supervise import schemas as shared
 from supervise.calendar.deadlines import ClockStatus
-from supervise.findings.schemas import (
-    AgencyRefSchema,
-    AttachmentSchema,
-)
+from supervise.findings.schemas import AttachmentSchema
+from supervise.policy import rectifications as rectification_access
 from supervise.rectifications import queries
 from supervise.rectifications.models import Plan, RectificationState
 from supervise.rectifications.operations import TEXT_LIMIT
@@ -89,10 +87,6 @@ class RectificationActionSchema(Schema):
 # --- responses ------------------------------------------------------------------------------
 
 
-def _caller():
-    return current_user._get_current_object()
-
-
 class RectificationReportSchema(Schema):
     id = fields.String(attribute="public_id")
     measures = fields.String()
@@ -102,16 +96,6 @@ class RectificationReportSchema(Schema):
     submitted_at = LocalDateTime()
     submitted_by = fields.Function(lambda report: report.submitted_by.display_name)
     attachments = fields.List(fields.Nested(AttachmentSchema))
-
-
-class RectificationStepSchema(Schema):
-    action = fields.String()
-    from_state = fields.String(allow_none=True)
-    to_state = fields.String(allow_none=True)
-    actor = fields.Function(lambda step: step.actor.display_name)
-    agency = fields.Nested(AgencyRefSchema)
-    at = LocalDateTime()
-    comment = fields.String()
 
 
 # Steps whose text is addressed to the unit: why its work was sent back, and the chasers.
@@ -125,19 +109,16 @@ class RectificationMessageSchema(Schema):
     by = fields.Function(lambda step: step.actor.display_name)
 
 
-class RectificationSchema(Schema):
+class RectificationSchema(shared.WorkflowRecordSchema):
     """Every field; each audience reads a view of it (UNIT_VIEW, OWNER_VIEW, …)."""
 
-    id = fields.String(attribute="public_id")
     finding = fields.String(attribute="finding.public_id",
                             metadata={"description": "The issuing agency only"})
-    unit = fields.Nested(AgencyRefSchema)
-    owner = fields.Nested(AgencyRefSchema, attribute="owner_agency")
+    unit = fields.Nested(shared.AgencyRefSchema)
+    owner = fields.Nested(shared.AgencyRefSchema, attribute="owner_agency")
     plan = fields.Enum(Plan, by_value=True)
     plan_name = fields.Function(lambda r: r.plan.label)
     state = fields.Enum(RectificationState, by_value=True)
-    state_name = fields.Function(lambda r: r.state.label)
-    version = fields.Integer()
     title = fields.String()
     facts = fields.String()
     legal_basis = fields.String()
@@ -159,18 +140,15 @@ class RectificationSchema(Schema):
     signed_off_by = fields.Function(
         lambda r: r.signed_off_by.display_name if r.signed_off_by else None)
     reports = fields.List(fields.Nested(RectificationReportSchema))
-    steps = fields.List(fields.Nested(RectificationStepSchema),
+    steps = fields.List(fields.Nested(shared.StepSchema),
                         metadata={"description": "The history"})
     messages = fields.Method("_messages", metadata={
         "description": "The unit only: send-backs and chasers addressed to it"})
-    actions = fields.Method("_actions", metadata={"description": "What you may do now"})
+    actions = fields.List(fields.String(), metadata={"description": "What you may do now"})
 
     def _messages(self, rectification):
         return RectificationMessageSchema(many=True).dump(
             [s for s in rectification.steps if s.action in MESSAGE_ACTIONS])
-
-    def _actions(self, rectification):
-        return [a.value for a in policy.rectification_actions(_caller(), rectification)]
 
 
 # The audited unit's contact: the text as issued, plan, state, clock, its reports and what is
@@ -199,8 +177,9 @@ def audience(user) -> str:
 
 
 def dump_for(user, rectification) -> dict:
-    """A rectification item as this caller may read it."""
-    return VIEWS[audience(user), False].dump(rectification)
+    """A rectification item as this caller may read it, with the steps they may take."""
+    actions = [a.value for a in rectification_access.rectification_actions(user, rectification)]
+    return VIEWS[audience(user), False].dump(shared.AsRead(rectification, actions=actions))
 
 
 def dump_list_for(user, rectifications) -> list[dict]:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 
 from supervise.rectifications.models import RectificationState as S
+from supervise.vocabulary import LabelledEnum
 from supervise.workflow import table, transition
 
 
@@ -21,24 +22,13 @@ class Party(StrEnum):
     UNIT = "unit"  # the audited unit's contact
 
 
-class Action(StrEnum):
-    REPORT = "report"
-    VERIFY = "verify"
-    SIGN_OFF = "sign-off"
-    APPROVE_SIGN_OFF = "approve-sign-off"
-    SEND_BACK = "send-back"
-    CHASE = "chase"
-
-    @property
-    def label(self) -> str:
-        return str({
-            Action.REPORT: _l("Report progress"),
-            Action.VERIFY: _l("Verify"),
-            Action.SIGN_OFF: _l("Request sign-off"),
-            Action.APPROVE_SIGN_OFF: _l("Approve sign-off"),
-            Action.SEND_BACK: _l("Send back for rework"),
-            Action.CHASE: _l("Chase"),
-        }[self])
+class Action(LabelledEnum):
+    REPORT = "report", _l("Report progress")
+    VERIFY = "verify", _l("Verify")
+    SIGN_OFF = "sign-off", _l("Request sign-off")
+    APPROVE_SIGN_OFF = "approve-sign-off", _l("Approve sign-off")
+    SEND_BACK = "send-back", _l("Send back for rework")
+    CHASE = "chase", _l("Chase")
 
 
 OPEN = (S.NOT_STARTED, S.IN_PROGRESS, S.LONG_TERM)

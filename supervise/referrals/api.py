@@ -13,19 +13,18 @@ lists and the answers to changes show them masked.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, g, request
+from flask import abort, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from supervise import policy
-from supervise.accounts.models import User
-from supervise.attachments.web import send_attachment
+from supervise.attachments.web import serve
 from supervise.errors import InvalidInput
 from supervise.extensions import db
 from supervise.findings.schemas import AttachmentSchema, UploadSchema
 from supervise.pagination import count
 from supervise.policy import Permission
+from supervise.policy import referrals as referral_access
 from supervise.referrals import operations, queries
 from supervise.referrals.models import Disposition, Extension, Referral, TimelineEntry
 from supervise.referrals.schemas import (
@@ -41,10 +40,12 @@ from supervise.referrals.schemas import (
     ReferralSchema,
     ReferralStepSchema,
     ReferralUpdateSchema,
+    as_listed,
+    as_read,
 )
 from supervise.referrals.workflow import Action
-from supervise.schemas import VersionSchema
-from supervise.web import JSON, MULTIPART, Blueprint, accepts
+from supervise.schemas import AsRead, VersionSchema
+from supervise.web import JSON, MULTIPART, Blueprint, accepts, current_actor
 
 blueprint = Blueprint("referrals_api", __name__, description="Referrals and their clocks")
 
@@ -69,16 +70,12 @@ SORTS = {
 }
 
 
-def _user() -> User:
-    return current_user._get_current_object()
-
-
-def _for_answer(referral: Referral) -> Referral:
-    """The referral, after the commit, with all that its answer shows loaded in a few
-    statements rather than one or more per timeline entry."""
+def _for_answer(referral: Referral) -> AsRead:
+    """The referral as the caller reads it, after the commit, with all that its answer shows
+    loaded in a few statements rather than one or more per timeline entry."""
     entries = selectinload(Referral.entries)
     extensions = selectinload(Referral.extensions)
-    return db.session.scalars(
+    loaded = db.session.scalars(
         sa.select(Referral).where(Referral.id == referral.id).options(
             joinedload(Referral.sender_agency), joinedload(Referral.receiver_agency),
             joinedload(Referral.handler), selectinload(Referral.persons),
@@ -88,12 +85,13 @@ def _for_answer(referral: Referral) -> Referral:
             extensions.joinedload(Extension.requested_by),
             extensions.joinedload(Extension.decided_by))
     ).unique().one()
+    return as_read(current_actor(), loaded)
 
 
 def _act(referral: Referral, action: Action, data: operations.ActionInput, version) -> Referral:
     """Run one step and commit once. (Files stored during a step that fails go with the
     rollback: attachments.storage.)"""
-    operations.take_action(_user(), referral, action, data, version)
+    operations.take_action(current_actor(), referral, action, data, version)
     db.session.commit()
     return _for_answer(referral)
 
@@ -112,7 +110,7 @@ def list_referrals(args):
     Items carry the state, both deadlines and each clock's status, the chasers sent, and the
     persons involved masked (张某某 → 张**); never the facts: open a referral to read them.
     """
-    user = _user()
+    user = current_actor()
     query = queries.filtered(user, role=args.get("role", ""), state=args.get("state", ""),
                              clock=args.get("clock", ""))
     page, per_page = args["page"], args["per_page"]
@@ -120,8 +118,8 @@ def list_referrals(args):
     items = list(db.session.scalars(
         queries.for_list(query).order_by(*SORTS[args["sort"]])
         .limit(per_page).offset((page - 1) * per_page)).unique())
-    g.referral_chasers = queries.chasers(r.id for r in items)
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    return {"items": as_listed(items, queries.chasers(r.id for r in items)), "page": page,
+            "per_page": per_page, "total": total}
 
 
 @blueprint.route("/referrals/<referral_id>", methods=["GET"])
@@ -131,9 +129,8 @@ def get_referral(referral_id):
     """A referral in full, for the two parties: content, persons involved, cited findings,
     evidence, timeline (the receiver's internal notes only for the receiver), extensions, both
     clocks and the steps the caller may take now. Every reading is recorded."""
-    user = _user()
-    referral = policy.referral_or_404(user, referral_id)
-    operations.record_reading(user, referral)
+    user = current_actor()
+    referral = operations.open_referral(user, referral_id)
     db.session.commit()
     return _for_answer(referral)
 
@@ -156,7 +153,7 @@ def list_dispositions():
 @policy.requires(Permission.CASE_CONTENT)
 def create_referral(data):
     """Draft a referral from the caller's agency; it leaves only when a leader approves it."""
-    referral = operations.create_referral(_user(), data)
+    referral = operations.create_referral(current_actor(), data)
     db.session.commit()
     return _for_answer(referral)
 
@@ -168,8 +165,8 @@ def create_referral(data):
 def update_referral(data, referral_id):
     """Change the content of a draft or a returned referral, carrying the `version` read; a
     stale version answers 409."""
-    user = _user()
-    referral = policy.referral_or_404(user, referral_id, for_update=True)
+    user = current_actor()
+    referral = referral_access.referral_or_404(user, referral_id, for_update=True)
     version = data.pop("version")
     operations.update_referral(user, referral, data, version)
     db.session.commit()
@@ -183,8 +180,8 @@ def update_referral(data, referral_id):
 @accepts(MULTIPART)
 def upload_attachment(files, referral_id):
     """Add an evidence file (multipart field `file`) to a draft or returned referral."""
-    user = _user()
-    referral = policy.referral_or_404(user, referral_id, for_update=True)
+    user = current_actor()
+    referral = referral_access.referral_or_404(user, referral_id, for_update=True)
     attachment = operations.add_attachment(user, referral, files.get("file"))
     db.session.commit()
     return attachment
@@ -196,13 +193,8 @@ def upload_attachment(files, referral_id):
 @policy.requires(Permission.CASE_CONTENT)
 def download_attachment(referral_id, attachment_id):
     """Download a file of the referral: its evidence, or one sent with an answer."""
-    user = _user()
-    referral = policy.referral_or_404(user, referral_id)
-    attachment = policy.referral_attachment_or_404(user, referral, attachment_id)
-    response = send_attachment(attachment)
-    operations.record_download(user, referral, attachment)
-    db.session.commit()
-    return response
+    user = current_actor()
+    return serve(user, *referral_access.attachment_or_404(user, referral_id, attachment_id))
 
 
 # --- the workflow ---------------------------------------------------------------------------
@@ -226,14 +218,14 @@ def take_action(data, referral_id, action):
     """
     if action not in URL_ACTIONS:
         abort(404)
-    user = _user()
+    user = current_actor()
     files = ()
     if request.mimetype == "multipart/form-data":
         data = blueprint.ARGUMENTS_PARSER.parse(ActionFormSchema, location="form")
         files = tuple(f for f in request.files.getlist("files") if f.filename)
         if files and URL_ACTIONS[action] != Action.ANSWER:  # only an answer carries files
             raise InvalidInput({"files": _("Unknown field.")})
-    referral = policy.referral_or_404(user, referral_id, for_update=True)
+    referral = referral_access.referral_or_404(user, referral_id, for_update=True)
     version = data.pop("version", None)
     inputs = operations.ActionInput(**{key: value or "" for key, value in data.items()},
                                     files=files)
@@ -248,7 +240,7 @@ def revise(data, referral_id):
     """Revise a returned referral as a new draft (the sender): the same receiver, content,
     persons involved and evidence, to change and submit for approval again. The returned
     referral stays as it was sent, for its receiver to read. Answers the new draft."""
-    referral = policy.referral_or_404(_user(), referral_id, for_update=True)
+    referral = referral_access.referral_or_404(current_actor(), referral_id, for_update=True)
     _act(referral, Action.REVISE, operations.ActionInput(), data.get("version"))
     return _for_answer(referral.revision)
 
@@ -260,7 +252,7 @@ def revise(data, referral_id):
 def chase(data, referral_id):
     """Chase (催办) a referral the caller's agency sent, with a message, any time after
     sending."""
-    referral = policy.referral_or_404(_user(), referral_id, for_update=True)
+    referral = referral_access.referral_or_404(current_actor(), referral_id, for_update=True)
     return _act(referral, Action.CHASE, operations.ActionInput(comment=data["comment"] or ""),
                 data.get("version"))
 
@@ -272,7 +264,7 @@ def chase(data, referral_id):
 def request_extension(data, referral_id):
     """Ask the sender for more time to answer (the receiver, while handling): the new
     answer-by date `until` and a `reason`. The deadline moves only if the sender approves."""
-    referral = policy.referral_or_404(_user(), referral_id, for_update=True)
+    referral = referral_access.referral_or_404(current_actor(), referral_id, for_update=True)
     inputs = operations.ActionInput(until=data["until"], reason=data["reason"] or "")
     return _act(referral, Action.REQUEST_EXTENSION, inputs, data.get("version"))
 
@@ -287,7 +279,7 @@ def decide_extension(data, referral_id, extension_id, decision):
     deadline moves to the end of the requested day."""
     if decision not in DECISIONS:
         abort(404)
-    referral = policy.referral_or_404(_user(), referral_id, for_update=True)
+    referral = referral_access.referral_or_404(current_actor(), referral_id, for_update=True)
     inputs = operations.ActionInput(extension=extension_id, decision=decision,
                                     comment=data.get("comment") or "")
     return _act(referral, Action.DECIDE_EXTENSION, inputs, data.get("version"))

@@ -14,75 +14,39 @@ from supervise.attachments.models import Attachment
 from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
 from supervise.findings.models import Finding
+from supervise.vocabulary import LabelledEnum
 from supervise.workflow import StepMixin
 
 
-class ReferralKind(StrEnum):
-    CLUE = "clue"  # 问题线索, to the discipline commission
-    HANDLING = "handling"  # 移送处理, for handling by a department
-    ASSISTANCE = "assistance"  # 提请协助
-
-    @property
-    def label(self) -> str:
-        return str({ReferralKind.CLUE: _l("Clue of a suspected violation"),
-                    ReferralKind.HANDLING: _l("Referred for handling"),
-                    ReferralKind.ASSISTANCE: _l("Request for assistance")}[self])
+class ReferralKind(LabelledEnum):
+    CLUE = "clue", _l("Clue of a suspected violation")  # 问题线索, to the discipline commission
+    HANDLING = "handling", _l("Referred for handling")  # 移送处理, for handling by a department
+    ASSISTANCE = "assistance", _l("Request for assistance")  # 提请协助
 
 
-class ReferralState(StrEnum):
-    DRAFT = "draft"
-    PENDING_APPROVAL = "pending_approval"
-    SENT = "sent"
-    ACKNOWLEDGED = "acknowledged"
-    IN_HANDLING = "in_handling"
-    ANSWERED = "answered"
-    CLOSED = "closed"
-    RETURNED = "returned"
-    WITHDRAWN = "withdrawn"
-
-    @property
-    def label(self) -> str:
-        return str(STATE_LABELS[self])
+class ReferralState(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    PENDING_APPROVAL = "pending_approval", _l("Pending approval")
+    SENT = "sent", _l("Sent, not acknowledged")
+    ACKNOWLEDGED = "acknowledged", _l("Acknowledged")
+    IN_HANDLING = "in_handling", _l("In handling")
+    ANSWERED = "answered", _l("Answered")
+    CLOSED = "closed", _l("Closed")
+    RETURNED = "returned", _l("Returned")
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
 
 
-STATE_LABELS = {
-    ReferralState.DRAFT: _l("Draft"),
-    ReferralState.PENDING_APPROVAL: _l("Pending approval"),
-    ReferralState.SENT: _l("Sent, not acknowledged"),
-    ReferralState.ACKNOWLEDGED: _l("Acknowledged"),
-    ReferralState.IN_HANDLING: _l("In handling"),
-    ReferralState.ANSWERED: _l("Answered"),
-    ReferralState.CLOSED: _l("Closed"),
-    ReferralState.RETURNED: _l("Returned"),
-    ReferralState.WITHDRAWN: _l("Withdrawn"),
-}
-
-
-class Disposition(StrEnum):
+class Disposition(LabelledEnum):
     """How a commission disposes of a clue (监督执纪工作规则), and other answers."""
 
-    TALK_OR_INQUIRY = "talk_or_inquiry"
-    PRELIMINARY_VERIFICATION = "preliminary_verification"
-    HELD = "held"
-    CLOSED = "closed"
-    CASE_OPENED = "case_opened"
-    TRANSFERRED = "transferred"
-    HANDLED = "handled"
+    TALK_OR_INQUIRY = "talk_or_inquiry", _l("Talk or written inquiry")
+    PRELIMINARY_VERIFICATION = "preliminary_verification", _l("Preliminary verification")
+    HELD = "held", _l("Held for later")
+    CLOSED = "closed", _l("Closed without action")
+    CASE_OPENED = "case_opened", _l("Case opened for review and investigation")
+    TRANSFERRED = "transferred", _l("Passed to another authority")
+    HANDLED = "handled", _l("Handled (departments)")
 
-    @property
-    def label(self) -> str:
-        return str(DISPOSITION_LABELS[self])
-
-
-DISPOSITION_LABELS = {
-    Disposition.TALK_OR_INQUIRY: _l("Talk or written inquiry"),
-    Disposition.PRELIMINARY_VERIFICATION: _l("Preliminary verification"),
-    Disposition.HELD: _l("Held for later"),
-    Disposition.CLOSED: _l("Closed without action"),
-    Disposition.CASE_OPENED: _l("Case opened for review and investigation"),
-    Disposition.TRANSFERRED: _l("Passed to another authority"),
-    Disposition.HANDLED: _l("Handled (departments)"),
-}
 
 referral_findings = sa.Table(
     "referral_findings",

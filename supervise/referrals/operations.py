@@ -22,10 +22,13 @@ from supervise.attachments import operations as attachments
 from supervise.attachments.models import Attachment
 from supervise.calendar import deadlines
 from supervise.calendar.models import load_calendar
-from supervise.errors import InvalidInput, OperationError, check_version
+from supervise.cleaning import clean_input
+from supervise.errors import OperationError, check_version
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings.models import Finding
+from supervise.policy import findings as finding_access
+from supervise.policy import referrals as referral_access
 from supervise.referrals.models import (
     Disposition,
     Extension,
@@ -75,61 +78,43 @@ def _clean_persons(raw, errors: dict) -> list[dict] | None:
 def clean_referral_input(user: User, data: dict, *, partial: bool) -> dict:
     """Raw input from a form or JSON into model values, or InvalidInput naming each field that
     does not pass. The messages never repeat what was entered."""
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for field in sorted(set(data) - set(FIELDS)):
-        errors[field] = _("Unknown field.")
-    for field in FIELDS:
-        if field not in data:
-            if not partial and field in REQUIRED:
-                errors[field] = _("This field is required.")
-            continue
-        raw = data[field]
-        if field in TEXT_LIMITS:
-            value = "" if raw is None else raw
-            if not isinstance(value, str):
-                errors[field] = _("Must be text.")
-            elif field in REQUIRED and not value.strip():
-                errors[field] = _("This field is required.")
-            elif len(value.strip()) > TEXT_LIMITS[field]:
-                errors[field] = _("Too long: at most %(n)d characters.", n=TEXT_LIMITS[field])
-            else:
-                values[field] = value.strip()
-        elif field == "receiver":
-            agency = db.session.scalar(sa.select(Agency).where(
-                Agency.code == str(raw or ""), Agency.active.is_(True)))
-            if agency is None:
-                errors[field] = _("Unknown agency.")
-            elif agency.kind == AgencyKind.AUDITED_UNIT:
-                errors[field] = _("Referrals are never sent to audited units.")
-            elif agency.id == user.agency_id:
-                errors[field] = _("A referral goes to another agency.")
-            else:
-                values["receiver_agency"] = agency
-        elif field == "kind":
-            try:
-                values["kind"] = ReferralKind(raw)
-            except ValueError:
-                errors[field] = _("Choose the kind of referral.")
-        elif field == "persons_involved":
-            persons = _clean_persons(raw, errors)
-            if persons is not None:
-                values["persons"] = persons
-        elif field == "findings":
-            ids = raw if isinstance(raw, list) else None
-            if ids is None or not all(isinstance(i, str) for i in ids):
-                errors[field] = _("Give a list of finding ids.")
-                continue
-            found = list(db.session.scalars(sa.select(Finding).where(
-                Finding.public_id.in_(set(ids)), policy.referrable_findings_clause(user))))
-            if len(found) != len(set(ids)):
-                errors[field] = _("Only your agency's issued findings, or findings shared with "
-                                  "it as may be referred, can be cited.")
-            else:
-                values["findings"] = found
-    if errors:
-        raise InvalidInput(errors)
-    return values
+    return clean_input(data, fields=FIELDS, required=REQUIRED, text_limits=TEXT_LIMITS,
+                       partial=partial, clean=lambda *args: _clean_field(user, *args))
+
+
+def _clean_field(user: User, field: str, raw: Any, values: dict, errors: dict) -> None:
+    if field == "receiver":
+        agency = db.session.scalar(sa.select(Agency).where(
+            Agency.code == str(raw or ""), Agency.active.is_(True)))
+        if agency is None:
+            errors[field] = _("Unknown agency.")
+        elif agency.kind == AgencyKind.AUDITED_UNIT:
+            errors[field] = _("Referrals are never sent to audited units.")
+        elif agency.id == user.agency_id:
+            errors[field] = _("A referral goes to another agency.")
+        else:
+            values["receiver_agency"] = agency
+    elif field == "kind":
+        try:
+            values["kind"] = ReferralKind(raw)
+        except ValueError:
+            errors[field] = _("Choose the kind of referral.")
+    elif field == "persons_involved":
+        persons = _clean_persons(raw, errors)
+        if persons is not None:
+            values["persons"] = persons
+    elif field == "findings":
+        ids = raw if isinstance(raw, list) else None
+        if ids is None or not all(isinstance(i, str) for i in ids):
+            errors[field] = _("Give a list of finding ids.")
+            return
+        found = list(db.session.scalars(sa.select(Finding).where(
+            Finding.public_id.in_(set(ids)), finding_access.referrable_findings_clause(user))))
+        if len(found) != len(set(ids)):
+            errors[field] = _("Only your agency's issued findings, or findings shared with "
+                              "it as may be referred, can be cited.")
+        else:
+            values["findings"] = found
 
 
 def _apply(referral: Referral, values: dict) -> list[str]:
@@ -171,7 +156,7 @@ def create_referral(user: User, data: dict) -> Referral:
 def _check_editable(user: User, referral: Referral) -> None:
     """Only the sender changes a referral, and only a draft that was never sent: what was sent
     stays as the receiver received it."""
-    if Party.SENDER not in policy.parties(user, referral):
+    if Party.SENDER not in referral_access.parties(user, referral):
         raise OperationError(_("You may not do this."), 403)
     if referral.state == ReferralState.RETURNED:
         raise OperationError(_("A returned referral stays as it was sent. Revise it as a new "
@@ -202,13 +187,12 @@ def add_attachment(user: User, referral: Referral, upload) -> Attachment:
     return attachments.attach(user, upload, record=referral, referral_id=referral.id)
 
 
-def record_download(user: User, referral: Referral, attachment: Attachment) -> None:
-    attachments.record_download(user, referral, attachment)
-
-
-def record_reading(user: User, referral: Referral) -> None:
-    """Every opening of a referral is a reading of a sensitive record."""
+def open_referral(user: User, public_id: str) -> Referral:
+    """A referral the user may see, opened: every opening is a reading of a sensitive record,
+    recorded (the caller commits)."""
+    referral = referral_access.referral_or_404(user, public_id)
     record_event("referral.read", actor=user, obj=referral)
+    return referral
 
 
 # --- the workflow ---------------------------------------------------------------------------
@@ -382,7 +366,7 @@ def _revise(step: Step) -> None:
                  for p in referral.persons],
         findings=list(db.session.scalars(sa.select(Finding).where(
             Finding.id.in_([f.id for f in referral.findings]),
-            policy.referrable_findings_clause(user)))))
+            finding_access.referrable_findings_clause(user)))))
     db.session.add(revision)
     db.session.flush()
     for attachment in referral.attachments:
@@ -405,7 +389,7 @@ WORKFLOW = Workflow(
         Action.ANSWER: _answer, Action.CLOSE: _close, Action.REOPEN: _reopen,
         Action.REQUEST_EXTENSION: _request_extension,
         Action.DECIDE_EXTENSION: _decide_extension, Action.REVISE: _revise}),
-    parties=policy.parties,
+    parties=referral_access.parties,
     refuse_state=lambda state, _action: _(
         "This cannot be done while the referral is: %(state)s.", state=state.label),
     add_step=_timeline,

@@ -8,10 +8,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from supervise import policy, workflow
+from supervise import workflow
 from supervise.calendar.deadlines import ClockStatus, clock_status
 from supervise.database import now_utc
 from supervise.extensions import db
+from supervise.policy import referrals as referral_access
 from supervise.referrals.models import Referral, ReferralState, TimelineEntry
 
 S = ReferralState
@@ -67,11 +68,13 @@ def for_list(query: sa.Select) -> sa.Select:
 
 
 def sent_by(user) -> sa.Select:
-    return policy.visible_referrals(user).where(Referral.sender_agency_id == user.agency_id)
+    return referral_access.visible_referrals(user).where(
+        Referral.sender_agency_id == user.agency_id)
 
 
 def received_by(user) -> sa.Select:
-    return policy.visible_referrals(user).where(policy.received_clause(user.agency_id))
+    return referral_access.visible_referrals(user).where(
+        referral_access.received_clause(user.agency_id))
 
 
 def filtered(user, *, role: str = "", state: str = "", clock: str = "",
@@ -79,7 +82,9 @@ def filtered(user, *, role: str = "", state: str = "", clock: str = "",
     """Visible referrals narrowed by role (sent|received), state and clock (due_soon|overdue);
     the caller has checked the values."""
     now = now or now_utc()
-    query = {"sent": sent_by, "received": received_by}.get(role, policy.visible_referrals)(user)
+    scope = {"sent": sent_by, "received": received_by}.get(role,
+                                                           referral_access.visible_referrals)
+    query = scope(user)
     if state:
         query = query.where(Referral.state == ReferralState(state))
     if clock:

@@ -13,17 +13,14 @@ an event; a list, and the answer to a change, show them masked.
 
 from __future__ import annotations
 
-from flask import g
-from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
-from supervise import policy
 from supervise.calendar.deadlines import ClockStatus
 from supervise.findings.schemas import (
-    AgencyRefSchema,
     AttachmentSchema,
     PersonSchema,
 )
+from supervise.policy import referrals as referral_access
 from supervise.referrals import queries
 from supervise.referrals.models import (
     Disposition,
@@ -33,7 +30,16 @@ from supervise.referrals.models import (
 )
 from supervise.referrals.operations import COMMENT_LIMIT, MAX_PERSONS, TEXT_LIMITS
 from supervise.referrals.workflow import Party
-from supervise.schemas import LocalDateTime, PageQuerySchema, PageSchema, Version
+from supervise.schemas import (
+    AgencyRefSchema,
+    AsRead,
+    LocalDateTime,
+    PageQuerySchema,
+    PageSchema,
+    StepSchema,
+    Version,
+    WorkflowRecordSchema,
+)
 
 CLOCK_STATUSES = [s.value for s in ClockStatus]
 
@@ -153,15 +159,12 @@ def _clocks(referral) -> dict:
             "answer": clocks.answer.value if clocks.answer else None}
 
 
-class ReferralBaseSchema(Schema):
+class ReferralBaseSchema(WorkflowRecordSchema):
     """What every answer about a referral carries: its state and both clocks."""
 
-    id = fields.String(attribute="public_id")
     kind = fields.Enum(ReferralKind, by_value=True)
     kind_name = fields.Function(lambda referral: referral.kind.label)
     state = fields.Enum(ReferralState, by_value=True)
-    state_name = fields.Function(lambda referral: referral.state.label)
-    version = fields.Integer()
     title = fields.String()
     sender = fields.Nested(AgencyRefSchema, attribute="sender_agency")
     receiver = fields.Nested(AgencyRefSchema, attribute="receiver_agency")
@@ -195,13 +198,7 @@ class ReferralSummarySchema(ReferralBaseSchema):
     """A list row: the persons involved masked, no facts or other long texts."""
 
     persons_involved = fields.List(fields.Nested(MaskedPersonSchema), attribute="persons")
-    chasers = fields.Method("_chasers", metadata={"description": "Chasers sent so far: "
-                                                                 "{count, last_at}"})
-
-    def _chasers(self, referral):
-        # Counted for the whole page at once by the view (queries.chasers).
-        count, last_at = g.get("referral_chasers", {}).get(referral.id, (0, None))
-        return ChasersSchema().dump({"count": count, "last_at": last_at})
+    chasers = fields.Nested(ChasersSchema, metadata={"description": "Chasers sent so far"})
 
 
 class ReferralPageSchema(PageSchema):
@@ -218,14 +215,7 @@ class FindingRefSchema(Schema):
     title = fields.String()
 
 
-class TimelineEntrySchema(Schema):
-    action = fields.String()
-    from_state = fields.String(allow_none=True)
-    to_state = fields.String(allow_none=True)
-    actor = fields.Function(lambda entry: entry.actor.display_name)
-    agency = fields.Nested(AgencyRefSchema)
-    at = LocalDateTime()
-    comment = fields.String()
+class TimelineEntrySchema(StepSchema):
     internal = fields.Boolean(metadata={"description": "The receiver's own handling note"})
     attachments = fields.List(fields.Nested(AttachmentSchema))
 
@@ -244,10 +234,6 @@ class ExtensionSchema(Schema):
     decision_comment = fields.String()
 
 
-def _caller():
-    return current_user._get_current_object()
-
-
 class ReferralSchema(ReferralBaseSchema):
     """A referral as its two parties read it."""
 
@@ -262,38 +248,42 @@ class ReferralSchema(ReferralBaseSchema):
     attachments = fields.List(fields.Nested(AttachmentSchema))
     disposition = fields.Method("_disposition", allow_none=True)
     result = fields.String()
-    timeline = fields.Method("_timeline", metadata={
+    timeline = fields.List(fields.Nested(TimelineEntrySchema), metadata={
         "description": "The steps you may read: your agency's own, and the other party's "
                        "from the sending on (never its internal ones)"})
     extensions = fields.List(fields.Nested(ExtensionSchema))
-    actions = fields.Method("_actions", metadata={"description": "What you may do now"})
-    previous = fields.Method("_previous", allow_none=True, metadata={
+    actions = fields.List(fields.String(), metadata={"description": "What you may do now"})
+    previous = fields.String(allow_none=True, metadata={
         "description": "The returned referral this one revises (told to the sender only)"})
-    revision = fields.Method("_revision", allow_none=True, metadata={
+    revision = fields.String(allow_none=True, metadata={
         "description": "The draft this returned referral was revised as (told to the sender "
                        "only)"})
-
-    def _sender_sees(self, referral, other):
-        return other is not None and Party.SENDER in policy.parties(_caller(), referral)
-
-    def _previous(self, referral):
-        other = referral.previous
-        return other.public_id if self._sender_sees(referral, other) else None
-
-    def _revision(self, referral):
-        other = referral.revision
-        return other.public_id if self._sender_sees(referral, other) else None
 
     def _disposition(self, referral):
         if referral.disposition is None:
             return None
         return {"code": referral.disposition.value, "name": referral.disposition.label}
 
-    def _timeline(self, referral):
-        return TimelineEntrySchema(many=True).dump(policy.timeline_for(_caller(), referral))
 
-    def _actions(self, referral):
-        return [a.value for a in policy.available_actions(_caller(), referral)]
+def as_read(user, referral) -> AsRead:
+    """The referral as `user` reads it: the timeline they may see, the steps they may take, and
+    the revision links (the sender's only)."""
+    sender = Party.SENDER in referral_access.parties(user, referral)
+    return AsRead(
+        referral,
+        timeline=referral_access.timeline_for(user, referral),
+        actions=[a.value for a in referral_access.available_actions(user, referral)],
+        previous=referral.previous.public_id if sender and referral.previous else None,
+        revision=referral.revision.public_id if sender and referral.revision else None)
+
+
+def as_listed(referrals, chasers: dict) -> list[AsRead]:
+    """A page of list rows with the chasers counted for the whole page (queries.chasers)."""
+    rows = []
+    for referral in referrals:
+        count, last_at = chasers.get(referral.id, (0, None))
+        rows.append(AsRead(referral, chasers={"count": count, "last_at": last_at}))
+    return rows
 
 
 class ReferralStepSchema(ReferralSchema):

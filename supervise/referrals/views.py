@@ -4,18 +4,19 @@ queue, the referral with its clocks and timeline, and the forms that act on it."
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind, Role, User
-from supervise.attachments.web import send_attachment
-from supervise.errors import InvalidInput, OperationError
+from supervise.attachments.web import serve
 from supervise.extensions import db
 from supervise.findings.models import Finding
+from supervise.pages import attempt, done, take_step
 from supervise.pagination import paginate
-from supervise.policy import Permission
+from supervise.policy import Capability, Permission
+from supervise.policy import findings as finding_access
+from supervise.policy import referrals as referral_access
 from supervise.referrals import operations, queries
 from supervise.referrals.models import (
     Disposition,
@@ -23,24 +24,12 @@ from supervise.referrals.models import (
     ReferralKind,
     ReferralState,
 )
-from supervise.referrals.workflow import EDITABLE, Action
+from supervise.referrals.workflow import Action
+from supervise.web import current_actor
+from supervise.workflow import step_labels
 
 blueprint = Blueprint("referrals", __name__)
 S = ReferralState
-
-
-def _reader():
-    user = current_user._get_current_object()
-    if not policy.reads_cases(user):
-        abort(404)
-    return user
-
-
-def _sender():
-    user = _reader()
-    if not policy.records_findings(user):
-        abort(404)
-    return user
 
 
 # The board's own arguments: a chaser sent from the board comes back to the same view of it.
@@ -51,19 +40,21 @@ def _board_args(args) -> dict:
     return {name: args[name] for name in BOARD_ARGS if args.get(name)}
 
 
-def _rows(page):
-    """What every list row shows beside the referral: its clocks and its chasers."""
+def _rows(user, page):
+    """What every list row shows beside the referral: its clocks, its chasers, and whether the
+    user may chase it from the list."""
     chasers = queries.chasers(r.id for r in page.items)
-    return [(r, queries.clocks(r), chasers.get(r.id)) for r in page.items]
+    return [(r, queries.clocks(r), chasers.get(r.id),
+             referral_access.may_take_now(user, r, Action.CHASE)) for r in page.items]
 
 
 # --- lists --------------------------------------------------------------------------------
 
 @blueprint.route("/referrals")
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
 def board():
     """Every referral the agency sent, counted and filtered by state and clock."""
-    user = _sender()
+    user = current_actor()
     state, clock = request.args.get("state", ""), request.args.get("clock", "")
     errors = []
     if state and state not in {s.value for s in S}:
@@ -76,7 +67,7 @@ def board():
         query = query.where(sa.false())
     page = paginate(queries.for_list(query).order_by(Referral.created_at.desc(),
                                                      Referral.id.desc()))
-    return render_template("referrals/board.html", rows=_rows(page), page=page, state=state,
+    return render_template("referrals/board.html", rows=_rows(user, page), page=page, state=state,
                            clock=clock, errors=errors, states=list(S),
                            state_counts=queries.state_counts(sent),
                            clock_counts=queries.clock_counts(sent),
@@ -100,12 +91,12 @@ INBOX_TABS = {
 
 
 @blueprint.route("/referrals/inbox")
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def inbox():
     """What other agencies referred to the user's agency, by what needs doing."""
     from supervise.database import now_utc
 
-    user = _reader()
+    user = current_actor()
     tab = request.args.get("tab", "acknowledge")
     if tab not in INBOX_TABS:
         tab = "acknowledge"
@@ -116,17 +107,17 @@ def inbox():
     counts = {name: db.session.scalar(
         f(received, now).order_by(None).with_only_columns(sa.func.count(Referral.id)))
         for name, (f, _order) in INBOX_TABS.items()}
-    return render_template("referrals/inbox.html", rows=_rows(page), page=page, tab=tab,
+    return render_template("referrals/inbox.html", rows=_rows(user, page), page=page, tab=tab,
                            counts=counts)
 
 
 @blueprint.route("/referrals/approvals")
-@policy.requires(Permission.APPROVE)
+@policy.requires(Permission.APPROVE, Capability.RECORDS_FINDINGS)
 def approvals():
-    user = _sender()
+    user = current_actor()
     query = queries.sent_by(user).where(Referral.state == S.PENDING_APPROVAL)
     page = paginate(queries.for_list(query).order_by(Referral.created_at))
-    return render_template("referrals/approvals.html", rows=_rows(page), page=page)
+    return render_template("referrals/approvals.html", rows=_rows(user, page), page=page)
 
 
 # --- create and edit ----------------------------------------------------------------------
@@ -158,170 +149,140 @@ def _form_choices(user, referral: Referral | None):
         Agency.kind != AgencyKind.AUDITED_UNIT, Agency.active.is_(True),
         Agency.id != user.agency_id).order_by(Agency.kind, Agency.name)).all()
     findings = db.session.scalars(sa.select(Finding).where(
-        policy.referrable_findings_clause(user)).order_by(Finding.created_at.desc())
+        finding_access.referrable_findings_clause(user)).order_by(Finding.created_at.desc())
         .limit(300)).all()
     return {"receivers": receivers, "findings": findings, "kinds": list(ReferralKind)}
 
 
 @blueprint.route("/referrals/new", methods=["GET", "POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
 def new():
-    user = _sender()
-    errors = {}
-    status = 200
+    user = current_actor()
+
+    def show(status, errors, values):
+        return render_template("referrals/form.html", referral=None, values=values,
+                               errors=errors, **_form_choices(user, None)), status
+
     if request.method == "POST":
         data = _form_data()
-        try:
-            referral = operations.create_referral(user, data)
-            db.session.commit()
-            flash(_("Referral saved as a draft. Submit it for your leader's approval."),
-                  "success")
-            return redirect(url_for("referrals.referral", public_id=referral.public_id))
-        except InvalidInput as exc:
-            db.session.rollback()
-            errors, status = exc.errors, 400
-        values = dict(request.form)
-        values["findings"] = data["findings"]
-    else:
-        values = {"kind": "clue", "findings": [], "receiver": "discipline"}
-        finding_id = request.args.get("finding")
-        if finding_id:
-            finding = db.session.scalar(sa.select(Finding).where(
-                Finding.public_id == finding_id, policy.referrable_findings_clause(user)))
-            if finding is None:
-                abort(404)
-            values.update(title=finding.title, facts=finding.facts,
-                          classification=finding.legal_basis, findings=[finding.public_id],
-                          audit_scope=str(finding.project or ""))
-    return render_template("referrals/form.html", referral=None, values=values, errors=errors,
-                           **_form_choices(user, None)), status
+        return attempt(
+            lambda: operations.create_referral(user, data),
+            done=lambda referral: done(
+                _("Referral saved as a draft. Submit it for your leader's approval."),
+                url_for("referrals.referral", public_id=referral.public_id)),
+            show=lambda status, errors: show(status, errors, _posted_values(data)))
+    values = {"kind": "clue", "findings": [], "receiver": "discipline"}
+    finding_id = request.args.get("finding")
+    if finding_id:
+        finding = db.session.scalar(sa.select(Finding).where(
+            Finding.public_id == finding_id, finding_access.referrable_findings_clause(user)))
+        if finding is None:
+            abort(404)
+        values.update(title=finding.title, facts=finding.facts,
+                      classification=finding.legal_basis, findings=[finding.public_id],
+                      audit_scope=str(finding.project or ""))
+    return show(200, {}, values)
+
+
+def _posted_values(data) -> dict:
+    """The form as it was posted, to show it again with its errors."""
+    return {**request.form, "findings": data["findings"]}
 
 
 @blueprint.route("/referrals/<public_id>/edit", methods=["GET", "POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def edit(public_id: str):
-    user = _reader()
-    referral = policy.referral_or_404(user, public_id, for_update=request.method == "POST")
-    if not policy.may_take(user, referral, Action.SUBMIT) or referral.state not in EDITABLE:
+    user = current_actor()
+    referral = referral_access.referral_or_404(user, public_id, for_update=request.method == "POST")
+    if not referral_access.may_edit(user, referral):
         abort(403)
-    errors = {}
-    status = 200
+
+    def show(status, errors, values):
+        return render_template("referrals/form.html", referral=referral, values=values,
+                               errors=errors, **_form_choices(user, referral)), status
+
     if request.method == "POST":
         data = _form_data()
-        try:
-            changed = operations.update_referral(user, referral, data,
-                                                 request.form.get("version"))
-            db.session.commit()
-            flash(_("Saved.") if changed else _("Nothing was changed."), "success")
-            return redirect(url_for("referrals.referral", public_id=referral.public_id))
-        except InvalidInput as exc:
-            db.session.rollback()
-            errors, status = exc.errors, 400
-        except OperationError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            status = exc.status
-        values = dict(request.form)
-        values["findings"] = data["findings"]
-    else:
-        values = {name: getattr(referral, name) for name in (
-            "kind", "title", "audit_scope", "facts", "classification", "opinion", "basis",
-            "feedback_request")}
-        values.update(receiver=referral.receiver_agency.code, version=referral.version,
-                      persons="\n".join(f"{p.name} {p.title}".strip()
-                                        for p in referral.persons),
-                      findings=[f.public_id for f in referral.findings])
-    return render_template("referrals/form.html", referral=referral, values=values,
-                           errors=errors, **_form_choices(user, referral)), status
+        return attempt(
+            lambda: operations.update_referral(user, referral, data, request.form.get("version")),
+            done=lambda changed: done(_("Saved.") if changed else _("Nothing was changed."),
+                                      url_for("referrals.referral", public_id=referral.public_id)),
+            show=lambda status, errors: show(status, errors, _posted_values(data)))
+    values = {name: getattr(referral, name) for name in (
+        "kind", "title", "audit_scope", "facts", "classification", "opinion", "basis",
+        "feedback_request")}
+    values.update(receiver=referral.receiver_agency.code, version=referral.version,
+                  persons="\n".join(f"{p.name} {p.title}".strip() for p in referral.persons),
+                  findings=[f.public_id for f in referral.findings])
+    return show(200, {}, values)
 
 
 # --- a referral ---------------------------------------------------------------------------
 
 def _detail(referral: Referral, status: int = 200, errors: dict | None = None):
-    user = current_user._get_current_object()
-    entries = policy.timeline_for(user, referral)
+    user = current_actor()
+    entries = referral_access.timeline_for(user, referral)
     handlers = []
-    if Action.ASSIGN in policy.available_actions(user, referral):
+    if Action.ASSIGN in referral_access.available_actions(user, referral):
         handlers = db.session.scalars(sa.select(User).where(
             User.agency_id == referral.receiver_agency_id, User.active.is_(True),
             User.role_rows.any()).order_by(User.display_name)).all()
         handlers = [u for u in handlers if u.roles & {Role.STAFF, Role.LEADER}]
     return render_template(
         "referrals/detail.html", referral=referral, clocks=queries.clocks(referral),
-        entries=entries, actions=policy.available_actions(user, referral),
-        parties=policy.parties(user, referral), handlers=handlers,
+        entries=entries, actions=referral_access.available_actions(user, referral),
+        parties=referral_access.parties(user, referral), handlers=handlers,
         dispositions=list(Disposition), errors=errors or {},
         pending_extension=next((e for e in referral.extensions if e.decision is None), None),
-        action_labels={a.value: a.label for a in Action} | {"create": _("Created")},
-        state_labels={s.value: s.label for s in S},
+        **step_labels(Action, S, create=_("Created")),
     ), status
 
 
 @blueprint.route("/referrals/<public_id>")
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def referral(public_id: str):
-    user = _reader()
-    referral = policy.referral_or_404(user, public_id)
-    operations.record_reading(user, referral)
+    user = current_actor()
+    referral = operations.open_referral(user, public_id)
     db.session.commit()
     return _detail(referral)
 
 
 @blueprint.route("/referrals/<public_id>/act/<action>", methods=["POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def act(public_id: str, action: str):
-    user = _reader()
-    referral = policy.referral_or_404(user, public_id, for_update=True)
-    form = request.form
-    data = operations.ActionInput(
-        comment=form.get("comment", ""), reason=form.get("reason", ""),
-        handler=form.get("handler", ""), disposition=form.get("disposition", ""),
-        result=form.get("result", ""), until=form.get("until", ""),
-        extension=form.get("extension", ""), decision=form.get("decision", ""),
-        files=tuple(f for f in request.files.getlist("files") if f and f.filename))
-    try:
-        operations.take_action(user, referral, action, data, form.get("version"))
-        db.session.commit()
-    except InvalidInput as exc:
-        db.session.rollback()
-        flash(" ".join(exc.errors.values()), "error")
-        return _detail(policy.referral_or_404(user, public_id), 400, exc.errors)
-    except OperationError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _detail(policy.referral_or_404(user, public_id), exc.status)
-    flash(_("Done: %(action)s.", action=Action(action).label), "success")
-    if action == Action.REVISE:
-        return redirect(url_for("referrals.edit", public_id=referral.revision.public_id))
-    if request.form.get("next") == "board":
-        return redirect(url_for("referrals.board", **_board_args(request.args)))
-    return redirect(url_for("referrals.referral", public_id=public_id))
+    user = current_actor()
+    referral = referral_access.referral_or_404(user, public_id, for_update=True)
+
+    def next_url(step):
+        if step.action == Action.REVISE:
+            return url_for("referrals.edit", public_id=referral.revision.public_id)
+        if request.form.get("next") == "board":
+            return url_for("referrals.board", **_board_args(request.args))
+        return url_for("referrals.referral", public_id=public_id)
+
+    return take_step(
+        lambda data, version: operations.take_action(user, referral, action, data, version),
+        operations.ActionInput, next_url=next_url,
+        show=lambda status, errors: _detail(
+            referral_access.referral_or_404(user, public_id), status, errors))
 
 
 @blueprint.route("/referrals/<public_id>/attachments", methods=["POST"])
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def upload(public_id: str):
-    user = _reader()
-    referral = policy.referral_or_404(user, public_id, for_update=True)
-    try:
-        operations.add_attachment(user, referral, request.files.get("file"))
-        db.session.commit()
-    except OperationError as exc:
-        db.session.rollback()
-        message = " ".join(exc.errors.values()) if isinstance(exc, InvalidInput) else exc.message
-        flash(message, "error")
-        return _detail(policy.referral_or_404(user, public_id), exc.status)
-    flash(_("Evidence uploaded."), "success")
-    return redirect(url_for("referrals.referral", public_id=public_id))
+    user = current_actor()
+    referral = referral_access.referral_or_404(user, public_id, for_update=True)
+    return attempt(
+        lambda: operations.add_attachment(user, referral, request.files.get("file")),
+        done=lambda _result: done(_("Evidence uploaded."),
+                                  url_for("referrals.referral", public_id=public_id)),
+        show=lambda status, _errors: _detail(referral_access.referral_or_404(user, public_id),
+                                             status),
+        flash_invalid=True, invalid_status=422)
 
 
 @blueprint.route("/referrals/<public_id>/attachments/<attachment_id>")
-@policy.requires(Permission.CASE_CONTENT)
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def download(public_id: str, attachment_id: str):
-    user = _reader()
-    referral = policy.referral_or_404(user, public_id)
-    attachment = policy.referral_attachment_or_404(user, referral, attachment_id)
-    response = send_attachment(attachment)
-    operations.record_download(user, referral, attachment)
-    db.session.commit()
-    return response
+    user = current_actor()
+    return serve(user, *referral_access.attachment_or_404(user, public_id, attachment_id))

@@ -19,6 +19,7 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 
 from supervise.referrals.models import ReferralState as S
+from supervise.vocabulary import LabelledEnum
 from supervise.workflow import Guard, table, transition
 
 
@@ -29,45 +30,22 @@ class Party(StrEnum):
     RECEIVER_LEADER = "receiver_leader"
 
 
-class Action(StrEnum):
-    SUBMIT = "submit"
-    APPROVE = "approve"
-    SEND_BACK = "send-back"
-    WITHDRAW = "withdraw"
-    ACKNOWLEDGE = "acknowledge"
-    RETURN = "return"
-    ASSIGN = "assign"
-    NOTE = "note"
-    ANSWER = "answer"
-    CLOSE = "close"
-    REOPEN = "reopen"
-    CHASE = "chase"
-    REQUEST_EXTENSION = "request-extension"
-    DECIDE_EXTENSION = "decide-extension"
-    REVISE = "revise"
-
-    @property
-    def label(self) -> str:
-        return str(ACTION_LABELS[self])
-
-
-ACTION_LABELS = {
-    Action.SUBMIT: _l("Submit for approval"),
-    Action.APPROVE: _l("Approve and send"),
-    Action.SEND_BACK: _l("Send back"),
-    Action.WITHDRAW: _l("Withdraw"),
-    Action.ACKNOWLEDGE: _l("Acknowledge"),
-    Action.RETURN: _l("Return"),
-    Action.ASSIGN: _l("Assign a handler"),
-    Action.NOTE: _l("Add a progress note"),
-    Action.ANSWER: _l("Answer"),
-    Action.CLOSE: _l("Close"),
-    Action.REOPEN: _l("Reopen"),
-    Action.CHASE: _l("Chase"),
-    Action.REQUEST_EXTENSION: _l("Request an extension"),
-    Action.DECIDE_EXTENSION: _l("Decide on the extension"),
-    Action.REVISE: _l("Revise as a new draft"),
-}
+class Action(LabelledEnum):
+    SUBMIT = "submit", _l("Submit for approval")
+    APPROVE = "approve", _l("Approve and send")
+    SEND_BACK = "send-back", _l("Send back")
+    WITHDRAW = "withdraw", _l("Withdraw")
+    ACKNOWLEDGE = "acknowledge", _l("Acknowledge")
+    RETURN = "return", _l("Return")
+    ASSIGN = "assign", _l("Assign a handler")
+    NOTE = "note", _l("Add a progress note")
+    ANSWER = "answer", _l("Answer")
+    CLOSE = "close", _l("Close")
+    REOPEN = "reopen", _l("Reopen")
+    CHASE = "chase", _l("Chase")
+    REQUEST_EXTENSION = "request-extension", _l("Request an extension")
+    DECIDE_EXTENSION = "decide-extension", _l("Decide on the extension")
+    REVISE = "revise", _l("Revise as a new draft")
 
 
 def _waiting(referral) -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import g
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,3 +61,32 @@ def get_setting(key: str) -> int:
         row = db.session.get(Setting, key)
         cache[key] = row.value if row is not None else DEFINITIONS[key].default
     return cache[key]
+
+
+class Category(db.Model):
+    """A kind of problem; seeded, and extended by the security administrator."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    name_en: Mapped[str] = mapped_column(sa.String(80))
+    position: Mapped[int] = mapped_column(default=100)
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+    @property
+    def label(self) -> str:
+        locale = get_locale()
+        return self.name_en if locale is not None and locale.language == "en" else self.name
+
+
+# Seeded by migration 0002; the security administrator adds more.
+DEFAULT_CATEGORIES = [
+    ("allowances", "违规发放津补贴", "Improper allowances and subsidies"),
+    ("three_public", "“三公”经费", '"Three public expenses"'),
+    ("budget", "预算执行", "Budget execution"),
+    ("procurement", "政府采购", "Government procurement"),
+    ("state_assets", "国有资产", "State-owned assets"),
+    ("construction", "工程建设", "Construction projects"),
+    ("other", "其他", "Other"),
+]

@@ -13,9 +13,8 @@ from supervise.database import now_utc
 from supervise.errors import InvalidInput, OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
-from supervise.findings.models import Category
 from supervise.money import whole_number
-from supervise.settings.models import DEFINITIONS, Setting, get_setting
+from supervise.settings.models import DEFINITIONS, Category, Setting, get_setting
 
 CATEGORY_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 

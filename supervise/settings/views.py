@@ -1,17 +1,16 @@
 """The security administrator's settings and finding categories."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from supervise import policy
-from supervise.errors import InvalidInput
 from supervise.extensions import db
-from supervise.findings.models import Category
+from supervise.pages import attempt, done
 from supervise.policy import Permission
 from supervise.settings import operations
-from supervise.settings.models import DEFINITIONS, get_setting
+from supervise.settings.models import DEFINITIONS, Category, get_setting
+from supervise.web import current_actor
 
 blueprint = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -19,46 +18,37 @@ blueprint = Blueprint("settings", __name__, url_prefix="/settings")
 @blueprint.route("/", methods=["GET", "POST"])
 @policy.requires(Permission.MANAGE_SETTINGS)
 def settings():
-    errors = {}
-    status = 200
-    if request.method == "POST":
-        user = current_user._get_current_object()
-        try:
-            changed = [key for key in DEFINITIONS if key in request.form
-                       and operations.set_setting(user, key, request.form[key])]
-            db.session.commit()
-            flash(_("Saved.") if changed else _("Nothing was changed."), "success")
-            return redirect(url_for("settings.settings"))
-        except InvalidInput as exc:
-            db.session.rollback()
-            errors = exc.errors
-            status = 400
-    values = {key: request.form.get(key, get_setting(key)) for key in DEFINITIONS}
-    return render_template("settings/settings.html", definitions=DEFINITIONS.values(),
-                           values=values, errors=errors), status
+    def show(status, errors):
+        values = {key: request.form.get(key, get_setting(key)) for key in DEFINITIONS}
+        return render_template("settings/settings.html", definitions=DEFINITIONS.values(),
+                               values=values, errors=errors), status
+
+    if request.method != "POST":
+        return show(200, {})
+    return attempt(
+        lambda: [key for key in DEFINITIONS if key in request.form
+                 and operations.set_setting(current_actor(), key, request.form[key])],
+        done=lambda changed: done(_("Saved.") if changed else _("Nothing was changed."),
+                                  url_for("settings.settings")),
+        show=show)
 
 
 @blueprint.route("/categories", methods=["GET", "POST"])
 @policy.requires(Permission.MANAGE_SETTINGS)
 def categories():
-    errors = {}
-    status = 200
-    if request.method == "POST":
-        try:
-            category = operations.create_category(current_user._get_current_object(),
-                                                  request.form.get("code"),
-                                                  request.form.get("name"),
-                                                  request.form.get("name_en"))
-            db.session.commit()
-            flash(_("Category %(name)s added.", name=category.name), "success")
-            return redirect(url_for("settings.categories"))
-        except InvalidInput as exc:
-            db.session.rollback()
-            errors = exc.errors
-            status = 400
-    rows = db.session.scalars(sa.select(Category).order_by(Category.position)).all()
-    return render_template("settings/categories.html", categories=rows, errors=errors,
-                           form=request.form), status
+    def show(status, errors):
+        rows = db.session.scalars(sa.select(Category).order_by(Category.position)).all()
+        return render_template("settings/categories.html", categories=rows, errors=errors,
+                               form=request.form), status
+
+    if request.method != "POST":
+        return show(200, {})
+    return attempt(
+        lambda: operations.create_category(current_actor(), request.form.get("code"),
+                                           request.form.get("name"), request.form.get("name_en")),
+        done=lambda category: done(_("Category %(name)s added.", name=category.name),
+                                   url_for("settings.categories")),
+        show=show)
 
 
 @blueprint.route("/categories/<code>/active", methods=["POST"])
@@ -67,7 +57,7 @@ def category_active(code: str):
     category = db.session.get(Category, code)
     if category is None:
         abort(404)
-    operations.set_category_active(current_user._get_current_object(), category,
+    operations.set_category_active(current_actor(), category,
                                    request.form.get("active") == "1")
     db.session.commit()
     return redirect(url_for("settings.categories"))

@@ -52,6 +52,7 @@ PROJECT_NAME = "2025年度区教育局部门预算执行审计"
 
 @pytest.fixture
 def world():
+    """Its own district: one audit bureau, one unit, a project, and nobody else."""
     audit = AgencyFactory(code="audit", name="区审计局", kind=AgencyKind.AUDIT)
     unit = AgencyFactory(code="unit-education", name="区教育局", kind=AgencyKind.AUDITED_UNIT)
     leader = UserFactory(username="leader", display_name="李局长", agency=audit,
@@ -188,7 +189,7 @@ def test_snapshot_holds_exactly_the_public_fields(app, world, verified):
          "state": "已销号", "verified": True, "amount_recovered": "235567.89",
          "result": "已追回全部违规发放资金并修订津补贴发放办法"},
         {"title": "政府采购程序不规范问题", "category": "政府采购", "amount": "50000.00",
-         "state": operations.STATE_NAMES[S.VERIFIED], "verified": True,
+         "state": "核实通过", "verified": True,
          "amount_recovered": "0.00", "result": "已完善政府采购内控制度"},
     ]
 

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from supervise.announcements.operations import STATE_NAMES, VERIFIED_STATES
+from supervise.announcements.operations import VERIFIED_STATES
 from supervise.demo import (
     DEMO_FINDINGS,
     DEMO_PROJECTS,
@@ -29,6 +29,7 @@ from supervise.demo import (
 from supervise.events.models import Event
 from supervise.extensions import db
 from supervise.rectifications.models import RectificationState
+from supervise.vocabulary import chinese
 
 from .conftest import sign_in
 
@@ -258,7 +259,9 @@ def test_unit_reports_with_evidence_and_the_audit_bureau_signs_off(
         item_steps = steps[title]
         state = final_states[item_steps[-1][0]]
         result_cell = row.locator("td:last-child")
-        expect(result_cell.locator(".badge")).to_have_text(STATE_NAMES[state])
+        with app.test_request_context():  # the words of the Chinese screens
+            word = chinese(state)
+        expect(result_cell.locator(".badge")).to_have_text(word)
         final_reports = [fields for action, _d, _a, fields in item_steps
                          if action == "report" and fields.get("final")]
         if state in VERIFIED_STATES:

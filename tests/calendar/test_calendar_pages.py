@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from supervise.calendar import operations
-from supervise.calendar.deadlines import SHANGHAI, DayKind
+from supervise.calendar.deadlines import DayKind
 from supervise.calendar.models import CalendarDay, CalendarYear, load_calendar
+from supervise.database import BEIJING_TIME
 from supervise.events.models import Event
 from supervise.extensions import db
 from tests.factories import UserFactory
@@ -157,7 +158,7 @@ def test_api_starts_now_by_default(staff):
     response = deadline(staff, amount=1, unit="months")
     assert response.status_code == 200
     start = datetime.fromisoformat(response.json["start"])
-    assert abs(start - datetime.now(SHANGHAI)) < timedelta(minutes=1)
+    assert abs(start - datetime.now(BEIJING_TIME)) < timedelta(minutes=1)
 
 
 def test_api_says_when_a_year_has_no_data(staff):
@@ -206,7 +207,7 @@ def test_calculator_page_shows_the_form_with_now_as_the_start(staff):
     response = staff.get("/calendar")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert f'value="{datetime.now(SHANGHAI).date().isoformat()}"' in html
+    assert f'value="{datetime.now(BEIJING_TIME).date().isoformat()}"' in html
     assert 'id="result"' not in html
     assert_no_inline_code(html)
 
@@ -265,7 +266,7 @@ def test_secadmin_sees_this_year_by_default(secadmin):
     response = secadmin.get("/settings/calendar")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    this_year = datetime.now(SHANGHAI).year
+    this_year = datetime.now(BEIJING_TIME).year
     assert f'name="year" value="{this_year}"' in html
     assert f'href="/settings/calendar?year={this_year - 1}"' in html
     assert f'href="/settings/calendar?year={this_year + 1}"' in html

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from supervise.calendar.deadlines import (
-    SHANGHAI,
     ClockStatus,
     DayKind,
     Deadline,
@@ -26,6 +25,7 @@ from supervise.calendar.deadlines import (
     warning_start,
 )
 from supervise.calendar.models import seed_rows
+from supervise.database import BEIJING_TIME
 
 
 @pytest.fixture(autouse=True)
@@ -49,13 +49,13 @@ WEEKENDS_ONLY = WorkingCalendar()
 
 def at(text: str) -> datetime:
     """A time in Asia/Shanghai: at("2026-02-13 10:00")."""
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+    return datetime.fromisoformat(text).replace(tzinfo=BEIJING_TIME)
 
 
 def due(day: str) -> datetime:
     """The end of that day in Asia/Shanghai, as the functions give it (UTC)."""
     return datetime.combine(date.fromisoformat(day), time(23, 59, 59),
-                            tzinfo=SHANGHAI).astimezone(UTC)
+                            tzinfo=BEIJING_TIME).astimezone(UTC)
 
 
 def d(text: str) -> date:
@@ -155,7 +155,7 @@ def test_working_days_on_the_official_calendar(start, n, expected):
     result = add_working_days(at(start), n, CAL)
     assert result == Deadline(due(expected), True, ())
     assert result.due_date == d(expected)
-    assert result.due_at.astimezone(SHANGHAI).time() == time(23, 59, 59)
+    assert result.due_at.astimezone(BEIJING_TIME).time() == time(23, 59, 59)
 
 
 def test_working_days_match_a_day_by_day_count():
@@ -165,7 +165,8 @@ def test_working_days_match_a_day_by_day_count():
         working = [start + timedelta(days=i) for i in range(1, 60)]
         working = [day for day in working if CAL.is_working_day(day)]
         for n in (1, 3, 5, 15):
-            result = add_working_days(datetime.combine(start, time(12), tzinfo=SHANGHAI), n, CAL)
+            noon = datetime.combine(start, time(12), tzinfo=BEIJING_TIME)
+            result = add_working_days(noon, n, CAL)
             assert result.due_date == working[n - 1], (start, n)
 
 
@@ -355,17 +356,17 @@ def test_due_soon_begins_when_five_working_days_are_left():
     # warning starts on Monday 9 March — from Saturday 7 March, in fact, since the weekend
     # leaves no more working days than Monday does.
     warn = warning_start(due("2026-03-13"), 5, CAL)
-    assert warn == datetime(2026, 3, 7, tzinfo=SHANGHAI).astimezone(UTC)
+    assert warn == datetime(2026, 3, 7, tzinfo=BEIJING_TIME).astimezone(UTC)
 
 
 def test_due_soon_counts_working_days_only():
     # Due Wednesday 25 February 2026: the five working days counting back are 25, 24, 14
     # (Saturday), 13, 12 February; the holiday between does not count.
     warn = warning_start(due("2026-02-25"), 5, CAL)
-    assert warn == datetime(2026, 2, 12, tzinfo=SHANGHAI).astimezone(UTC)
+    assert warn == datetime(2026, 2, 12, tzinfo=BEIJING_TIME).astimezone(UTC)
     # Due Saturday 10 October 2026 (a working day): 10, 9, 8 October, 30, 29 September.
     warn = warning_start(due("2026-10-10"), 5, CAL)
-    assert warn == datetime(2026, 9, 29, tzinfo=SHANGHAI).astimezone(UTC)
+    assert warn == datetime(2026, 9, 29, tzinfo=BEIJING_TIME).astimezone(UTC)
 
 
 def test_due_soon_means_no_more_than_n_working_days_left_counting_today_and_the_due_day():
@@ -378,14 +379,14 @@ def test_due_soon_means_no_more_than_n_working_days_left_counting_today_and_the_
                 today = due_day - timedelta(days=back)
                 left = sum(CAL.is_working_day(today + timedelta(days=i))
                            for i in range((due_day - today).days + 1))
-                begun = datetime.combine(today, time(12), tzinfo=SHANGHAI) >= warn
+                begun = datetime.combine(today, time(12), tzinfo=BEIJING_TIME) >= warn
                 assert begun is (left <= n), (due_day, n, today)
 
 
 def test_due_soon_with_one_working_day_starts_after_the_previous_working_day():
     # Due Tuesday 24 February 2026: the working day before is Saturday the 14th.
     warn = warning_start(due("2026-02-24"), 1, CAL)
-    assert warn == datetime(2026, 2, 15, tzinfo=SHANGHAI).astimezone(UTC)
+    assert warn == datetime(2026, 2, 15, tzinfo=BEIJING_TIME).astimezone(UTC)
 
 
 def test_due_soon_refuses_a_negative_number():
@@ -429,4 +430,4 @@ def test_a_clock_without_a_warning_goes_from_on_time_to_overdue():
 def test_deadline_times_are_utc_and_shown_in_shanghai():
     result = add_working_days(at("2026-02-13 10:00"), 3, CAL)
     assert result.due_at.utcoffset() == timedelta(0)
-    assert result.due_at.astimezone(SHANGHAI).isoformat() == "2026-02-25T23:59:59+08:00"
+    assert result.due_at.astimezone(BEIJING_TIME).isoformat() == "2026-02-25T23:59:59+08:00"

@@ -4,19 +4,13 @@ change an event."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import zipfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.datastructures import FileStorage
-from werkzeug.test import encode_multipart
 
-from supervise.accounts.models import AgencyKind
 from supervise.attachments.models import Attachment
 from supervise.database import now_utc
 from supervise.events.models import Event
@@ -33,120 +27,17 @@ from supervise.findings.models import (
 )
 from supervise.projects.models import Project
 from supervise.settings.models import Setting
-from tests.conftest import TEST_PASSWORD
 from tests.factories import (
-    AgencyFactory,
     FindingFactory,
     ProjectFactory,
     ShareFactory,
     UserFactory,
 )
 from tests.helpers import events, integer_keys
+from tests.support.api import Caller
+from tests.support.files import DOCX, EXE, JPEG, OFD, PDF, PNG, XLSX, zip_file
 
 API = "/api/v1"
-
-# --- files ----------------------------------------------------------------------------------
-
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 20 + b"\xff\xd9"
-EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200
-
-
-def zip_file(*names: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in names:
-            archive.writestr(name, "<?xml version='1.0'?><x/>")
-    return buffer.getvalue()
-
-
-DOCX = zip_file("[Content_Types].xml", "_rels/.rels", "word/document.xml")
-XLSX = zip_file("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml")
-OFD = zip_file("OFD.xml", "Doc_0/Document.xml")
-
-
-# --- callers --------------------------------------------------------------------------------
-
-
-class Caller:
-    """A user calling the API with a bearer token."""
-
-    def __init__(self, client, user):
-        self.client = client
-        self.user = user
-        response = client.post(f"{API}/tokens",
-                               json={"username": user.username, "password": TEST_PASSWORD})
-        assert response.status_code == 201, response.get_json()
-        self.auth = {"Authorization": f"Bearer {response.get_json()['token']}"}
-
-    def _call(self, method, url, **kwargs):
-        headers = {**self.auth, **kwargs.pop("headers", {})}
-        return self.client.open(API + url, method=method, headers=headers, **kwargs)
-
-    def get(self, url, **kwargs):
-        return self._call("GET", url, **kwargs)
-
-    def post(self, url, **kwargs):
-        return self._call("POST", url, **kwargs)
-
-    def patch(self, url, **kwargs):
-        return self._call("PATCH", url, **kwargs)
-
-    def delete(self, url, **kwargs):
-        return self._call("DELETE", url, **kwargs)
-
-    def upload(self, finding_id, content: bytes, filename="evidence.pdf"):
-        # Encoded here, in memory: the test client would spool a large body to a temporary
-        # file that it never closes.
-        boundary, body = encode_multipart(
-            {"file": FileStorage(io.BytesIO(content), filename=filename,
-                                 content_type="application/octet-stream")})
-        return self.post(f"/findings/{finding_id}/attachments", data=body,
-                         content_type=f"multipart/form-data; boundary={boundary}")
-
-    def ids(self, url="/findings", **params):
-        params.setdefault("per_page", 100)
-        response = self.get(url, query_string=params)
-        assert response.status_code == 200, response.get_json()
-        return {item["id"] for item in response.get_json()["items"]}
-
-
-@pytest.fixture
-def world(client):
-    audit = AgencyFactory(code="audit", name="区审计局", kind=AgencyKind.AUDIT)
-    inspection = AgencyFactory(code="inspection", name="区委巡察办", kind=AgencyKind.INSPECTION)
-    discipline = AgencyFactory(code="discipline", name="区纪委监委", kind=AgencyKind.DISCIPLINE)
-    org = AgencyFactory(code="org", name="区委组织部", kind=AgencyKind.ORGANIZATION)
-    edu = AgencyFactory(code="edu", name="区教育局", kind=AgencyKind.AUDITED_UNIT)
-    health = AgencyFactory(code="health", name="区卫健委", kind=AgencyKind.AUDITED_UNIT)
-    users = {
-        "audit_staff": UserFactory(username="audit.staff", agency=audit),
-        "audit_leader": UserFactory(username="audit.leader", agency=audit, roles=["leader"]),
-        "insp_staff": UserFactory(username="insp.staff", agency=inspection),
-        "insp_leader": UserFactory(username="insp.leader", agency=inspection,
-                                   roles=["leader"]),
-        "disc_staff": UserFactory(username="disc.staff", agency=discipline),
-        "org_staff": UserFactory(username="org.staff", agency=org),
-        "unit_contact": UserFactory(username="unit.contact", agency=edu),
-    }
-    project = ProjectFactory(lead_agency=audit, year=2020, name="2020年度区教育局部门预算执行审计",
-                             created_by_id=users["audit_staff"].id)
-    return SimpleNamespace(audit=audit, inspection=inspection, discipline=discipline, org=org,
-                           edu=edu, health=health, project=project, client=client, **users)
-
-
-@pytest.fixture
-def as_(world):
-    """as_("insp_staff") -> a Caller for that user, one token per user per test."""
-    callers = {}
-
-    def caller(name):
-        if name not in callers:
-            callers[name] = Caller(world.client, getattr(world, name))
-        return callers[name]
-
-    return caller
 
 
 def finding(world, *, owner=None, unit=None, **kwargs):
@@ -186,7 +77,7 @@ def snapshot(upload_dir=None):
     db.session.expire_all()
     state = {model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
              for model in COUNTED}
-    # Callers sign in (a token, an event) on their first request; that is not the change.
+    # A token taken through POST /tokens is an event; that is not the change.
     state["Event"] = db.session.scalar(sa.select(sa.func.count()).select_from(Event).where(
         Event.action != "auth.token_issued"))
     state["findings"] = [
@@ -304,7 +195,7 @@ def test_withdrawal_ends_access_at_once_attachments_included(world, as_, upload_
     w = world
     target = finding(w)
     owner, insp = as_("audit_staff"), as_("insp_staff")
-    attachment_id = owner.upload(target.public_id, PDF).get_json()["id"]
+    attachment_id = owner.attach(target.public_id, PDF).get_json()["id"]
     created = owner.post(f"/findings/{target.public_id}/shares",
                          json={"agency": "inspection", "note": "请关注", "handling": "may_refer"})
     assert created.status_code == 201
@@ -558,7 +449,7 @@ def test_a_recipient_may_read_but_not_edit(world, as_, upload_dir):
         assert as_(name).post(f"/findings/{target.public_id}/shares",
                               json={"agency": "discipline", "handling": "read_only"}
                               ).status_code == 403
-        assert as_(name).upload(target.public_id, PDF).status_code == 403
+        assert as_(name).attach(target.public_id, PDF).status_code == 403
     assert snapshot(upload_dir) == {**before, "files": []}
 
 
@@ -686,7 +577,7 @@ def test_a_share_is_withdrawn_only_through_its_own_finding(world, as_):
 def test_upload_then_download(world, as_, upload_dir, content, name, content_type, stored_as):
     target = finding(world)
     share(world, target)
-    response = as_("audit_staff").upload(target.public_id, content, name)
+    response = as_("audit_staff").attach(target.public_id, content, name)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert set(body) == {"id", "filename", "size", "sha256", "content_type"}
@@ -713,7 +604,7 @@ def test_upload_then_download(world, as_, upload_dir, content, name, content_typ
 
 def test_download_name_is_the_uploaded_name(world, as_, upload_dir):
     target = finding(world)
-    attachment_id = as_("audit_staff").upload(target.public_id, PDF, "证据.pdf").get_json()["id"]
+    attachment_id = as_("audit_staff").attach(target.public_id, PDF, "证据.pdf").get_json()["id"]
     download = as_("audit_staff").get(f"/attachments/{attachment_id}", buffered=True)
     assert "filename*=UTF-8''%E8%AF%81%E6%8D%AE.pdf" in download.headers["Content-Disposition"]
 
@@ -729,7 +620,7 @@ def test_bad_uploads_are_refused_and_leave_nothing(world, as_, upload_dir, case,
                                                     status):
     target = finding(world)
     before = snapshot(upload_dir)
-    response = as_("audit_staff").upload(target.public_id, content, name)
+    response = as_("audit_staff").attach(target.public_id, content, name)
     assert response.status_code == status, response.get_json()
     assert response.get_json()["message"]
     assert snapshot(upload_dir) == before
@@ -741,13 +632,13 @@ def test_an_oversized_upload_is_a_413(world, as_, upload_dir):
     db.session.commit()
     before = snapshot(upload_dir)
     big = PDF + b"0" * (1024 * 1024 + 512 * 1024)
-    response = as_("audit_staff").upload(target.public_id, big, "big.pdf",)
+    response = as_("audit_staff").attach(target.public_id, big, "big.pdf",)
     assert response.status_code == 413
     assert "1" in response.get_json()["message"]
     assert snapshot(upload_dir) == before
     # Just under the limit is fine.
     small = PDF + b"0" * (1024 * 1024 - len(PDF))
-    assert as_("audit_staff").upload(target.public_id, small, "ok.pdf").status_code == 201
+    assert as_("audit_staff").attach(target.public_id, small, "ok.pdf").status_code == 201
 
 
 def test_an_upload_needs_a_file(world, as_, upload_dir):
@@ -763,7 +654,7 @@ def test_an_upload_needs_a_file(world, as_, upload_dir):
 def test_uploading_to_an_invisible_finding_is_a_404(world, as_, upload_dir):
     theirs = finding(world, owner=world.inspection)
     before = snapshot(upload_dir)
-    assert as_("audit_staff").upload(theirs.public_id, PDF).status_code == 404
+    assert as_("audit_staff").attach(theirs.public_id, PDF).status_code == 404
     assert snapshot(upload_dir) == before
 
 
@@ -1119,7 +1010,7 @@ def test_every_change_is_an_event(world, as_, upload_dir):
     share_id = owner.post(f"/findings/{fid}/shares",
                           json={"agency": "inspection", "handling": "read_only"}
                           ).get_json()["id"]
-    attachment_id = owner.upload(fid, PDF).get_json()["id"]
+    attachment_id = owner.attach(fid, PDF).get_json()["id"]
     assert insp.get(f"/attachments/{attachment_id}", buffered=True).status_code == 200
     owner.delete(f"/findings/{fid}/shares/{share_id}")
 

@@ -17,8 +17,7 @@ from supervise.settings.models import Setting
 from tests.conftest import page_text
 from tests.factories import AgencyFactory, FindingFactory, ProjectFactory, ShareFactory, UserFactory
 from tests.helpers import events
-
-PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+from tests.support.files import EXE, PDF, PNG
 
 
 @pytest.fixture
@@ -267,7 +266,7 @@ def test_uploads_are_judged_by_content_and_size(app, district):
                                  content_type="multipart/form-data")
 
     stored_before = set(Path(app.config["UPLOAD_DIR"]).iterdir())
-    assert upload(b"MZ\x90\x00" + b"\x00" * 100, "evidence.pdf").status_code == 415
+    assert upload(EXE, "evidence.pdf").status_code == 415
     assert upload(b"", "empty.pdf").status_code == 400
     db.session.add(Setting(key="attachment_max_mb", value=1))
     db.session.commit()
@@ -286,7 +285,7 @@ def test_uploads_are_judged_by_content_and_size(app, district):
     assert events("attachment.upload") == []
     assert set(Path(app.config["UPLOAD_DIR"]).iterdir()) == stored_before
 
-    assert upload(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "photo.pdf").status_code == 302
+    assert upload(PNG, "photo.pdf").status_code == 302
     attachment = db.session.scalar(sa.select(Attachment))
     assert attachment.content_type == "image/png" and attachment.filename == "photo.png"
     assert len(events("attachment.upload")) == 1

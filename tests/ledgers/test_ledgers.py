@@ -22,7 +22,7 @@ from openpyxl.worksheet import _writer as openpyxl_sheet_writer
 
 from supervise.accounts.models import AgencyKind
 from supervise.attachments.models import Attachment
-from supervise.database import now_utc
+from supervise.database import BEIJING_TIME, now_utc
 from supervise.events.models import Event
 from supervise.extensions import db
 from supervise.findings.models import Comment, Finding, FindingStatus, Handling, Share
@@ -30,7 +30,6 @@ from supervise.ledgers import api as ledgers_api
 from supervise.ledgers.workbook import (
     DATE_FORMAT,
     DATETIME_FORMAT,
-    TIMEZONE,
     XLSX_MIMETYPE,
     YUAN_FORMAT,
 )
@@ -44,7 +43,7 @@ from supervise.rectifications.models import (
 )
 from supervise.referrals.models import Disposition, TimelineEntry
 from tests.factories import AgencyFactory, FindingFactory, ProjectFactory, UserFactory
-from tests.referrals.factories import S, callers, make_world, referral_in
+from tests.referrals.factories import S, make_world, referral_in
 
 LEDGERS = ("findings", "referrals", "rectifications")
 NS = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -111,7 +110,7 @@ def ledger_of(caller, ledger, **params) -> Sheet:
 
 
 def local_today() -> date:
-    return datetime.now(UTC).astimezone(TIMEZONE).date()
+    return datetime.now(UTC).astimezone(BEIJING_TIME).date()
 
 
 def list_titles(caller, url, **params) -> list[str]:
@@ -138,6 +137,7 @@ def exports() -> list[Event]:
 
 @pytest.fixture
 def world(client):
+    """The district, with a second audited unit, a system administrator and a project."""
     w = make_world(client)
     w.health = AgencyFactory(code="health", name="区卫健委", kind=AgencyKind.AUDITED_UNIT)
     w.health_contact = UserFactory(username="health.contact", agency=w.health)
@@ -146,11 +146,6 @@ def world(client):
                                name="2020年度区教育局部门预算执行审计",
                                created_by_id=w.audit_staff.id)
     return w
-
-
-@pytest.fixture
-def as_(world):
-    return callers(world)
 
 
 def finding(w, *, owner=None, unit=None, **kwargs):
@@ -327,7 +322,7 @@ def test_the_findings_ledger_layout_and_types(many, as_):
     due = sheet.cells("整改期限")[row]
     assert due.number_format == DATE_FORMAT and isinstance(due.value, datetime)
     assert due.value.date() == many.rectified.due_at.astimezone(
-        TIMEZONE).date()
+        BEIJING_TIME).date()
     assert sheet.column("整改状态")[row] == "整改中"
     assert sheet.column("整改期限状态")[row] == "已逾期"
     assert [s for i, s in enumerate(sheet.column("整改状态")) if i != row] == [None] * 3
@@ -433,7 +428,7 @@ def test_the_referrals_ledger_columns_and_clocks(referrals, as_):
     assert late["催办次数"].value == 2 and isinstance(late["最近催办时间"].value, datetime)
     assert late["签收期限"].number_format == DATE_FORMAT
     assert late["签收期限"].value.date() == w.referrals["late"].acknowledge_by.astimezone(
-        TIMEZONE).date()
+        BEIJING_TIME).date()
     assert late["移送时间"].number_format == DATETIME_FORMAT
     assert closed["处置方式"].value == "初步核实"
     # A deadline counted without the official calendar of its year says so.
@@ -789,3 +784,21 @@ def test_ledgers_are_named_by_kind_and_day(world, as_):
         disposition = headers["Content-Disposition"]
         assert disposition.startswith("attachment")
         assert f"filename*=UTF-8''{quote(name)}-{local_today():%Y%m%d}.xlsx" in disposition
+
+
+def test_a_state_reads_the_same_in_the_ledger_as_on_the_page(rectifications, as_):
+    """One vocabulary: the ledger's words are the Chinese screens' words (核实通过 was 已核实)."""
+    w = rectifications
+    w.items["卫健委待核实问题"].state = RectificationState.VERIFIED
+    db.session.commit()
+    page = w.client.application.test_client()
+    assert page.sign_in(w.audit_staff.username).status_code == 302
+    html = page.get("/rectifications").get_data(as_text=True)
+    on_page = dict(re.findall(
+        r'<a href="/rectifications/[^"]+">([^<]+)</a>.*?class="badge rstate-\w+">([^<]+)<',
+        html, re.S))
+    sheet = ledger_of(as_("audit_staff"), "rectifications")
+    in_ledger = dict(zip(sheet.column("问题标题（下达时）"), sheet.column("整改状态"),
+                         strict=True))
+    assert in_ledger["卫健委待核实问题"] == "核实通过"
+    assert in_ledger == on_page

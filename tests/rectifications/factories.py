@@ -1,7 +1,8 @@
 """Rectification items built directly in the database, in any state, with every field that
-state implies set consistently; the district with two audited units; API callers.
+state implies set consistently; the district with two audited units.
 
-Test modules wrap these in fixtures of their own (a test package here has no conftest).
+The `world` and `as_` fixtures (tests/rectifications/conftest.py) build this district and its
+API callers (tests.support.api).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from supervise.rectifications.operations import default_due
 from supervise.settings.models import get_setting
 from tests.factories import AgencyFactory, FindingFactory, UserFactory
 from tests.referrals import factories as referral_factories
-from tests.referrals.factories import PDF, shanghai  # noqa: F401 (used by the test modules)
 
 S = RectificationState
 
@@ -41,19 +41,6 @@ UNIT = "unit_contact"
 # Staff of agencies that are party to no rectification item of the audit bureau's about 区教育局:
 # they must not learn that one exists.
 OUTSIDERS = ("insp_staff", "org_staff", "disc_staff", "audit2_staff", "unit2_contact")
-
-
-class Caller(referral_factories.Caller):
-    """A user calling the API with a bearer token (see tests.referrals.factories.Caller)."""
-
-    def list(self, **params):
-        params.setdefault("per_page", 100)
-        response = self.get("/rectifications", query_string=params)
-        assert response.status_code == 200, response.get_json()
-        return response.get_json()
-
-    def ids(self, **params):
-        return {item["id"] for item in self.list(**params)["items"]}
 
 
 def make_world(client) -> SimpleNamespace:
@@ -67,18 +54,6 @@ def make_world(client) -> SimpleNamespace:
     world.unit_contact.display_name = "教育局联络员"
     db.session.commit()
     return world
-
-
-def callers(world):
-    """as_("unit_contact") -> a Caller for that user, one token per user per test."""
-    made = {}
-
-    def caller(name):
-        if name not in made:
-            made[name] = Caller(world.client, getattr(world, name))
-        return made[name]
-
-    return caller
 
 
 def finding_for(world, unit=None, **fields):

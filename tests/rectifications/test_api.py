@@ -17,19 +17,17 @@ from tests.factories import ShareFactory, UserFactory
 from tests.helpers import events, files, integer_keys
 from tests.rectifications.factories import (
     OUTSIDERS,
-    PDF,
-    Caller,
     S,
-    callers,
     count,
     finding_for,
-    make_world,
     rectification_in,
     reload,
     snapshot,
     steps,
 )
 from tests.referrals.factories import referral_in
+from tests.support.api import Caller
+from tests.support.files import EXE, PDF
 
 EN = {"Accept-Language": "en"}
 
@@ -46,16 +44,6 @@ OWNER_DETAIL = UNIT_DETAIL - {"messages"} | {
 OWNER_REPORT = UNIT_REPORT | {"submitted_by"}
 OWNER_ROW = UNIT_ROW | {"finding", "unit", "owner", "version", "issued_at", "rectified_at",
                         "signed_off_at", "amount_recovered"}
-
-
-@pytest.fixture
-def world(client):
-    return make_world(client)
-
-
-@pytest.fixture
-def as_(world):
-    return callers(world)
 
 
 def text_of(response) -> str:
@@ -272,7 +260,7 @@ def test_a_report_with_evidence(world, as_, upload_dir):
 
 
 @pytest.mark.parametrize(("fields", "status", "errors"), [
-    ({"measures": "整改", "files": (b"MZ\x90\x00" + b"\x00" * 64, "a.pdf")}, 415, None),
+    ({"measures": "整改", "files": (EXE, "a.pdf")}, 415, None),
     ({"measures": "整改", "files": (b"", "empty.pdf")}, 400, None),
     ({"files": (PDF, "a.pdf")}, 422, {"measures"}),
     ({"measures": "整改", "amount_recovered": "-5", "files": (PDF, "a.pdf")}, 422,
@@ -297,7 +285,7 @@ def test_two_files_the_second_refused_leave_nothing(world, as_, upload_dir):
     before = snapshot(rectification)
     response = as_("unit_contact").upload(f"/rectifications/{rectification.public_id}/reports", [
         ("measures", "整改"), ("files", (PDF, "a.pdf")),
-        ("files", (b"MZ\x90\x00" + b"\x00" * 64, "b.pdf"))])
+        ("files", (EXE, "b.pdf"))])
     assert response.status_code == 415
     assert files(upload_dir) == [] and count(Attachment) == 0
     assert count(RectificationReport) == len(before["reports"])
@@ -524,7 +512,7 @@ def test_a_send_back_restarts_the_clock(world, as_):
 
     import time_machine
 
-    from tests.rectifications.factories import shanghai
+    from tests.referrals.factories import shanghai
 
     with time_machine.travel(shanghai(date(2026, 8, 3), 10), tick=False):
         rectification = rectification_in(world, S.PENDING_VERIFICATION)  # due 2026-10-08

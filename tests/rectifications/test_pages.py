@@ -10,12 +10,12 @@ from supervise.extensions import db
 from supervise.rectifications.models import Rectification, RectificationState
 from tests.conftest import page_text
 from tests.factories import AgencyFactory, FindingFactory, UserFactory
-
-PDF = b"%PDF-1.4\n%%EOF\n"
+from tests.support.files import PDF
 
 
 @pytest.fixture
 def world():
+    """Its own district, for the pages (users by plain user name); returns its one finding."""
     audit = AgencyFactory(code="audit", name="区审计局", kind=AgencyKind.AUDIT)
     unit = AgencyFactory(code="unit-education", name="区教育局", kind=AgencyKind.AUDITED_UNIT)
     other_unit = AgencyFactory(code="unit-street", name="某街道办事处",
@@ -133,3 +133,21 @@ def test_issuing_twice_or_a_draft_is_refused(app, world):
     assert auditor.post_form(url, {"plan": "immediate"}).status_code == 302
     auditor.post_form(url, {"plan": "immediate"})
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Rectification)) == 1
+
+
+def test_the_unit_page_shows_only_what_its_allow_list_names(app, world):
+    """A field nobody named for the unit stays off its pages (rectifications.views.UNIT_PAGE)."""
+    from supervise.pages import AllowList
+    from supervise.rectifications.views import UNIT_PAGE
+
+    as_user(app, "auditor").post_form(f"/findings/{world.public_id}/rectification",
+                                      {"plan": "staged"})
+    r = item()
+    shown = AllowList(r, UNIT_PAGE)
+    assert shown.title == r.title and shown.owner_agency.name == r.owner_agency.name
+    for hidden in ("finding", "unit", "issued_by", "signed_off_by", "owner_agency_id"):
+        assert not hasattr(shown, hidden), hidden
+    assert not hasattr(shown.owner_agency, "code")
+    assert [report.measures for report in shown.reports] == []
+    page = page_text(as_user(app, "contact").get(f"/rectifications/{r.public_id}"))
+    assert "以加班补助名义发放。" in page and "区审计局" in page

@@ -25,30 +25,18 @@ from tests.helpers import events
 from tests.rectifications.factories import (
     OUTSIDERS,
     S,
-    callers,
     count,
     finding_for,
     label,
-    make_world,
     rectification_in,
     reload,
     reports,
-    shanghai,
     snapshot,
     steps,
 )
+from tests.referrals.factories import shanghai
 
 EN = {"Accept-Language": "en"}
-
-
-@pytest.fixture
-def world(client):
-    return make_world(client)
-
-
-@pytest.fixture
-def as_(world):
-    return callers(world)
 
 
 # --- the transition table -------------------------------------------------------------------

@@ -1,27 +1,23 @@
 """Referrals built directly in the database, in any state of their life, with every field that
-state implies set consistently; the district's agencies and people; API callers.
+state implies set consistently; the district's agencies and people.
 
-Test modules wrap these in fixtures of their own (a test package here has no conftest).
+The `world` and `as_` fixtures (tests/conftest.py) build this district and its API callers
+(tests.support.api).
 """
 
 from __future__ import annotations
 
-import io
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
 import factory
-import pytest
 import sqlalchemy as sa
 from flask_babel import force_locale
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
-from supervise.accounts import auth
-from supervise.accounts.models import AgencyKind, CredentialKind
+from supervise.accounts.models import AgencyKind
 from supervise.calendar import deadlines
-from supervise.database import now_utc
+from supervise.database import BEIJING_TIME, now_utc
 from supervise.events.models import Event
 from supervise.extensions import db
 from supervise.referrals import operations
@@ -36,71 +32,7 @@ from supervise.referrals.models import (
 )
 from tests.factories import AgencyFactory, BaseFactory, UserFactory
 
-API = "/api/v1"
 S = ReferralState
-
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-# --- callers --------------------------------------------------------------------------------
-
-
-class Caller:
-    """A user calling the API with a bearer token.
-
-    The token is issued directly, as POST /tokens would issue it, but valid until 2100: the clock
-    tests travel in time, and a token of twelve hours would expire on the way.
-    """
-
-    def __init__(self, client, user):
-        self.client = client
-        self.user = user
-        token, credential = auth.issue_credential(user, CredentialKind.API)
-        credential.expires_at = datetime(2100, 1, 1, tzinfo=UTC)
-        db.session.commit()
-        self.auth = {"Authorization": f"Bearer {token}"}
-
-    def _call(self, method, url, **kwargs):
-        headers = {**self.auth, **kwargs.pop("headers", {})}
-        return self.client.open(API + url, method=method, headers=headers, **kwargs)
-
-    def get(self, url, **kwargs):
-        return self._call("GET", url, **kwargs)
-
-    def post(self, url, **kwargs):
-        return self._call("POST", url, **kwargs)
-
-    def patch(self, url, **kwargs):
-        return self._call("PATCH", url, **kwargs)
-
-    def delete(self, url, **kwargs):
-        return self._call("DELETE", url, **kwargs)
-
-    def upload(self, url, fields):
-        """A multipart POST; `fields` maps names (or is a list of name, value pairs, for a name
-        given twice) to text, or to (bytes, filename) for files.
-
-        Encoded here, in memory: the test client would spool a large body to a temporary file
-        that it never closes."""
-        encoded = MultiDict()
-        for name, value in fields.items() if isinstance(fields, dict) else fields:
-            if isinstance(value, tuple):
-                content, filename = value
-                value = FileStorage(io.BytesIO(content), filename=filename,
-                                    content_type="application/octet-stream")
-            encoded.add(name, value)
-        boundary, body = encode_multipart(encoded)
-        return self.post(url, data=body,
-                         content_type=f"multipart/form-data; boundary={boundary}")
-
-    def list(self, **params):
-        params.setdefault("per_page", 100)
-        response = self.get("/referrals", query_string=params)
-        assert response.status_code == 200, response.get_json()
-        return response.get_json()
-
-    def ids(self, **params):
-        return {item["id"] for item in self.list(**params)["items"]}
 
 
 # --- the district ---------------------------------------------------------------------------
@@ -135,29 +67,6 @@ def make_world(client) -> SimpleNamespace:
     }
     return SimpleNamespace(audit=audit, discipline=discipline, inspection=inspection, org=org,
                            finance=finance, edu=edu, audit2=audit2, client=client, **users)
-
-
-@pytest.fixture(name="world")
-def world_fixture(client):
-    """The district, for a test module that imports this fixture (with `as_`)."""
-    return make_world(client)
-
-
-@pytest.fixture(name="as_")
-def callers_fixture(world):
-    return callers(world)
-
-
-def callers(world):
-    """as_("disc_staff") -> a Caller for that user, one token per user per test."""
-    made = {}
-
-    def caller(name):
-        if name not in made:
-            made[name] = Caller(world.client, getattr(world, name))
-        return made[name]
-
-    return caller
 
 
 # --- referrals ------------------------------------------------------------------------------
@@ -274,7 +183,7 @@ def local(moment: str) -> datetime:
 
 def shanghai(day: date, hour=0, minute=0, second=0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, second,
-                    tzinfo=deadlines.SHANGHAI)
+                    tzinfo=BEIJING_TIME)
 
 
 def dumps(value) -> str:

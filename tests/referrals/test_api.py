@@ -14,28 +14,9 @@ from supervise.findings.models import Handling
 from supervise.referrals.models import Referral, ReferralState
 from tests.factories import FindingFactory, ShareFactory, UserFactory
 from tests.helpers import events, files, integer_keys
-from tests.referrals.factories import (
-    OUTSIDERS,
-    PDF,
-    Caller,
-    S,
-    callers,
-    entries,
-    make_world,
-    referral_in,
-    reload,
-    snapshot,
-)
-
-
-@pytest.fixture
-def world(client):
-    return make_world(client)
-
-
-@pytest.fixture
-def as_(world):
-    return callers(world)
+from tests.referrals.factories import OUTSIDERS, S, entries, referral_in, reload, snapshot
+from tests.support.api import Caller
+from tests.support.files import EXE, PDF
 
 
 def body_for(**changes):
@@ -459,7 +440,7 @@ def test_lists_by_role_and_state(world, as_):
     disc = as_("disc_staff")
     assert disc.ids(role="received") == {sent_ack.public_id, sent_closed.public_id}
     assert disc.ids(role="sent") == set()
-    insp = Caller(world.client, insp_leader)
+    insp = Caller(world.client, insp_leader, listing="/referrals")
     assert insp.ids() == {received.public_id, never_sent_to_us.public_id}
 
 
@@ -612,7 +593,7 @@ def test_an_attachment_belongs_to_its_referral(world, as_, upload_dir):
     ("disc_staff", S.RETURNED, PDF, 403),
     ("insp_staff", S.DRAFT, PDF, 404),
     ("disc_staff", S.DRAFT, PDF, 404),
-    ("audit_staff", S.DRAFT, b"MZ\x90\x00" + b"\x00" * 100, 415),
+    ("audit_staff", S.DRAFT, EXE, 415),
     ("audit_staff", S.DRAFT, b"", 400),
 ])
 def test_bad_uploads_leave_nothing(world, as_, upload_dir, name, state, content, status):
@@ -669,8 +650,7 @@ def test_a_refused_answer_with_files_leaves_no_file(world, as_, upload_dir):
     before = snapshot(referral)
     for fields in (
         {"result": "已立案审查。", "files": (PDF, "a.pdf")},  # no disposition
-        {"disposition": "held", "result": "暂存", "files": (b"MZ\x90\x00" + b"\x00" * 50,
-                                                          "a.pdf")},
+        {"disposition": "held", "result": "暂存", "files": (EXE, "a.pdf")},
         {"disposition": "held", "result": "暂存", "colour": "red"},
     ):
         response = as_("disc_staff").upload(f"/referrals/{referral.public_id}/answer", fields)
@@ -680,7 +660,7 @@ def test_a_refused_answer_with_files_leaves_no_file(world, as_, upload_dir):
     # Two files, the second refused: the first, stored already, goes too.
     response = as_("disc_staff").upload(f"/referrals/{referral.public_id}/answer", [
         ("disposition", "held"), ("result", "暂存"), ("files", (PDF, "a.pdf")),
-        ("files", (b"MZ\x90\x00" + b"\x00" * 50, "b.pdf"))])
+        ("files", (EXE, "b.pdf"))])
     assert response.status_code == 415
     assert files(upload_dir) == [] and count(Attachment) == 0
     assert snapshot(referral) == before

@@ -19,15 +19,8 @@ from supervise.referrals import operations
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import UserFactory
 from tests.helpers import events
-from tests.referrals.factories import (
-    Caller,
-    S,
-    entries,
-    label,
-    make_world,
-    referral_in,
-    reload,
-)
+from tests.referrals.factories import S, entries, label, make_world, referral_in, reload
+from tests.support.api import Caller
 
 ON_POSTGRES = bool(TEST_DATABASE_URL) and \
     sa.make_url(TEST_DATABASE_URL).get_backend_name() == "postgresql"
@@ -106,6 +99,7 @@ def race(app, calls):
 
 @pytest.fixture
 def world(client):
+    """The district, and a second staff member of the commission to race the first."""
     w = make_world(client)
     w.disc_staff2 = UserFactory(username="disc.staff2", display_name="纪检员丙",
                                 agency=w.discipline)

@@ -167,6 +167,20 @@ def test_the_board_counts_filters_and_chases(app, district):
     assert bad.status_code == 400 and "关于违规发放津补贴" not in page_text(bad)
 
 
+def test_the_whole_board_offers_a_chaser_where_one_may_be_sent(app, district):
+    """Unfiltered, the board has no arguments of its own: it still shows the chase button (it
+    showed it only on a filtered board)."""
+    _agencies, finding = district
+    auditor = as_user(app, "auditor")
+    draft(auditor, finding)
+    referral = the_referral()
+    assert 'class="inline chase-form"' not in auditor.get("/referrals").get_data(as_text=True)
+    act(auditor, referral, "submit")
+    act(as_user(app, "audit.boss"), referral, "approve")
+    html = auditor.get("/referrals").get_data(as_text=True)
+    assert f'/referrals/{referral.public_id}/act/chase"' in html
+
+
 def test_board_runs_the_same_queries_for_5_and_50(app, district, count_queries):
     _agencies, finding = district
     auditor = as_user(app, "auditor")

@@ -20,7 +20,9 @@ from supervise.events.models import Event
 from supervise.extensions import db
 from supervise.findings.models import Handling
 from tests.factories import FindingFactory, ShareFactory, UserFactory
-from tests.referrals.factories import OUTSIDERS, PDF, Caller, make_world, reload
+from tests.referrals.factories import OUTSIDERS, make_world, reload
+from tests.support.api import Caller
+from tests.support.files import PDF
 
 NAME = "测试人员XQ7Z"
 POSITION = "绝密职务QK5W"
@@ -57,6 +59,7 @@ class RecordingCaller(Caller):
 
 @pytest.fixture
 def world(client):
+    """The district, and administrators of the sending agency (who must see no person)."""
     w = make_world(client)
     for role in ADMINS:
         # Administrators of the sending agency itself.

@@ -16,7 +16,8 @@ import zipfile
 import pytest
 
 from tests.conftest import page_text
-from tests.referrals.factories import PDF, callers_fixture, reload, snapshot, world_fixture  # noqa: F401 (fixtures)
+from tests.referrals.factories import reload, snapshot
+from tests.support.files import PDF
 
 PERSON = "欧阳某某XK1"
 APPROVAL_COMMENT = "同意移送，注意保密XK2"

@@ -25,29 +25,16 @@ from tests.factories import AgencyFactory, FindingFactory, ShareFactory, UserFac
 from tests.helpers import events
 from tests.referrals.factories import (
     OUTSIDERS,
-    Caller,
     S,
-    callers,
     entries,
     label,
     local,
-    make_world,
     referral_in,
     reload,
     shanghai,
     snapshot,
 )
-
-
-@pytest.fixture
-def world(client):
-    return make_world(client)
-
-
-@pytest.fixture
-def as_(world):
-    return callers(world)
-
+from tests.support.api import Caller
 
 # --- the transition table -------------------------------------------------------------------
 

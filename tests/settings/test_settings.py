@@ -4,8 +4,7 @@ import sqlalchemy as sa
 
 from supervise.events.models import Event
 from supervise.extensions import db
-from supervise.findings.models import Category
-from supervise.settings.models import Setting
+from supervise.settings.models import Category, Setting
 from tests.factories import UserFactory
 
 

@@ -48,8 +48,7 @@ document.addEventListener("DOMContentLoaded", function () {
           a.href = "/findings/" + encodeURIComponent(item.id);
           a.textContent = item.title;
           li.appendChild(a);
-          var owner = item.owner && typeof item.owner === "object" ? item.owner.name : item.owner;
-          li.appendChild(document.createTextNode(" · " + (owner || "")));
+          li.appendChild(document.createTextNode(" · " + item.owner.name));
           list.appendChild(li);
         });
         box.hidden = list.children.length === 0;

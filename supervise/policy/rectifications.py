@@ -1,0 +1,64 @@
+"""Rectification items: the issuing agency sees its items; the audited unit's contact sees its
+own unit's items only, and through them only the text issued to it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from supervise import workflow
+from supervise.accounts.models import Role
+from supervise.policy import core
+from supervise.policy.core import is_unit_contact, one_or_404, reads_cases, records_findings
+from supervise.rectifications.models import Rectification
+from supervise.rectifications.workflow import TRANSITIONS as R_TRANSITIONS
+from supervise.rectifications.workflow import Party as RParty
+
+
+def may_issue_rectification(user, finding) -> bool:
+    """Only the agency that recorded a finding sends it to its audited unit for rectification."""
+    return records_findings(user) and finding.owner_agency_id == user.agency_id
+
+
+def visible_rectifications_clause(user):
+    if reads_cases(user):
+        return Rectification.owner_agency_id == user.agency_id
+    if is_unit_contact(user):
+        return Rectification.unit_id == user.agency_id
+    return sa.false()
+
+
+def visible_rectifications(user) -> sa.Select:
+    return sa.select(Rectification).where(visible_rectifications_clause(user))
+
+
+def rectification_or_404(user, public_id: str, *,
+                         for_update: bool = False) -> Rectification:
+    return one_or_404(visible_rectifications(user), Rectification, public_id, for_update)
+
+
+def readable_attachments(user, rectification) -> list:
+    """The evidence sent with the item's reports: the issuing agency and the unit read them all."""
+    return [a for report in rectification.reports for a in report.attachments]
+
+
+def attachment_or_404(user, public_id: str, attachment_id: str) -> tuple:
+    """An item the user may see and one of its reports' files."""
+    rectification = rectification_or_404(user, public_id)
+    return rectification, core.attachment_or_404(readable_attachments(user, rectification),
+                                                 attachment_id)
+
+
+def rectification_parties(user, rectification) -> frozenset:
+    found = set()
+    if reads_cases(user) and rectification.owner_agency_id == user.agency_id:
+        found.add(RParty.OWNER)
+        if user.has_role(Role.LEADER):
+            found.add(RParty.OWNER_LEADER)
+    if is_unit_contact(user) and rectification.unit_id == user.agency_id:
+        found.add(RParty.UNIT)
+    return frozenset(found)
+
+
+def rectification_actions(user, rectification) -> list:
+    return workflow.available(R_TRANSITIONS, rectification_parties(user, rectification),
+                              rectification)

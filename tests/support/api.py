@@ -1,0 +1,94 @@
+"""The API as the tests call it: a user with a bearer token."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
+
+from supervise.accounts import auth
+from supervise.accounts.models import CredentialKind
+from supervise.extensions import db
+
+API = "/api/v1"
+
+
+class Caller:
+    """A user calling the API with a bearer token.
+
+    The token is issued directly, as POST /tokens would issue it, but valid until 2100: the clock
+    tests travel in time, and a token of twelve hours would expire on the way.
+
+    `listing` is the list that list() and ids() read when given no URL (each test package's
+    `as_` fixture names its own: /referrals, /rectifications, /findings).
+    """
+
+    def __init__(self, client, user, listing: str | None = None):
+        self.client = client
+        self.user = user
+        self.listing = listing
+        token, credential = auth.issue_credential(user, CredentialKind.API)
+        credential.expires_at = datetime(2100, 1, 1, tzinfo=UTC)
+        db.session.commit()
+        self.auth = {"Authorization": f"Bearer {token}"}
+
+    def _call(self, method, url, **kwargs):
+        headers = {**self.auth, **kwargs.pop("headers", {})}
+        return self.client.open(API + url, method=method, headers=headers, **kwargs)
+
+    def get(self, url, **kwargs):
+        return self._call("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self._call("POST", url, **kwargs)
+
+    def patch(self, url, **kwargs):
+        return self._call("PATCH", url, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self._call("DELETE", url, **kwargs)
+
+    def upload(self, url, fields):
+        """A multipart POST; `fields` maps names (or is a list of name, value pairs, for a name
+        given twice) to text, or to (bytes, filename) for files.
+
+        Encoded here, in memory: the test client would spool a large body to a temporary file
+        that it never closes."""
+        encoded = MultiDict()
+        for name, value in fields.items() if isinstance(fields, dict) else fields:
+            if isinstance(value, tuple):
+                content, filename = value
+                value = FileStorage(io.BytesIO(content), filename=filename,
+                                    content_type="application/octet-stream")
+            encoded.add(name, value)
+        boundary, body = encode_multipart(encoded)
+        return self.post(url, data=body,
+                         content_type=f"multipart/form-data; boundary={boundary}")
+
+    def attach(self, finding_id, content: bytes, filename="evidence.pdf"):
+        """One file uploaded to a finding's attachments."""
+        return self.upload(f"/findings/{finding_id}/attachments", {"file": (content, filename)})
+
+    def list(self, url: str | None = None, **params):
+        """One page (of up to 100) of a list, `listing` unless `url` names another."""
+        params.setdefault("per_page", 100)
+        response = self.get(url or self.listing, query_string=params)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def ids(self, url: str | None = None, **params):
+        return {item["id"] for item in self.list(url, **params)["items"]}
+
+
+def callers(world, listing: str | None = None):
+    """as_("disc_staff") -> a Caller for that user, one token per user per test."""
+    made = {}
+
+    def caller(name):
+        if name not in made:
+            made[name] = Caller(world.client, getattr(world, name), listing)
+        return made[name]
+
+    return caller
