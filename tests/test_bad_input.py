@@ -20,6 +20,7 @@ from tests.factories import FindingFactory, ProjectFactory
 from tests.helpers import events
 from tests.referrals.factories import S, referral_in, reload, snapshot
 from tests.support.files import PNG
+from tests.support.records import unchanged
 
 HUGE = "99999999999999999999"
 
@@ -169,12 +170,11 @@ def test_an_api_endpoint_without_query_arguments_refuses_them(as_):
 ])
 def test_a_workflow_step_refuses_a_body_it_cannot_read(world, as_, content_type, data, status):
     referral = referral_in(world, S.DRAFT)
-    before = snapshot(referral)
-    response = as_("audit_staff").post(f"/referrals/{referral.public_id}/submit", data=data,
-                                       content_type=content_type)
-    assert response.status_code == status, response.get_json()
-    assert response.get_json()["message"]
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("audit_staff").post(f"/referrals/{referral.public_id}/submit", data=data,
+                                           content_type=content_type)
+        assert response.status_code == status, response.get_json()
+        assert response.get_json()["message"]
 
 
 def test_a_stale_version_is_a_409_in_json_and_in_a_form(world, as_):

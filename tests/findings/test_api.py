@@ -34,7 +34,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.helpers import events, integer_keys
-from tests.support.api import Caller
+from tests.support.api import Caller, counted, statements_per_caller
 from tests.support.files import DOCX, EXE, JPEG, OFD, PDF, PNG, XLSX, zip_file
 
 API = "/api/v1"
@@ -792,14 +792,7 @@ def test_a_list_runs_as_many_queries_for_fifty_rows_as_for_five(world, as_, coun
     callers = [as_("audit_staff"), as_("insp_staff")]
 
     def counts():
-        result = []
-        for caller in callers:
-            caller.get("/findings")  # the same warm-up for both rounds
-            with count_queries() as statements:
-                response = caller.get("/findings", query_string={"per_page": 100})
-            assert response.status_code == 200
-            result.append((len(response.get_json()["items"]), len(statements)))
-        return result
+        return statements_per_caller(callers, count_queries, counted("/findings", per_page=100))
 
     add(5)
     five = counts()

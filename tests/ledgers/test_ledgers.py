@@ -44,6 +44,7 @@ from supervise.rectifications.models import (
 from supervise.referrals.models import Disposition, TimelineEntry
 from tests.factories import AgencyFactory, FindingFactory, ProjectFactory, UserFactory
 from tests.referrals.factories import S, make_world, referral_in
+from tests.support.api import statements_per_caller
 
 LEDGERS = ("findings", "referrals", "rectifications")
 NS = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -740,13 +741,8 @@ def test_a_ledger_of_300_findings_runs_as_many_statements_as_one_of_5(world, as_
     callers = [as_("audit_staff"), as_("insp_staff")]
 
     def counts():
-        result = []
-        for caller in callers:
-            ledger_of(caller, "findings")  # the same warm-up for both rounds
-            with count_queries() as statements:
-                sheet = ledger_of(caller, "findings")
-            result.append((len(sheet.rows), len(statements)))
-        return result
+        return statements_per_caller(callers, count_queries,
+                                     lambda caller: len(ledger_of(caller, "findings").rows))
 
     _bulk(world, 5, 0)
     five = counts()

@@ -32,6 +32,7 @@ from supervise.rectifications.operations import default_due
 from supervise.settings.models import get_setting
 from tests.factories import AgencyFactory, FindingFactory, UserFactory
 from tests.referrals import factories as referral_factories
+from tests.support import records
 
 S = RectificationState
 
@@ -136,9 +137,7 @@ def rectification_in(world, state: RectificationState, *, plan: Plan | None = No
 
 
 def reload(rectification_or_id) -> Rectification:
-    public_id = getattr(rectification_or_id, "public_id", rectification_or_id)
-    db.session.expire_all()
-    return db.session.scalar(sa.select(Rectification).where(Rectification.public_id == public_id))
+    return records.reload(Rectification, rectification_or_id)
 
 
 def steps(rectification) -> list[RectificationStep]:
@@ -161,9 +160,7 @@ def count(model) -> int:
 
 def snapshot(rectification) -> dict:
     """Everything a refused request must leave as it was."""
-    db.session.expire_all()
-    row = db.session.get(Rectification, rectification.id)
-    columns = {c.key: getattr(row, c.key) for c in sa.inspect(Rectification).column_attrs}
+    row, columns = records.stored(Rectification, rectification)
     return {
         "rectification": columns,
         "reports": [(r.id, r.measures, r.amount_recovered, r.final) for r in reports(row)],

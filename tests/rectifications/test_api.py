@@ -26,8 +26,9 @@ from tests.rectifications.factories import (
     steps,
 )
 from tests.referrals.factories import referral_in
-from tests.support.api import Caller
+from tests.support.api import Caller, counted, statements_per_caller
 from tests.support.files import EXE, PDF
+from tests.support.records import unchanged
 
 EN = {"Accept-Language": "en"}
 
@@ -270,14 +271,13 @@ def test_a_report_with_evidence(world, as_, upload_dir):
 ])
 def test_a_refused_report_leaves_no_file(world, as_, upload_dir, fields, status, errors):
     rectification = rectification_in(world, S.IN_PROGRESS)
-    before = snapshot(rectification)
-    response = as_("unit_contact").upload(f"/rectifications/{rectification.public_id}/reports",
-                                          fields)
-    assert response.status_code == status, response.get_json()
-    if errors:
-        assert set(response.get_json()["errors"]) == errors
-    assert files(upload_dir) == [] and count(Attachment) == 0
-    assert snapshot(rectification) == before
+    with unchanged(snapshot, rectification):
+        response = as_("unit_contact").upload(f"/rectifications/{rectification.public_id}/reports",
+                                              fields)
+        assert response.status_code == status, response.get_json()
+        if errors:
+            assert set(response.get_json()["errors"]) == errors
+        assert files(upload_dir) == [] and count(Attachment) == 0
 
 
 def test_two_files_the_second_refused_leave_nothing(world, as_, upload_dir):
@@ -303,12 +303,11 @@ def test_two_files_the_second_refused_leave_nothing(world, as_, upload_dir):
 def test_evidence_only_from_the_unit_while_the_item_is_open(world, as_, upload_dir, name,
                                                             state, status):
     rectification = rectification_in(world, state)
-    before = snapshot(rectification)
-    response = as_(name).upload(f"/rectifications/{rectification.public_id}/reports", {
-        "measures": "整改", "files": (PDF, "a.pdf")})
-    assert response.status_code == status
-    assert files(upload_dir) == []
-    assert snapshot(rectification) == before
+    with unchanged(snapshot, rectification):
+        response = as_(name).upload(f"/rectifications/{rectification.public_id}/reports", {
+            "measures": "整改", "files": (PDF, "a.pdf")})
+        assert response.status_code == status
+        assert files(upload_dir) == []
 
 
 # --- lists ----------------------------------------------------------------------------------
@@ -373,14 +372,8 @@ def test_a_list_runs_as_many_queries_for_fifty_rows_as_for_five(world, as_, coun
                              else Plan.IMMEDIATE)
 
     def counts():
-        result = []
-        for caller in (as_("audit_staff"), as_("unit_contact")):
-            caller.get("/rectifications")  # the same warm-up for both rounds
-            with count_queries() as statements:
-                response = caller.get("/rectifications", query_string={"per_page": 100})
-            assert response.status_code == 200
-            result.append((len(response.get_json()["items"]), len(statements)))
-        return result
+        return statements_per_caller((as_("audit_staff"), as_("unit_contact")), count_queries,
+                                     counted("/rectifications", per_page=100))
 
     add(5)
     five = counts()

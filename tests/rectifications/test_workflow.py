@@ -35,6 +35,7 @@ from tests.rectifications.factories import (
     steps,
 )
 from tests.referrals.factories import shanghai
+from tests.support.records import unchanged
 
 EN = {"Accept-Language": "en"}
 
@@ -200,34 +201,32 @@ def test_interim_reports_and_send_backs_follow_the_plan(world, as_, plan):
                                                                  "missing"])
 def test_a_send_back_needs_a_reason(world, as_, reason):
     rectification = rectification_in(world, S.PENDING_VERIFICATION)
-    before = snapshot(rectification)
-    body = {"comment": "见附件"} if reason is ... else {"reason": reason}
-    response = as_("audit_staff").post(f"/rectifications/{rectification.public_id}/send-back",
-                                       json=body, headers=EN)
-    assert response.status_code == 422, response.get_json()
-    assert response.get_json()["errors"] == {"reason": "Give a reason."}
-    assert snapshot(rectification) == before
+    with unchanged(snapshot, rectification):
+        body = {"comment": "见附件"} if reason is ... else {"reason": reason}
+        response = as_("audit_staff").post(f"/rectifications/{rectification.public_id}/send-back",
+                                           json=body, headers=EN)
+        assert response.status_code == 422, response.get_json()
+        assert response.get_json()["errors"] == {"reason": "Give a reason."}
 
 
 @pytest.mark.parametrize("body", [{}, {"comment": " "}, {"comment": None}])
 def test_a_chaser_needs_a_message(world, as_, body):
     rectification = rectification_in(world, S.NOT_STARTED)
-    before = snapshot(rectification)
-    response = as_("audit_staff").post(f"/rectifications/{rectification.public_id}/chase",
-                                       json=body)
-    assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"comment"}
-    assert snapshot(rectification) == before
+    with unchanged(snapshot, rectification):
+        response = as_("audit_staff").post(f"/rectifications/{rectification.public_id}/chase",
+                                           json=body)
+        assert response.status_code == 422
+        assert set(response.get_json()["errors"]) == {"comment"}
 
 
 def test_a_report_on_a_signed_off_item_is_refused(world, as_):
     rectification = rectification_in(world, S.SIGNED_OFF)
-    before = snapshot(rectification)
-    response = as_("unit_contact").post(f"/rectifications/{rectification.public_id}/reports",
-                                        json={"measures": "补充整改", "final": True}, headers=EN)
-    assert response.status_code == 409
-    assert label(S.SIGNED_OFF) in response.get_json()["message"]
-    assert snapshot(rectification) == before
+    url = f"/rectifications/{rectification.public_id}/reports"
+    with unchanged(snapshot, rectification):
+        response = as_("unit_contact").post(url, json={"measures": "补充整改", "final": True},
+                                            headers=EN)
+        assert response.status_code == 409
+        assert label(S.SIGNED_OFF) in response.get_json()["message"]
 
 
 BAD_AMOUNTS = [
@@ -247,12 +246,12 @@ BAD_AMOUNTS = [
 @pytest.mark.parametrize("amount", [a for _, a in BAD_AMOUNTS], ids=[c for c, _ in BAD_AMOUNTS])
 def test_a_bad_amount_is_refused(world, as_, amount):
     rectification = rectification_in(world, S.IN_PROGRESS)
-    before = snapshot(rectification)
-    response = as_("unit_contact").post(f"/rectifications/{rectification.public_id}/reports",
-                                        json={"measures": "已退回资金", "amount_recovered": amount})
-    assert response.status_code == 422, response.get_json()
-    assert set(response.get_json()["errors"]) == {"amount_recovered"}
-    assert snapshot(rectification) == before
+    url = f"/rectifications/{rectification.public_id}/reports"
+    with unchanged(snapshot, rectification):
+        response = as_("unit_contact").post(url, json={"measures": "已退回资金",
+                                                       "amount_recovered": amount})
+        assert response.status_code == 422, response.get_json()
+        assert set(response.get_json()["errors"]) == {"amount_recovered"}
 
 
 @pytest.mark.parametrize(("amount", "stored"), [
@@ -275,12 +274,11 @@ def test_good_amounts_are_kept_exactly(world, as_, amount, stored):
 ], ids=["nothing", "empty", "blank", "null", "final only", "too long"])
 def test_a_report_needs_its_measures(world, as_, body):
     rectification = rectification_in(world, S.NOT_STARTED)
-    before = snapshot(rectification)
-    response = as_("unit_contact").post(f"/rectifications/{rectification.public_id}/reports",
-                                        json=body)
-    assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"measures"}
-    assert snapshot(rectification) == before
+    with unchanged(snapshot, rectification):
+        response = as_("unit_contact").post(f"/rectifications/{rectification.public_id}/reports",
+                                            json=body)
+        assert response.status_code == 422
+        assert set(response.get_json()["errors"]) == {"measures"}
 
 
 @pytest.mark.parametrize("body", [
@@ -293,11 +291,10 @@ def test_a_report_needs_its_measures(world, as_, body):
 ])
 def test_misshapen_reports_are_a_422(world, as_, body):
     rectification = rectification_in(world, S.NOT_STARTED)
-    before = snapshot(rectification)
-    response = as_("unit_contact").post(f"/rectifications/{rectification.public_id}/reports",
-                                        json=body)
-    assert response.status_code == 422, response.get_json()
-    assert snapshot(rectification) == before
+    with unchanged(snapshot, rectification):
+        response = as_("unit_contact").post(f"/rectifications/{rectification.public_id}/reports",
+                                            json=body)
+        assert response.status_code == 422, response.get_json()
 
 
 def test_a_stale_version_is_a_409(world, as_):
@@ -321,11 +318,10 @@ def test_a_stale_version_is_a_409(world, as_):
                                   "/approve"])
 def test_an_unknown_action_is_a_404(world, as_, path):
     rectification = rectification_in(world, S.PENDING_VERIFICATION)
-    before = snapshot(rectification)
-    response = as_("audit_leader").post(f"/rectifications/{rectification.public_id}{path}",
-                                        json={"comment": "好"})
-    assert response.status_code == 404
-    assert snapshot(rectification) == before
+    with unchanged(snapshot, rectification):
+        response = as_("audit_leader").post(f"/rectifications/{rectification.public_id}{path}",
+                                            json={"comment": "好"})
+        assert response.status_code == 404
 
 
 def test_an_action_on_an_unknown_item_is_a_404(world, as_):

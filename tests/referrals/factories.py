@@ -31,6 +31,7 @@ from supervise.referrals.models import (
     TimelineEntry,
 )
 from tests.factories import AgencyFactory, BaseFactory, UserFactory
+from tests.support import records
 
 S = ReferralState
 
@@ -140,9 +141,7 @@ def referral_in(world, state: ReferralState, *, resent: bool = False,
 
 
 def reload(referral_or_id) -> Referral:
-    public_id = getattr(referral_or_id, "public_id", referral_or_id)
-    db.session.expire_all()
-    return db.session.scalar(sa.select(Referral).where(Referral.public_id == public_id))
+    return records.reload(Referral, referral_or_id)
 
 
 def entries(referral, action: str | None = None) -> list[TimelineEntry]:
@@ -155,9 +154,7 @@ def entries(referral, action: str | None = None) -> list[TimelineEntry]:
 
 def snapshot(referral) -> dict:
     """Everything a refused request must leave as it was."""
-    db.session.expire_all()
-    row = db.session.get(Referral, referral.id)
-    columns = {c.key: getattr(row, c.key) for c in sa.inspect(Referral).column_attrs}
+    row, columns = records.stored(Referral, referral)
     return {
         "referral": columns,
         "persons": [(p.name, p.title) for p in row.persons],

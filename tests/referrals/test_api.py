@@ -15,8 +15,9 @@ from supervise.referrals.models import Referral, ReferralState
 from tests.factories import FindingFactory, ShareFactory, UserFactory
 from tests.helpers import events, files, integer_keys
 from tests.referrals.factories import OUTSIDERS, S, entries, referral_in, reload, snapshot
-from tests.support.api import Caller
+from tests.support.api import Caller, counted, statements_per_caller
 from tests.support.files import EXE, PDF
+from tests.support.records import unchanged
 
 
 def body_for(**changes):
@@ -153,11 +154,10 @@ def test_malformed_json_is_a_400(world, as_, payload):
 def test_a_body_that_is_not_an_object_is_refused(world, as_, payload):
     assert as_("audit_staff").post("/referrals", json=payload).status_code == 422
     referral = referral_in(world, S.SENT)
-    before = snapshot(referral)
-    response = as_("disc_staff").post(f"/referrals/{referral.public_id}/acknowledge",
-                                      json=payload)
-    assert response.status_code == 422
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("disc_staff").post(f"/referrals/{referral.public_id}/acknowledge",
+                                          json=payload)
+        assert response.status_code == 422
 
 
 @pytest.mark.parametrize(("url", "body"), [
@@ -170,10 +170,9 @@ def test_a_body_that_is_not_an_object_is_refused(world, as_, payload):
 def test_unknown_or_misshapen_fields_of_a_step_are_a_422(world, as_, url, body):
     referral = referral_in(world, S.SENT)
     name = "audit_staff" if url == "/chasers" else "disc_staff"
-    before = snapshot(referral)
-    response = as_(name).post(f"/referrals/{referral.public_id}{url}", json=body)
-    assert response.status_code == 422, response.get_json()
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_(name).post(f"/referrals/{referral.public_id}{url}", json=body)
+        assert response.status_code == 422, response.get_json()
 
 
 def test_a_step_without_a_body(world, as_):
@@ -234,10 +233,9 @@ def test_changing_only_the_persons_is_a_new_version(world, as_):
 ])
 def test_bad_edits_change_nothing(world, as_, body, status):
     referral = referral_in(world, S.DRAFT)
-    before = snapshot(referral)
-    response = as_("audit_staff").patch(f"/referrals/{referral.public_id}", json=body)
-    assert response.status_code == status, response.get_json()
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("audit_staff").patch(f"/referrals/{referral.public_id}", json=body)
+        assert response.status_code == status, response.get_json()
 
 
 @pytest.mark.parametrize(("state", "name", "status"), [
@@ -250,11 +248,10 @@ def test_bad_edits_change_nothing(world, as_, body, status):
 ])
 def test_who_may_edit_and_when(world, as_, state, name, status):
     referral = referral_in(world, state)
-    before = snapshot(referral)
-    response = as_(name).patch(f"/referrals/{referral.public_id}",
-                               json={"version": referral.version, "title": "改"})
-    assert response.status_code == status
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_(name).patch(f"/referrals/{referral.public_id}",
+                                   json={"version": referral.version, "title": "改"})
+        assert response.status_code == status
 
 
 def test_a_returned_referral_is_revised_as_a_new_draft(world, as_):
@@ -508,14 +505,7 @@ def test_a_list_runs_as_many_queries_for_fifty_rows_as_for_five(world, as_, coun
     callers_ = [as_("audit_staff"), as_("disc_leader")]
 
     def counts():
-        result = []
-        for caller in callers_:
-            caller.get("/referrals")  # the same warm-up for both rounds
-            with count_queries() as statements:
-                response = caller.get("/referrals", query_string={"per_page": 100})
-            assert response.status_code == 200
-            result.append((len(response.get_json()["items"]), len(statements)))
-        return result
+        return statements_per_caller(callers_, count_queries, counted("/referrals", per_page=100))
 
     add(5)
     five = counts()
@@ -749,14 +739,8 @@ def test_reading_a_referral_runs_as_many_queries_for_a_long_timeline(world, as_,
                                  json={"comment": f"进展{i}"}).status_code == 200
 
     def counts():
-        result = []
-        for caller in (sender, receiver):
-            caller.get(f"/referrals/{rid}")  # the same warm-up for both rounds
-            with count_queries() as statements:
-                response = caller.get(f"/referrals/{rid}")
-            assert response.status_code == 200
-            result.append((len(response.get_json()["timeline"]), len(statements)))
-        return result
+        return statements_per_caller((sender, receiver), count_queries,
+                                     counted(f"/referrals/{rid}", key="timeline"))
 
     steps(2)
     short = counts()

@@ -35,6 +35,7 @@ from tests.referrals.factories import (
     snapshot,
 )
 from tests.support.api import Caller
+from tests.support.records import unchanged
 
 # --- the transition table -------------------------------------------------------------------
 
@@ -179,13 +180,12 @@ def test_the_table_covers_every_action_the_issue_names():
 def test_a_reason_is_required(world, as_, state, action, party, reason):
     referral = referral_in(world, state)
     caller = as_(party)
-    before = snapshot(referral)
-    body = {"comment": "见附件"} if reason is ... else {"reason": reason}
-    response = caller.post(f"/referrals/{referral.public_id}/{action.value}", json=body,
-                           headers={"Accept-Language": "en"})
-    assert response.status_code == 422, response.get_json()
-    assert response.get_json()["errors"] == {"reason": "Give a reason."}
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        body = {"comment": "见附件"} if reason is ... else {"reason": reason}
+        response = caller.post(f"/referrals/{referral.public_id}/{action.value}", json=body,
+                               headers={"Accept-Language": "en"})
+        assert response.status_code == 422, response.get_json()
+        assert response.get_json()["errors"] == {"reason": "Give a reason."}
 
 
 @pytest.mark.parametrize("body", [
@@ -196,21 +196,19 @@ def test_a_reason_is_required(world, as_, state, action, party, reason):
 ], ids=["missing", "empty", "unknown", "null"])
 def test_an_answer_needs_a_disposition(world, as_, body):
     referral = referral_in(world, S.IN_HANDLING)
-    before = snapshot(referral)
-    response = as_("disc_staff").post(f"/referrals/{referral.public_id}/answer", json=body)
-    assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"disposition"}
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("disc_staff").post(f"/referrals/{referral.public_id}/answer", json=body)
+        assert response.status_code == 422
+        assert set(response.get_json()["errors"]) == {"disposition"}
 
 
 def test_an_answer_needs_a_result(world, as_):
     referral = referral_in(world, S.ACKNOWLEDGED)
-    before = snapshot(referral)
-    response = as_("disc_staff").post(f"/referrals/{referral.public_id}/answer",
-                                      json={"disposition": "held"})
-    assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"result"}
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("disc_staff").post(f"/referrals/{referral.public_id}/answer",
+                                          json={"disposition": "held"})
+        assert response.status_code == 422
+        assert set(response.get_json()["errors"]) == {"result"}
 
 
 def test_an_answer_carries_its_disposition_back_to_the_sender(world, as_):
@@ -255,14 +253,13 @@ def test_assign_only_to_staff_of_the_receiving_agency(world, as_):
 
 def test_a_note_needs_a_message(world, as_):
     referral = referral_in(world, S.IN_HANDLING)
-    before = snapshot(referral)
-    response = as_("disc_staff").post(f"/referrals/{referral.public_id}/note",
-                                      json={"comment": "  "})
-    assert response.status_code == 422 and "comment" in response.get_json()["errors"]
-    chase = as_("audit_staff").post(f"/referrals/{referral.public_id}/chasers",
-                                    json={"comment": ""})
-    assert chase.status_code == 422 and "comment" in chase.get_json()["errors"]
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("disc_staff").post(f"/referrals/{referral.public_id}/note",
+                                          json={"comment": "  "})
+        assert response.status_code == 422 and "comment" in response.get_json()["errors"]
+        chase = as_("audit_staff").post(f"/referrals/{referral.public_id}/chasers",
+                                        json={"comment": ""})
+        assert chase.status_code == 422 and "comment" in chase.get_json()["errors"]
 
 
 def test_a_stale_version_is_a_409(world, as_):
@@ -282,10 +279,9 @@ def test_a_stale_version_is_a_409(world, as_):
                                   "/create", "/read", "/delete", "/approve/now"])
 def test_an_unknown_action_is_a_404(world, as_, path):
     referral = referral_in(world, S.SENT)
-    before = snapshot(referral)
-    response = as_("audit_staff").post(f"/referrals/{referral.public_id}{path}", json={})
-    assert response.status_code == 404
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("audit_staff").post(f"/referrals/{referral.public_id}{path}", json={})
+        assert response.status_code == 404
 
 
 def test_an_action_on_an_unknown_referral_is_a_404(world, as_):
@@ -349,12 +345,11 @@ def test_an_extension_refused_leaves_answer_by(world, as_):
 def test_an_extension_must_go_beyond_the_current_answer_by(world, as_, offset):
     referral = referral_in(world, S.IN_HANDLING)
     until = deadlines.local_date(referral.answer_by) + timedelta(days=offset)
-    before = snapshot(referral)
-    response = as_("disc_staff").post(extension_url(referral),
-                                      json={"until": until.isoformat(), "reason": "需延期"})
-    assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"until"}
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("disc_staff").post(extension_url(referral),
+                                          json={"until": until.isoformat(), "reason": "需延期"})
+        assert response.status_code == 422
+        assert set(response.get_json()["errors"]) == {"until"}
 
 
 def test_an_extension_may_not_go_beyond_the_limit(world, as_):
@@ -390,33 +385,30 @@ def test_the_limit_is_the_maximum_answer_period_after_sending(world, as_):
 @pytest.mark.parametrize("until", ["2026-02-30", "2026-13-01", "next week", "", None])
 def test_an_extension_date_must_be_a_date(world, as_, until):
     referral = referral_in(world, S.IN_HANDLING)
-    before = snapshot(referral)
-    response = as_("disc_staff").post(extension_url(referral),
-                                      json={"until": until, "reason": "需延期"})
-    assert response.status_code == 422
-    assert set(response.get_json()["errors"]) == {"until"}
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("disc_staff").post(extension_url(referral),
+                                          json={"until": until, "reason": "需延期"})
+        assert response.status_code == 422
+        assert set(response.get_json()["errors"]) == {"until"}
 
 
 def test_an_extension_needs_a_reason(world, as_):
     referral = referral_in(world, S.IN_HANDLING)
     until = deadlines.local_date(referral.answer_by) + timedelta(days=5)
-    before = snapshot(referral)
-    for body in ({"until": until.isoformat()}, {"until": until.isoformat(), "reason": " "}):
-        response = as_("disc_staff").post(extension_url(referral), json=body)
-        assert response.status_code == 422
-        assert set(response.get_json()["errors"]) == {"reason"}
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        for body in ({"until": until.isoformat()}, {"until": until.isoformat(), "reason": " "}):
+            response = as_("disc_staff").post(extension_url(referral), json=body)
+            assert response.status_code == 422
+            assert set(response.get_json()["errors"]) == {"reason"}
 
 
 def test_a_second_extension_request_while_one_is_pending_is_a_409(world, as_):
     referral = referral_in(world, S.IN_HANDLING, pending_extension=True)
     until = deadlines.local_date(referral.answer_by) + timedelta(days=5)
-    before = snapshot(referral)
-    response = as_("disc_staff").post(extension_url(referral),
-                                      json={"until": until.isoformat(), "reason": "再次申请"})
-    assert response.status_code == 409
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("disc_staff").post(extension_url(referral),
+                                          json={"until": until.isoformat(), "reason": "再次申请"})
+        assert response.status_code == 409
 
 
 def test_a_decision_names_an_extension_of_that_referral(world, as_):
@@ -526,11 +518,10 @@ def test_only_findings_the_sender_may_refer_can_be_cited(world, as_, case):
 def test_a_finding_that_may_not_be_cited_cannot_be_added_later(world, as_, case):
     referral = referral_in(world, S.DRAFT)
     finding, _ = citable(world)[case]
-    before = snapshot(referral)
-    response = as_("audit_staff").patch(f"/referrals/{referral.public_id}", json={
-        "version": referral.version, "findings": [finding.public_id]})
-    assert response.status_code == 422
-    assert snapshot(referral) == before
+    with unchanged(snapshot, referral):
+        response = as_("audit_staff").patch(f"/referrals/{referral.public_id}", json={
+            "version": referral.version, "findings": [finding.public_id]})
+        assert response.status_code == 422
 
 
 def test_the_audited_unit_and_other_outsiders_send_no_referrals(world, as_):

@@ -92,3 +92,26 @@ def callers(world, listing: str | None = None):
         return made[name]
 
     return caller
+
+
+def statements_per_caller(callers, count_queries, fetch) -> list[tuple[int, int]]:
+    """For each caller, (rows answered, SQL statements it took) for `fetch(caller) -> rows`,
+    after the same warm-up call, so that both rounds of a bounded-queries test start alike."""
+    result = []
+    for caller in callers:
+        fetch(caller)  # the warm-up
+        with count_queries() as statements:
+            rows = fetch(caller)
+        result.append((rows, len(statements)))
+    return result
+
+
+def counted(url, key="items", **params):
+    """A `fetch` for statements_per_caller: GET `url` and count the answer's `key` list."""
+
+    def fetch(caller):
+        response = caller.get(url, query_string=params)
+        assert response.status_code == 200, response.get_json()
+        return len(response.get_json()[key])
+
+    return fetch
