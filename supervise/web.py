@@ -66,8 +66,11 @@ def _float(text: str) -> float:
     return value
 
 
-def bad_text(value: str) -> bool:
-    """Text no field may hold: a NUL, or an unpaired surrogate (not encodable as UTF-8)."""
+def bad_text(value: str | None) -> bool:
+    """Text no field may hold: a NUL, or an unpaired surrogate (not encodable as UTF-8); and no
+    text at all where a name must be (a multipart part whose name does not parse has none)."""
+    if not isinstance(value, str):
+        return True
     if "\x00" in value:
         return True
     try:

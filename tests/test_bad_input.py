@@ -210,6 +210,21 @@ def test_an_upload_takes_its_file_and_nothing_else(world, as_, upload_dir):
     assert list(upload_dir.iterdir()) == []
 
 
+def test_a_form_part_without_a_name_is_a_400(world, as_, upload_dir):
+    """Found by schemathesis: a multipart part whose name does not parse (`name="\\"`) has no
+    name at all, and the input check tripped over it."""
+    finding = FindingFactory(owner_agency=world.audit, unit=world.edu,
+                             created_by=world.audit_staff)
+    boundary = "b0undary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="\\"\r\n\r\nx\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+            f'\r\n').encode() + PNG + f"\r\n--{boundary}--\r\n".encode()
+    response = as_("audit_staff").post(f"/findings/{finding.public_id}/attachments", data=body,
+                                       content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 400, response.get_json()
+    assert list(upload_dir.iterdir()) == []
+
+
 # --- numbers --------------------------------------------------------------------------------
 
 
