@@ -52,16 +52,9 @@ def copy(user, attachment: Attachment, *, record, **owner) -> Attachment:
 
 
 def attach_all(user, uploads, *, record, field: str = "files", **owner) -> list[Attachment]:
-    """Several files for one step: all of them, or none stays on disk."""
-    done: list[Attachment] = []
-    try:
-        for upload in uploads:
-            done.append(attach(user, upload, record=record, field=field, **owner))
-    except BaseException:
-        for attachment in done:
-            storage.discard(attachment.storage_name)
-        raise
-    return done
+    """Several files for one step: all of them, or none stays on disk (a refusal rolls the
+    session back, and the rollback removes every file stored in it: attachments.storage)."""
+    return [attach(user, upload, record=record, field=field, **owner) for upload in uploads]
 
 
 def record_download(user, record, attachment: Attachment) -> None:

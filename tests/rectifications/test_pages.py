@@ -10,7 +10,7 @@ from supervise.extensions import db
 from supervise.rectifications.models import Rectification, RectificationState
 from tests.conftest import page_text
 from tests.factories import AgencyFactory, FindingFactory, UserFactory
-from tests.support.files import PDF
+from tests.support.files import EXE, PDF
 
 
 @pytest.fixture
@@ -151,3 +151,20 @@ def test_the_unit_page_shows_only_what_its_allow_list_names(app, world):
     assert [report.measures for report in shown.reports] == []
     page = page_text(as_user(app, "contact").get(f"/rectifications/{r.public_id}"))
     assert "以加班补助名义发放。" in page and "区审计局" in page
+
+
+def test_a_refused_report_from_the_page_keeps_no_file(app, world, upload_dir):
+    """The page's one commit-or-discard path (pages.attempt) removes what the failed request
+    stored: no orphaned evidence."""
+    as_user(app, "auditor").post_form(f"/findings/{world.public_id}/rectification",
+                                      {"plan": "staged"})
+    r = item()
+    contact = as_user(app, "contact")
+    # The first file is stored before the second is found to be a program: both go.
+    response = act(contact, r, "report", measures="已清退",
+                   files=[(io.BytesIO(PDF), "退款凭证.pdf"), (io.BytesIO(EXE), "setup.pdf")])
+    assert response.status_code == 415
+    assert item().reports == [] and list(upload_dir.iterdir()) == []
+    response = act(contact, r, "report", measures="已清退", amount_recovered="5",
+                   files=(io.BytesIO(PDF), "退款凭证.pdf"))
+    assert response.status_code == 302 and len(list(upload_dir.iterdir())) == 1
