@@ -1,5 +1,6 @@
-"""Simultaneous requests, on SQLite and on PostgreSQL alike: two edits from the same version give
-one 200 and one 409 (never a 500), and simultaneous wrong passwords cannot outrun the lock-out.
+"""Stale and simultaneous requests, on SQLite and on PostgreSQL alike: a step carrying a version
+that is not the record's is a 409 in every workflow; two edits from the same version give one 200
+and one 409 (never a 500), and simultaneous wrong passwords cannot outrun the lock-out.
 
 Each request runs through its own client, and so its own application context, session and
 database connection, as it would on another worker.
@@ -9,14 +10,50 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from supervise.findings import operations as finding_operations
 from supervise.referrals import operations as referral_operations
 from tests.factories import FindingFactory
 from tests.helpers import events, race
+from tests.rectifications import factories as rectifications
+from tests.referrals import factories as referrals
 from tests.referrals.factories import S, referral_in, reload
 from tests.support.api import Caller
+from tests.support.records import unchanged
 
 DWELL = 0.3  # seconds an edit lingers once it has read the record, so that the two overlap
+
+
+# One step of each workflow: (factories, the record's state, who takes the step, its URL).
+STEPS = {
+    "referral": (referrals, referrals.referral_in, S.SENT, "disc_staff",
+                 "/referrals/{}/acknowledge"),
+    "rectification": (rectifications, rectifications.rectification_in,
+                      rectifications.S.PENDING_VERIFICATION, "audit_staff",
+                      "/rectifications/{}/verify"),
+}
+
+
+@pytest.mark.parametrize("workflow", STEPS)
+def test_a_stale_version_is_a_409(world, as_, workflow):
+    factories, record_in, state, username, url = STEPS[workflow]
+    record = record_in(world, state)
+    url = url.format(record.public_id)
+    with unchanged(factories.snapshot, record):
+        assert as_(username).post(url, json={"version": record.version + 1}).status_code == 409
+    response = as_(username).post(url, json={"version": record.version})
+    assert response.status_code == 200
+    assert response.get_json()["version"] == record.version + 1
+
+
+def test_a_step_from_the_wrong_state_is_refused_before_its_version_is_read(world, as_):
+    rectification = rectifications.rectification_in(world, rectifications.S.VERIFIED)
+    body = {"measures": "再报", "version": rectification.version + 1}
+    stale = as_("unit_contact").post(f"/rectifications/{rectification.public_id}/reports",
+                                     json=body, headers={"Accept-Language": "en"})
+    assert stale.status_code == 409
+    assert "changed by someone else" not in stale.get_json()["message"], stale.get_json()
 
 
 def lingering(monkeypatch, module, name):

@@ -741,17 +741,12 @@ def test_sorting_and_pages(many, as_):
                                      "公务接待超标准", "ABC公司违规发放津补贴", "固定资产账实不符"]
     assert titles(sort="title")[0] == "ABC公司违规发放津补贴"
 
-    first = owner.get("/findings", query_string={"per_page": 2}).get_json()
-    assert first["page"] == 1 and first["per_page"] == 2 and first["total"] == 5
+    assert owner.pages("/findings", total=5, key="title") == newest_first
     # The total covers every matching finding, not only the page, and is exact.
+    first = owner.get("/findings", query_string={"per_page": 2}).get_json()
     assert first["total_amount"] == "5100.40"
-    pages = [owner.get("/findings", query_string={"per_page": 2, "page": n}).get_json()
-             for n in (1, 2, 3, 4)]
-    assert [i["title"] for p in pages for i in p["items"]] == newest_first
-    assert pages[3]["items"] == [] and pages[3]["total"] == 5
     assert owner.get("/findings", query_string={"unit": "edu"}).get_json()["total_amount"] == \
         "100.40"
-    assert owner.get("/findings").get_json()["per_page"] == 20
 
 
 def test_list_items_leave_out_the_long_texts(many, as_):

@@ -297,23 +297,6 @@ def test_misshapen_reports_are_a_422(world, as_, body):
         assert response.status_code == 422, response.get_json()
 
 
-def test_a_stale_version_is_a_409(world, as_):
-    rectification = rectification_in(world, S.PENDING_VERIFICATION)
-    rid = rectification.public_id
-    before = snapshot(rectification)
-    response = as_("audit_staff").post(f"/rectifications/{rid}/verify",
-                                       json={"version": rectification.version + 1})
-    assert response.status_code == 409
-    assert snapshot(rectification) == before
-    response = as_("audit_staff").post(f"/rectifications/{rid}/verify",
-                                       json={"version": rectification.version})
-    assert response.status_code == 200
-    assert response.get_json()["version"] == rectification.version + 1
-    stale = as_("unit_contact").post(f"/rectifications/{rid}/reports",
-                                     json={"measures": "再报", "version": 1})
-    assert stale.status_code == 409  # the wrong state, before the version is even read
-
-
 @pytest.mark.parametrize("path", ["/report", "/issue", "/read", "/delete", "/verify/now",
                                   "/approve"])
 def test_an_unknown_action_is_a_404(world, as_, path):

@@ -262,19 +262,6 @@ def test_a_note_needs_a_message(world, as_):
         assert chase.status_code == 422 and "comment" in chase.get_json()["errors"]
 
 
-def test_a_stale_version_is_a_409(world, as_):
-    referral = referral_in(world, S.SENT)
-    before = snapshot(referral)
-    response = as_("disc_staff").post(f"/referrals/{referral.public_id}/acknowledge",
-                                      json={"version": referral.version + 1})
-    assert response.status_code == 409
-    assert snapshot(referral) == before
-    response = as_("disc_staff").post(f"/referrals/{referral.public_id}/acknowledge",
-                                      json={"version": referral.version})
-    assert response.status_code == 200
-    assert response.get_json()["version"] == referral.version + 1
-
-
 @pytest.mark.parametrize("path", ["/chase", "/request-extension", "/decide-extension",
                                   "/create", "/read", "/delete", "/approve/now"])
 def test_an_unknown_action_is_a_404(world, as_, path):

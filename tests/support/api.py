@@ -78,6 +78,19 @@ class Caller:
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 
+    def pages(self, url: str, total: int, key: str = "id") -> list:
+        """`key` of every item of a list of `total` items, read two to a page up to the page after
+        the last; each page must tell the page, its size and the whole total. The default page
+        size must be 20."""
+        read = []
+        for n in range(1, total // 2 + 3):
+            page = self.get(url, query_string={"per_page": 2, "page": n}).get_json()
+            assert (page["page"], page["per_page"], page["total"]) == (n, 2, total), page
+            read.append(page["items"])
+        assert read[-1] == [], "the page after the last is empty"
+        assert self.get(url).get_json()["per_page"] == 20
+        return [item[key] for items in read for item in items]
+
     def ids(self, url: str | None = None, **params):
         return {item["id"] for item in self.list(url, **params)["items"]}
 
