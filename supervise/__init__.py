@@ -63,12 +63,16 @@ def register_blueprints(app: Flask) -> None:
     from supervise.findings.api import blueprint as findings_api
     from supervise.findings.views import blueprint as findings_blueprint
     from supervise.ledgers.api import blueprint as ledgers_api
+    from supervise.notifications.api import blueprint as notifications_api
+    from supervise.notifications.views import blueprint as notifications_blueprint
     from supervise.projects.views import blueprint as projects_blueprint
     from supervise.rectifications.api import blueprint as rectifications_api
     from supervise.rectifications.views import blueprint as rectifications_blueprint
     from supervise.referrals.api import blueprint as referrals_api
     from supervise.referrals.views import blueprint as referrals_blueprint
     from supervise.settings.views import blueprint as settings_blueprint
+    from supervise.todo.api import blueprint as todo_api
+    from supervise.todo.views import blueprint as todo_blueprint
 
     uses.init_app(app)
     app.register_blueprint(accounts_blueprint)
@@ -81,8 +85,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(referrals_blueprint)
     app.register_blueprint(rectifications_blueprint)
     app.register_blueprint(announcements_blueprint)
+    app.register_blueprint(notifications_blueprint)
+    app.register_blueprint(todo_blueprint)
     api.register_blueprint(accounts_api, url_prefix="/api/v1")
     api.register_blueprint(findings_api, url_prefix="/api/v1")
+    api.register_blueprint(notifications_api, url_prefix="/api/v1")
+    api.register_blueprint(todo_api, url_prefix="/api/v1")
     api.register_blueprint(calendar_api, url_prefix="/api/v1")
     api.register_blueprint(referrals_api, url_prefix="/api/v1")
     api.register_blueprint(rectifications_api, url_prefix="/api/v1")

@@ -17,6 +17,7 @@ from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings import operations as findings
 from supervise.findings.models import Finding
+from supervise.notifications.models import Notification
 from supervise.projects import operations as projects
 from supervise.projects.models import Project
 
@@ -150,6 +151,11 @@ DEMO_FINDINGS = [
      "区教育局下属2所学校将闲置校舍出租，租金收入61.5万元，出租事项未报区财政局审批。",
      "《行政事业性国有资产管理条例》第二十五条。", "补办审批手续，租金收入及时上缴。", None, [],
      False),
+    (0, "unit-education", "学校食堂大宗食材采购未执行询价程序", "procurement", "486000.00",
+     "区教育局下属3所学校2020年食堂大宗食材采购48.6万元，均由后勤人员直接向固定供应商订货，"
+     "未执行询价比价程序。",
+     "《政府采购非招标采购方式管理办法》第四十五条。", "建立食材采购询价比价制度。", None, [],
+     "submitted"),
     (1, "unit-street", "疫情防控物资采购价格明显偏高", "procurement", "873420.50",
      "某街道办事处2020年2月采购口罩、防护服等防疫物资，单价高于同期市场价30%以上，"
      "涉及金额87.34万元。",
@@ -200,7 +206,9 @@ def seed_findings() -> None:
         elif evidence == "png":
             findings.add_attachment(_user(staff), finding, FileStorage(
                 io.BytesIO(_png()), filename="记账凭证照片.png"))
-        if issued:
+        if issued:  # True: submitted by its drafter and issued by the leader
+            findings.submit_finding(_user(staff), finding)
+        if issued is True:
             findings.issue_finding(_user(leader), finding)
         for agency, handling, note, withdrawn in shares:
             share = findings.share_finding(_user(staff), finding, agency, note, handling)
@@ -286,6 +294,11 @@ DEMO_REFERRALS = [
 ]
 
 
+def _backdate_notices(notifications, when) -> None:
+    for notification in notifications:
+        notification.created_at = when
+
+
 def _backdate(referral, entry, action: str, when) -> None:
     """Place a demo step in the past, so that clocks show every status."""
     from supervise.referrals import operations as referrals
@@ -343,9 +356,10 @@ def seed_referrals() -> None:
                                                    fields["until_months"]).isoformat()
             if action == "decide-extension":
                 data["extension"] = referral.extensions[-1].public_id
-            entry = referrals.take_action(_user(actor), referral, action,
-                                          referrals.ActionInput(**data)).row
-            _backdate(referral, entry, action, now - timedelta(days=days_ago))
+            step = referrals.take_action(_user(actor), referral, action,
+                                         referrals.ActionInput(**data))
+            _backdate(referral, step.row, action, now - timedelta(days=days_ago))
+            _backdate_notices(step.notified, now - timedelta(days=days_ago))
         db.session.flush()
 
 
@@ -418,6 +432,9 @@ def seed_rectifications() -> None:
         issued = now - timedelta(days=issued_days_ago)
         rectification.issued_at = issued
         rectification.steps[-1].at = issued
+        _backdate_notices(db.session.scalars(sa.select(Notification).where(
+            Notification.subject_type == "rectification",
+            Notification.subject_id == rectification.id)), issued)
         due = rectifications.default_due(rectification.plan, issued)
         rectification.due_at, rectification.calendar_complete = due.due_at, due.complete
         rectification.warn_at = deadlines.warning_start(
@@ -425,10 +442,12 @@ def seed_rectifications() -> None:
         for action, days_ago, actor, fields in steps:
             if actor == "unit.contact":
                 actor = _unit_contact_for(finding.unit.code)
-            report = rectifications.take_action(_user(actor), rectification, action,
-                                                rectifications.ActionInput(**fields)).result
+            step = rectifications.take_action(_user(actor), rectification, action,
+                                              rectifications.ActionInput(**fields))
+            report = step.result
             when = now - timedelta(days=days_ago)
             rectification.steps[-1].at = when
+            _backdate_notices(step.notified, when)
             if report is not None:
                 report.submitted_at = when
                 if report.final:

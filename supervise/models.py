@@ -13,6 +13,7 @@ from supervise.attachments.models import Attachment
 from supervise.calendar.models import CalendarDay, CalendarYear
 from supervise.events.models import Event, EventChainHead
 from supervise.findings.models import Comment, Finding, FindingLink, Share
+from supervise.notifications.models import Notification
 from supervise.projects.models import Project
 from supervise.rectifications.models import (
     Rectification,
@@ -30,7 +31,7 @@ from supervise.settings.models import Category, Setting
 __all__ = [
     "Agency", "Announcement", "Attachment", "CalendarDay", "CalendarYear", "Category",
     "Comment", "Credential", "Event", "EventChainHead", "Extension", "Finding", "FindingLink",
-    "LoginSourceThrottle", "LoginThrottle", "PersonInvolved", "Project", "Rectification",
-    "RectificationReport", "RectificationStep", "Referral", "Setting", "Share", "TimelineEntry",
-    "User", "UserRole",
+    "LoginSourceThrottle", "LoginThrottle", "Notification", "PersonInvolved", "Project",
+    "Rectification", "RectificationReport", "RectificationStep", "Referral", "Setting", "Share",
+    "TimelineEntry", "User", "UserRole",
 ]

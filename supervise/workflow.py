@@ -15,12 +15,11 @@ one fixed order, the same for every record:
 6. the texts the step needs are there and not too long (422, field by field);
 7. the step applies (and may refuse its own input, 422);
 8. the state moves on, the step is written to the record's timeline, the session is flushed
-   (a concurrent change, `StaleDataError`, is the same 409 as a stale version), and the event
-   is recorded.
+   (a concurrent change, `StaleDataError`, is the same 409 as a stale version), the event is
+   recorded, and the step's notices go to the parties they name (the workflow's `notify`).
 
-Nothing commits here: the request commits once, or rolls back and nothing has changed. This is
-the one place where the next capabilities (notifications, reminders, statistics) attach to every
-transition of every workflow.
+Nothing commits here: the request commits once, or rolls back and nothing has changed, neither
+the record, nor its event, nor its notifications.
 """
 
 from __future__ import annotations
@@ -63,6 +62,16 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """What a step tells whom: a kind of notification for the accounts playing `party` in the
+    record (of one agency only, where `agency_id` names it)."""
+
+    kind: Any
+    party: Any
+    agency_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Transition:
     action: Any
     sources: frozenset
@@ -72,12 +81,14 @@ class Transition:
     internal: bool = False  # the acting party's own: never shown to the other party
     guard: Guard | None = None
     apply: Callable[[Step], None] | None = None
+    notify: tuple[Notice, ...] = ()
 
 
 def transition(action, sources, target, party, needs=(), *, internal=False, guard=None,
-               apply=None) -> Transition:
+               apply=None, notify=()) -> Transition:
+    """`notify`: (kind, party) pairs, the notices every run of the step sends."""
     return Transition(action, frozenset(sources), target, party, frozenset(needs), internal,
-                      guard, apply)
+                      guard, apply, tuple(Notice(kind, to) for kind, to in notify))
 
 
 def table(*transitions: Transition) -> dict[Any, Transition]:
@@ -119,6 +130,8 @@ class Step:
     after_flush: list[Callable[[Any], None]] = field(default_factory=list)  # gets the step row
     row: Any = None  # the timeline row written, once written
     result: Any = None  # what else the step made (a revision, a report), for the caller
+    notices: list[Notice] = field(default_factory=list)  # the table's, and any the step adds
+    notified: list = field(default_factory=list)  # the notifications written
 
     def refuse(self, **errors) -> None:
         self.errors.update(errors)
@@ -167,6 +180,8 @@ class Workflow:
     add_step: (record, user, action, before, after, comment, internal) -> the timeline row, or
       None for a record without a timeline.
     texts: the texts every step may carry (checked against `needs`).
+    notify: (workflow, actor, record, notices) -> the notifications written
+      (supervise.notifications.outbox.Audience).
     """
 
     name: str
@@ -175,6 +190,14 @@ class Workflow:
     refuse_state: Callable[[Any, Any], str]
     add_step: Callable[..., Any] | None = None
     texts: tuple[str, ...] = ("comment", "reason")
+    notify: Callable[..., list] | None = None
+
+    def tell(self, actor, record, notices) -> list:
+        """Send notices about a record (after a step; or outside one: its creation, a
+        reminder); the notifications written."""
+        if self.notify is None:
+            return []
+        return self.notify(self, actor, record, list(notices))
 
     def available(self, user, record) -> list:
         return available(self.transitions, self.parties(user, record), record)
@@ -194,7 +217,8 @@ class Workflow:
             raise OperationError(str(t.guard.message), t.guard.status)
 
         step = Step(user=user, record=record, action=action, transition=t, data=data,
-                    now=now_utc(), before=record.state, target=t.target)
+                    now=now_utc(), before=record.state, target=t.target,
+                    notices=list(t.notify))
         texts = {name: text_field(data, name, step.errors, required=name in t.needs)
                  for name in self.texts if hasattr(data, name)}
         step.text = texts.get("reason") or texts.get("comment") or ""
@@ -216,6 +240,7 @@ class Workflow:
                             "to": step.target.value}
         record_event(f"{self.name}.{action.value}", actor=user, obj=record,
                      details=step.details)
+        step.notified = self.tell(user, record, step.notices)
         return step
 
 

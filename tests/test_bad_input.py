@@ -38,9 +38,11 @@ def rows(model) -> int:
 
 # --- a page number beyond any list ----------------------------------------------------------
 
-PAGES = ["/findings", "/projects", "/referrals", "/referrals/inbox", "/referrals/approvals",
-         "/rectifications"]
-API_LISTS = ["/findings", "/projects", "/referrals", "/rectifications"]
+# The paginated lists. (The approvals queue is not paginated: it shows the oldest of each kind
+# and links to the lists above for the rest.)
+PAGES = ["/findings", "/projects", "/referrals", "/referrals/inbox", "/rectifications",
+         "/notifications"]
+API_LISTS = ["/findings", "/projects", "/referrals", "/rectifications", "/notifications"]
 
 
 @pytest.mark.parametrize("page", [HUGE, "0", "-1", "abc", "１"])

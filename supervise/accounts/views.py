@@ -24,14 +24,14 @@ def _safe_next(target: str | None) -> str:
         if not parts.scheme and not parts.netloc and target.startswith("/") \
                 and not target.startswith("//") and "\\" not in target:
             return target
-    return url_for("accounts.home")
+    return url_for("todo.home")
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
 @policy.public
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("accounts.home"))
+        return redirect(url_for("todo.home"))
     form = SignInForm()
     error = None
     status = 200
@@ -87,7 +87,7 @@ def change_password():
             auth.sign_in(user)
             db.session.commit()
             flash(_("Your password has been changed. Other sessions were signed out."), "success")
-            return redirect(url_for("accounts.home"))
+            return redirect(url_for("todo.home"))
         except operations.PasswordCheckFailed as exc:
             # A wrong current password is a failed sign-in: its events are kept.
             if exc.locked:
@@ -118,12 +118,6 @@ def set_language():
             operations.set_locale(current_actor(), locale)
             db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
-
-
-@blueprint.route("/")
-@policy.signed_in
-def home():
-    return render_template("accounts/home.html")
 
 
 @blueprint.app_context_processor

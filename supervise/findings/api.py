@@ -31,6 +31,7 @@ from supervise.findings.schemas import (
     ProjectPageSchema,
     ProjectRequestSchema,
     ProjectSchema,
+    SendBackSchema,
     ShareRequestSchema,
     ShareSchema,
     SimilarQuerySchema,
@@ -143,18 +144,44 @@ def update_finding(data, finding_id):
     return as_read(user, finding)
 
 
+def _step(finding_id, take):
+    user = current_actor()
+    finding = finding_access.finding_or_404(user, finding_id, for_update=True)
+    take(user, finding)
+    db.session.commit()
+    return as_read(user, finding)
+
+
+@blueprint.route("/findings/<pid:finding_id>/submit", methods=["POST"])
+@blueprint.arguments(VersionSchema, required=False)
+@blueprint.response(200, FindingSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def submit_finding(data, finding_id):
+    """Submit a draft to the agency's leaders for issue (报领导签发). The body may carry the
+    `version` read; a stale one answers 409."""
+    return _step(finding_id, lambda user, finding: operations.submit_finding(
+        user, finding, data.get("version")))
+
+
+@blueprint.route("/findings/<pid:finding_id>/send-back", methods=["POST"])
+@blueprint.arguments(SendBackSchema)
+@blueprint.response(200, FindingSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def send_back_finding(data, finding_id):
+    """A leader sends a finding awaiting issue back to draft, with the reason."""
+    return _step(finding_id, lambda user, finding: operations.send_back_finding(
+        user, finding, data["reason"], data.get("version")))
+
+
 @blueprint.route("/findings/<pid:finding_id>/issue", methods=["POST"])
 @blueprint.arguments(VersionSchema, required=False)
 @blueprint.response(200, FindingSchema)
 @policy.requires(Permission.CASE_CONTENT)
 def issue_finding(data, finding_id):
-    """Issue a draft: a leader of the owning agency. The body may carry the `version` read; a
-    stale one answers 409."""
-    user = current_actor()
-    finding = finding_access.finding_or_404(user, finding_id, for_update=True)
-    operations.issue_finding(user, finding, data.get("version"))
-    db.session.commit()
-    return as_read(user, finding)
+    """Issue a draft or a finding awaiting issue: a leader of the owning agency. The body may
+    carry the `version` read; a stale one answers 409."""
+    return _step(finding_id, lambda user, finding: operations.issue_finding(
+        user, finding, data.get("version")))
 
 
 # --- shares ---------------------------------------------------------------------------------

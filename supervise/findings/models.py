@@ -20,6 +20,7 @@ from supervise.vocabulary import LabelledEnum
 
 class FindingStatus(LabelledEnum):
     DRAFT = "draft", _l("Draft")
+    PENDING_ISSUE = "pending_issue", _l("Awaiting issue")
     ISSUED = "issued", _l("Issued")
 
 
@@ -61,6 +62,9 @@ class Finding(PublicIdMixin, db.Model):
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # for issue, last
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    sent_back_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
@@ -69,6 +73,7 @@ class Finding(PublicIdMixin, db.Model):
     project: Mapped[Project | None] = relationship()
     category: Mapped[Category] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
     shares: Mapped[list[Share]] = relationship(back_populates="finding",
                                                order_by="Share.shared_at")

@@ -28,13 +28,15 @@ from supervise.findings.models import (
     Sensitivity,
     Share,
 )
-from supervise.findings.workflow import TRANSITIONS, WRONG_STATE, Action
+from supervise.findings.workflow import TRANSITIONS, WRONG_STATE, Action, Party
 from supervise.money import AmountError, parse_amount
+from supervise.notifications.models import Kind
+from supervise.notifications.outbox import Audience
 from supervise.policy import findings as finding_access
 from supervise.policy import projects as project_access
 from supervise.policy.findings import FindingAction
 from supervise.projects.models import Project
-from supervise.workflow import Step, Workflow, with_steps
+from supervise.workflow import Notice, Step, Workflow, with_steps
 
 TEXT_LIMITS = {"title": 200, "facts": 20000, "legal_basis": 5000, "recommendation": 5000}
 REQUIRED = ("unit", "title", "facts", "category")
@@ -130,16 +132,27 @@ def update_finding(user: User, finding: Finding, data: dict, version: Any) -> li
 
 
 @dataclass
-class ShareInput:
-    agency: Any = None  # agency code
+class StepInput:
+    reason: Any = ""  # why a leader sends it back
+    agency: Any = None  # agency code, to share with
     note: Any = ""
     handling: Any = None
     share: Share | None = None  # the share to withdraw
 
 
+def _submit(step: Step) -> None:
+    step.record.submitted_at, step.record.submitted_by = step.now, step.user
+    step.record.sent_back_reason = ""
+
+
+def _send_back(step: Step) -> None:
+    step.record.sent_back_reason = step.text  # shown on the draft until it is submitted again
+
+
 def _issue(step: Step) -> None:
     step.record.issued_at = step.now
     step.record.issued_by = step.user
+    step.record.sent_back_reason = ""
 
 
 def _share(step: Step) -> None:
@@ -172,6 +185,7 @@ def _share(step: Step) -> None:
     step.details = {"share": share.public_id, "agency": agency.code,
                     "handling": handling.value}
     step.result = share
+    step.notices.append(Notice(Kind.FINDING_SHARED, Party.RECIPIENT, agency.id))
 
 
 def _withdraw_share(step: Step) -> None:
@@ -185,25 +199,38 @@ def _withdraw_share(step: Step) -> None:
 
 WORKFLOW = Workflow(
     name="finding",
-    transitions=with_steps(TRANSITIONS, {Action.ISSUE: _issue, Action.SHARE: _share,
-                                         Action.WITHDRAW_SHARE: _withdraw_share}),
+    transitions=with_steps(TRANSITIONS, {
+        Action.SUBMIT: _submit, Action.SEND_BACK: _send_back, Action.ISSUE: _issue,
+        Action.SHARE: _share, Action.WITHDRAW_SHARE: _withdraw_share}),
     parties=finding_access.finding_parties,
     refuse_state=lambda state, action: WRONG_STATE[action],
+    texts=("reason",),
+    notify=Audience(agencies=lambda f: [f.owner_agency_id],
+                    in_charge={Party.OWNER: lambda f: f.created_by}),
 )
 
 
+def submit_finding(user: User, finding: Finding, version: Any = None) -> None:
+    """A draft goes to the agency's leaders for issue (报领导签发)."""
+    WORKFLOW.run(user, finding, Action.SUBMIT, StepInput(), version)
+
+
+def send_back_finding(user: User, finding: Finding, reason: Any, version: Any = None) -> None:
+    WORKFLOW.run(user, finding, Action.SEND_BACK, StepInput(reason=reason), version)
+
+
 def issue_finding(user: User, finding: Finding, version: Any = None) -> None:
-    WORKFLOW.run(user, finding, Action.ISSUE, ShareInput(), version)
+    WORKFLOW.run(user, finding, Action.ISSUE, StepInput(), version)
 
 
 def share_finding(user: User, finding: Finding, agency_code: Any, note: Any,
                   handling: Any) -> Share:
     return WORKFLOW.run(user, finding, Action.SHARE,
-                        ShareInput(agency=agency_code, note=note, handling=handling)).result
+                        StepInput(agency=agency_code, note=note, handling=handling)).result
 
 
 def withdraw_share(user: User, share: Share) -> None:
-    WORKFLOW.run(user, share.finding, Action.WITHDRAW_SHARE, ShareInput(share=share))
+    WORKFLOW.run(user, share.finding, Action.WITHDRAW_SHARE, StepInput(share=share))
 
 
 def add_comment(user: User, finding: Finding, body: Any, thread_agency_code: Any = None) -> Comment:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from supervise.accounts.models import Agency
 from supervise.database import BEIJING_TIME
 from supervise.extensions import db
-from supervise.findings.models import Finding
+from supervise.findings.models import Finding, FindingStatus
 from supervise.money import CENT
 from supervise.policy import findings as finding_access
 from supervise.projects.models import Project
@@ -41,6 +41,7 @@ class FindingFilter:
     project: str = ""
     year: str = ""
     category: str = ""
+    status: str = ""
     q: str = ""
     sort: str = "-created_at"
     errors: dict[str, str] = field(default_factory=dict)
@@ -60,6 +61,8 @@ class FindingFilter:
         if f.year and not (f.year.isascii() and f.year.isdigit()
                            and 2000 <= int(f.year) <= 2100):
             f.errors["year"] = _("Enter a year such as 2020.")
+        if f.status and f.status not in {s.value for s in FindingStatus}:
+            f.errors["status"] = _("Unknown status.")
         if len(f.q) > 200:
             f.errors["q"] = _("Too long: at most %(n)d characters.", n=200)
         return f
@@ -96,6 +99,8 @@ def matching(user, f: FindingFilter) -> sa.Select:
                     Finding.created_at < _local_year_start(year + 1))))
     if f.category:
         query = query.where(Finding.category_code == f.category)
+    if f.status:
+        query = query.where(Finding.status == FindingStatus(f.status))
     if f.q:
         pattern = _like(f.q)
         query = query.where(sa.or_(Finding.title.ilike(pattern, escape="\\"),

@@ -71,6 +71,7 @@ class FindingQuerySchema(PageQuerySchema):
         metadata={"description": "The project's year; for a finding recorded without a project, "
                                  "the year (Asia/Shanghai) in which it was recorded"})
     category = fields.String(metadata={"description": "Category code"})
+    status = fields.String(validate=validate.OneOf([s.value for s in FindingStatus]))
     q = fields.String(validate=validate.Length(max=200),
                       metadata={"description": "Text in the title or the facts, any case"})
     scope = fields.String(
@@ -86,6 +87,12 @@ class FindingQuerySchema(PageQuerySchema):
 class SimilarQuerySchema(Schema):
     unit = fields.String(required=True, metadata={"description": "Code of the audited unit"})
     title = fields.String(required=True, validate=validate.Length(max=TEXT_LIMITS["title"]))
+
+
+class SendBackSchema(Schema):
+    reason = fields.String(required=True, metadata={"description": "Why, for the drafter",
+                                                    "maxLength": COMMENT_LIMIT})
+    version = Version()
 
 
 class ShareRequestSchema(Schema):

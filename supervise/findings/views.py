@@ -13,7 +13,7 @@ from supervise.attachments.web import serve
 from supervise.extensions import db
 from supervise.findings import operations, queries
 from supervise.findings.forms import AttachmentForm, CommentForm, FindingForm, LinkForm, ShareForm
-from supervise.findings.models import Finding
+from supervise.findings.models import Finding, FindingStatus
 from supervise.findings.uses import uses_of
 from supervise.pages import attempt, done
 from supervise.pagination import paginate
@@ -40,7 +40,8 @@ def findings():
     page = paginate(queries.for_list(matching, f.sort))
     return render_template(
         "findings/list.html", page=page, f=f, total=queries.count_and_total(matching)[1],
-        choices=queries.filter_choices(user), can_create=policy.records_findings(user)), \
+        choices=queries.filter_choices(user), can_create=policy.records_findings(user),
+        statuses=list(FindingStatus)), \
         400 if f.errors else 200
 
 
@@ -135,6 +136,7 @@ def _detail(finding: Finding, status: int = 200, **forms):
         comment_form=forms.get("comment_form") or CommentForm(),
         attachment_form=forms.get("attachment_form") or AttachmentForm(),
         may={a.value: finding_access.can_act_on_finding(user, a, finding) for a in FindingAction},
+        steps={a.value for a in operations.WORKFLOW.available(user, finding)},
     ), status
 
 
@@ -166,6 +168,22 @@ def issue(public_id: str):
     version = request.form.get("version")
     return _act(public_id, lambda user, finding: operations.issue_finding(user, finding, version),
                 _("The finding has been issued."))
+
+
+@blueprint.route("/findings/<public_id>/submit", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
+def submit(public_id: str):
+    version = request.form.get("version")
+    return _act(public_id, lambda user, finding: operations.submit_finding(user, finding, version),
+                _("Submitted to the leaders for issue."))
+
+
+@blueprint.route("/findings/<public_id>/send-back", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
+def send_back(public_id: str):
+    version, reason = request.form.get("version"), request.form.get("reason")
+    return _act(public_id, lambda user, finding: operations.send_back_finding(
+        user, finding, reason, version), _("Sent back to the drafter."))
 
 
 @blueprint.route("/findings/<public_id>/shares", methods=["POST"])

@@ -47,7 +47,7 @@ from supervise.errors import InvalidInput
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings import queries as finding_queries
-from supervise.findings.models import Finding
+from supervise.findings.models import Finding, FindingStatus
 from supervise.findings.schemas import FindingQuerySchema
 from supervise.ledgers.workbook import XLSX_MIMETYPE, Column, Kind, local, write_ledger
 from supervise.policy import Capability, Permission
@@ -83,7 +83,7 @@ PAGING = ("page", "per_page")
 # the filters are the ledger's own.
 
 WEEKENDS_ONLY = "（仅按周末计算）"
-CLOCK_FILTER = {"due_soon": "即将到期", "overdue": "已逾期"}
+CLOCK_FILTER = {"due_soon": "即将到期", "overdue": "已逾期", "running": "待报送整改情况"}
 FINDING_SCOPE = {"own": "本单位的问题", "shared_with_us": "共享给本单位的问题"}
 FINDING_SORT = {"created_at": "按记录时间从早到晚", "amount": "按金额从低到高",
                 "-amount": "按金额从高到低", "title": "按标题"}
@@ -288,6 +288,8 @@ def _finding_filter_words(user: User, f: finding_queries.FindingFilter) -> str:
     if f.category:
         name = db.session.scalar(sa.select(Category.name).where(Category.code == f.category))
         parts.append(f"问题类别：{name or f.category}")
+    if f.status:
+        parts.append(f"状态：{chinese(FindingStatus(f.status))}")
     if f.q:
         parts.append(f"关键词：“{f.q}”")
     if f.sort in FINDING_SORT:

@@ -60,7 +60,8 @@ def owns_finding(user, finding: Finding) -> bool:
 def finding_parties(user, finding: Finding) -> frozenset[FParty]:
     """The parts the user plays in a finding's own life (supervise.findings.workflow)."""
     if not owns_finding(user, finding):
-        return frozenset()
+        return frozenset({FParty.RECIPIENT}) if reads_cases(user) and \
+            active_share(user, finding) is not None else frozenset()
     return frozenset({FParty.OWNER, FParty.OWNER_LEADER} if user.has_role(Role.LEADER)
                      else {FParty.OWNER})
 

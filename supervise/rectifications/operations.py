@@ -20,6 +20,7 @@ from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings.models import Finding
 from supervise.money import AmountError, parse_amount
+from supervise.notifications.outbox import Audience
 from supervise.policy import rectifications as rectification_access
 from supervise.rectifications.models import (
     Plan,
@@ -28,7 +29,7 @@ from supervise.rectifications.models import (
     RectificationState,
     RectificationStep,
 )
-from supervise.rectifications.workflow import TRANSITIONS, Action
+from supervise.rectifications.workflow import ISSUED, TRANSITIONS, Action, Party
 from supervise.settings.models import get_setting
 from supervise.workflow import Step, Workflow, flush, text_field, with_steps
 
@@ -92,6 +93,7 @@ def issue_rectification(user: User, finding: Finding, plan: Any, due: Any = None
     record_event("rectification.issue", actor=user, obj=rectification,
                  details={"finding": finding.public_id, "plan": plan.value,
                           "due": deadlines.local_date(due_at).isoformat()})
+    WORKFLOW.tell(user, rectification, ISSUED)
     return rectification
 
 
@@ -166,6 +168,8 @@ WORKFLOW = Workflow(
     refuse_state=lambda state, _action: _(
         "This cannot be done while the rectification is: %(state)s.", state=state.label),
     add_step=_step_row,
+    notify=Audience(agencies=lambda r: [r.owner_agency_id, r.unit_id],
+                    in_charge={Party.OWNER: lambda r: r.issued_by}),
 )
 
 

@@ -36,7 +36,13 @@ def due_soon_clause(now: datetime):
                    Rectification.due_at >= now)
 
 
-CLOCK_FILTERS = {"overdue": overdue_clause, "due_soon": due_soon_clause}
+def running_clause(now: datetime):
+    """Reports due: the clock runs until the unit's final report."""
+    return Rectification.state.in_(RUNNING)
+
+
+CLOCK_FILTERS = {"overdue": overdue_clause, "due_soon": due_soon_clause,
+                 "running": running_clause}
 
 
 def filtered(user, *, state: str = "", clock: str = "", unit: str = "",

@@ -11,9 +11,10 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
+from supervise.notifications.models import Kind as N
 from supervise.rectifications.models import RectificationState as S
 from supervise.vocabulary import LabelledEnum
-from supervise.workflow import table, transition
+from supervise.workflow import Notice, table, transition
 
 
 class Party(StrEnum):
@@ -36,12 +37,18 @@ OPEN = (S.NOT_STARTED, S.IN_PROGRESS, S.LONG_TERM)
 # REPORT and SEND_BACK lead to a state their step decides (target None): back to work, or up
 # for verification after a final report.
 TRANSITIONS = table(
-    transition(Action.REPORT, OPEN, None, Party.UNIT, ("measures",)),
+    transition(Action.REPORT, OPEN, None, Party.UNIT, ("measures",),
+               notify=[(N.REPORT_SUBMITTED, Party.OWNER)]),
     transition(Action.VERIFY, (S.PENDING_VERIFICATION,), S.VERIFIED, Party.OWNER),
-    transition(Action.SIGN_OFF, (S.VERIFIED,), S.SIGN_OFF_PENDING, Party.OWNER),
+    transition(Action.SIGN_OFF, (S.VERIFIED,), S.SIGN_OFF_PENDING, Party.OWNER,
+               notify=[(N.SIGN_OFF_PENDING, Party.OWNER_LEADER)]),
     transition(Action.APPROVE_SIGN_OFF, (S.SIGN_OFF_PENDING,), S.SIGNED_OFF,
-               Party.OWNER_LEADER),
+               Party.OWNER_LEADER, notify=[(N.SIGNED_OFF, Party.OWNER),
+                                           (N.SIGNED_OFF, Party.UNIT)]),
     transition(Action.SEND_BACK, (S.PENDING_VERIFICATION, S.VERIFIED, S.SIGN_OFF_PENDING), None,
-               Party.OWNER, ("reason",)),
-    transition(Action.CHASE, OPEN, None, Party.OWNER, ("comment",)),
+               Party.OWNER, ("reason",), notify=[(N.REWORK, Party.UNIT)]),
+    transition(Action.CHASE, OPEN, None, Party.OWNER, ("comment",),
+               notify=[(N.CHASED, Party.UNIT)]),
 )
+# Issuing creates the item (operations.issue_rectification); it tells the unit.
+ISSUED = (Notice(N.RECTIFICATION_ISSUED, Party.UNIT),)

@@ -27,6 +27,7 @@ from supervise.errors import OperationError, check_version
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings.models import Finding
+from supervise.notifications.outbox import Audience
 from supervise.policy import findings as finding_access
 from supervise.policy import referrals as referral_access
 from supervise.referrals.models import (
@@ -393,6 +394,9 @@ WORKFLOW = Workflow(
     refuse_state=lambda state, _action: _(
         "This cannot be done while the referral is: %(state)s.", state=state.label),
     add_step=_timeline,
+    notify=Audience(agencies=lambda r: [r.sender_agency_id, r.receiver_agency_id],
+                    in_charge={Party.SENDER: lambda r: r.created_by,
+                               Party.RECEIVER: lambda r: r.handler}),
 )
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from supervise import workflow
 from supervise.calendar.deadlines import ClockStatus, clock_status
 from supervise.database import now_utc
 from supervise.extensions import db
 from supervise.policy import referrals as referral_access
-from supervise.referrals.models import Referral, ReferralState, TimelineEntry
+from supervise.referrals.models import Extension, Referral, ReferralState, TimelineEntry
+from supervise.referrals.workflow import HANDLING
 
 S = ReferralState
 ANSWER_RUNNING = (S.SENT, S.ACKNOWLEDGED, S.IN_HANDLING)
@@ -59,6 +63,75 @@ def due_soon_clause(now: datetime):
 
 
 CLOCK_FILTERS = {"overdue": overdue_clause, "due_soon": due_soon_clause}
+
+
+# --- what waits for an agency --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Need:
+    """Referrals that wait for something from one side: `side` is sent or received, `clause`
+    (now) narrows that side's referrals. The to-do centre counts them, and the board and the
+    inbox list the same rows (`?need=`)."""
+
+    label: Any
+    side: str
+    clause: Callable[[datetime], sa.ColumnElement]
+    leaders_only: bool = False
+
+
+def _clock(states, warn_at, due_by, *, overdue: bool):
+    def clause(now):
+        state = Referral.state.in_(states)
+        return sa.and_(state, due_by < now) if overdue else \
+            sa.and_(state, warn_at <= now, due_by >= now)
+    return clause
+
+
+def _state(*states):
+    return lambda now: Referral.state.in_(states)
+
+
+def _not_revised():
+    later = aliased(Referral)
+    return ~sa.exists().where(later.previous_id == Referral.id)
+
+
+ACK = ((S.SENT,), Referral.acknowledge_warn_at, Referral.acknowledge_by)
+ANSWER = (ANSWER_RUNNING, Referral.answer_warn_at, Referral.answer_by)
+
+NEEDS = {
+    "acknowledge": Need(_l("To acknowledge"), "received", _state(S.SENT)),
+    "answer": Need(_l("To answer"), "received", _state(*HANDLING)),
+    "acknowledge_due_soon": Need(_l("Acknowledgement due soon"), "received",
+                                 _clock(*ACK, overdue=False)),
+    "acknowledge_overdue": Need(_l("Acknowledgement overdue"), "received",
+                                _clock(*ACK, overdue=True)),
+    "answer_due_soon": Need(_l("Answer due soon"), "received", _clock(*ANSWER, overdue=False)),
+    "answer_overdue": Need(_l("Answer overdue"), "received", _clock(*ANSWER, overdue=True)),
+    "chased": Need(_l("Chased by the sender"), "received", lambda now: sa.and_(
+        Referral.state.in_(ANSWER_RUNNING),
+        Referral.entries.any(TimelineEntry.action == "chase"))),
+    "submit": Need(_l("Referral drafts to submit"), "sent", _state(S.DRAFT)),
+    "approve": Need(_l("Referrals to approve"), "sent", _state(S.PENDING_APPROVAL),
+                    leaders_only=True),
+    "decide_extension": Need(_l("Extension requests to decide"), "sent", lambda now: sa.and_(
+        Referral.state.in_(HANDLING), Referral.extensions.any(Extension.decision.is_(None)))),
+    "confirm_answer": Need(_l("Answers to confirm"), "sent", _state(S.ANSWERED)),
+    "revise": Need(_l("Returned referrals to revise"), "sent",
+                   lambda now: sa.and_(Referral.state == S.RETURNED, _not_revised())),
+}
+
+
+def side_clause(user, side: str):
+    return Referral.sender_agency_id == user.agency_id if side == "sent" else \
+        referral_access.received_clause(user.agency_id)
+
+
+def needing(user, name: str, now: datetime | None = None) -> sa.Select:
+    """The referrals visible to the user that wait for `name` (a key of NEEDS)."""
+    need = NEEDS[name]
+    return referral_access.visible_referrals(user).where(
+        side_clause(user, need.side), need.clause(now or now_utc()))
 
 
 def for_list(query: sa.Select) -> sa.Select:

@@ -53,25 +53,37 @@ def _rows(user, page):
 @blueprint.route("/referrals")
 @policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
 def board():
-    """Every referral the agency sent, counted and filtered by state and clock."""
+    """Every referral the agency sent, counted and filtered by state and clock, or what waits
+    for the agency (`need`, as the to-do centre counts it)."""
     user = current_actor()
     state, clock = request.args.get("state", ""), request.args.get("clock", "")
-    errors = []
+    need, errors = _need(request.args, "sent")
     if state and state not in {s.value for s in S}:
         errors.append(_("Unknown state."))
     if clock and clock not in queries.CLOCK_FILTERS:
         errors.append(_("Unknown clock filter."))
     sent = queries.sent_by(user)
-    query = sent if errors else queries.filtered(user, role="sent", state=state, clock=clock)
     if errors:
-        query = query.where(sa.false())
+        query = sent.where(sa.false())
+    elif need:
+        query = queries.needing(user, need)
+    else:
+        query = queries.filtered(user, role="sent", state=state, clock=clock)
     page = paginate(queries.for_list(query).order_by(Referral.created_at.desc(),
                                                      Referral.id.desc()))
     return render_template("referrals/board.html", rows=_rows(user, page), page=page, state=state,
-                           clock=clock, errors=errors, states=list(S),
-                           state_counts=queries.state_counts(sent),
+                           clock=clock, need=need and queries.NEEDS[need], errors=errors,
+                           states=list(S), state_counts=queries.state_counts(sent),
                            clock_counts=queries.clock_counts(sent),
                            board_args=_board_args(request.args)), 400 if errors else 200
+
+
+def _need(args, side: str) -> tuple[str, list[str]]:
+    """The `need` a list was asked for, if it is one of this side's."""
+    need = args.get("need", "")
+    if need and (need not in queries.NEEDS or queries.NEEDS[need].side != side):
+        return "", [_("Unknown filter.")]
+    return need, []
 
 
 INBOX_TABS = {
@@ -93,31 +105,28 @@ INBOX_TABS = {
 @blueprint.route("/referrals/inbox")
 @policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def inbox():
-    """What other agencies referred to the user's agency, by what needs doing."""
+    """What other agencies referred to the user's agency, by what needs doing; or one thing
+    that waits (`need`, as the to-do centre counts it)."""
     from supervise.database import now_utc
 
     user = current_actor()
     tab = request.args.get("tab", "acknowledge")
     if tab not in INBOX_TABS:
         tab = "acknowledge"
+    need, errors = _need(request.args, "received")
     now = now_utc()
     received = queries.received_by(user)
     narrow, order = INBOX_TABS[tab]
-    page = paginate(queries.for_list(narrow(received, now)).order_by(*order))
+    query = queries.needing(user, need, now) if need else narrow(received, now)
+    if errors:
+        query = received.where(sa.false())
+    page = paginate(queries.for_list(query).order_by(*order))
     counts = {name: db.session.scalar(
         f(received, now).order_by(None).with_only_columns(sa.func.count(Referral.id)))
         for name, (f, _order) in INBOX_TABS.items()}
-    return render_template("referrals/inbox.html", rows=_rows(user, page), page=page, tab=tab,
-                           counts=counts)
-
-
-@blueprint.route("/referrals/approvals")
-@policy.requires(Permission.APPROVE, Capability.RECORDS_FINDINGS)
-def approvals():
-    user = current_actor()
-    query = queries.sent_by(user).where(Referral.state == S.PENDING_APPROVAL)
-    page = paginate(queries.for_list(query).order_by(Referral.created_at))
-    return render_template("referrals/approvals.html", rows=_rows(user, page), page=page)
+    return render_template("referrals/inbox.html", rows=_rows(user, page), page=page,
+                           tab=None if need else tab, need=need and queries.NEEDS[need],
+                           counts=counts, errors=errors), 400 if errors else 200
 
 
 # --- create and edit ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
+from supervise.notifications.models import Kind as N
 from supervise.referrals.models import ReferralState as S
 from supervise.vocabulary import LabelledEnum
 from supervise.workflow import Guard, table, transition
@@ -63,23 +64,33 @@ NOT_YET_REVISED = Guard(lambda r: r.revision is None,
                         _l("This referral has already been revised as a new draft."))
 
 TRANSITIONS = table(
-    transition(Action.SUBMIT, (S.DRAFT,), S.PENDING_APPROVAL, Party.SENDER),
-    transition(Action.APPROVE, (S.PENDING_APPROVAL,), S.SENT, Party.SENDER_LEADER),
+    transition(Action.SUBMIT, (S.DRAFT,), S.PENDING_APPROVAL, Party.SENDER,
+               notify=[(N.REFERRAL_PENDING, Party.SENDER_LEADER)]),
+    transition(Action.APPROVE, (S.PENDING_APPROVAL,), S.SENT, Party.SENDER_LEADER,
+               notify=[(N.REFERRAL_RECEIVED, Party.RECEIVER)]),
     transition(Action.SEND_BACK, (S.PENDING_APPROVAL,), S.DRAFT, Party.SENDER_LEADER,
-               ("reason",)),
-    transition(Action.WITHDRAW, (S.SENT,), S.WITHDRAWN, Party.SENDER),
-    transition(Action.ACKNOWLEDGE, (S.SENT,), S.ACKNOWLEDGED, Party.RECEIVER),
-    transition(Action.RETURN, (S.SENT,), S.RETURNED, Party.RECEIVER, ("reason",)),
-    transition(Action.ASSIGN, HANDLING, S.IN_HANDLING, Party.RECEIVER_LEADER, ("handler",)),
+               ("reason",), notify=[(N.SENT_BACK, Party.SENDER)]),
+    transition(Action.WITHDRAW, (S.SENT,), S.WITHDRAWN, Party.SENDER,
+               notify=[(N.REFERRAL_WITHDRAWN, Party.RECEIVER)]),
+    transition(Action.ACKNOWLEDGE, (S.SENT,), S.ACKNOWLEDGED, Party.RECEIVER,
+               notify=[(N.ACKNOWLEDGED, Party.SENDER)]),
+    transition(Action.RETURN, (S.SENT,), S.RETURNED, Party.RECEIVER, ("reason",),
+               notify=[(N.RETURNED, Party.SENDER)]),
+    transition(Action.ASSIGN, HANDLING, S.IN_HANDLING, Party.RECEIVER_LEADER, ("handler",),
+               notify=[(N.ASSIGNED, Party.RECEIVER)]),
     transition(Action.NOTE, HANDLING, None, Party.RECEIVER, ("comment",), internal=True),
-    transition(Action.ANSWER, HANDLING, S.ANSWERED, Party.RECEIVER, ("disposition", "result")),
-    transition(Action.CLOSE, (S.ANSWERED,), S.CLOSED, Party.SENDER),
-    transition(Action.REOPEN, (S.ANSWERED,), S.IN_HANDLING, Party.SENDER, ("reason",)),
-    transition(Action.CHASE, AFTER_SENDING, None, Party.SENDER, ("comment",)),
+    transition(Action.ANSWER, HANDLING, S.ANSWERED, Party.RECEIVER, ("disposition", "result"),
+               notify=[(N.ANSWERED, Party.SENDER)]),
+    transition(Action.CLOSE, (S.ANSWERED,), S.CLOSED, Party.SENDER,
+               notify=[(N.CLOSED, Party.RECEIVER)]),
+    transition(Action.REOPEN, (S.ANSWERED,), S.IN_HANDLING, Party.SENDER, ("reason",),
+               notify=[(N.REOPENED, Party.RECEIVER)]),
+    transition(Action.CHASE, AFTER_SENDING, None, Party.SENDER, ("comment",),
+               notify=[(N.CHASED, Party.RECEIVER)]),
     transition(Action.REQUEST_EXTENSION, HANDLING, None, Party.RECEIVER, ("until", "reason"),
-               guard=ONE_REQUEST_AT_A_TIME),
+               guard=ONE_REQUEST_AT_A_TIME, notify=[(N.EXTENSION_REQUESTED, Party.SENDER)]),
     transition(Action.DECIDE_EXTENSION, HANDLING, None, Party.SENDER, ("decision",),
-               guard=A_REQUEST_WAITING),
+               guard=A_REQUEST_WAITING, notify=[(N.EXTENSION_DECIDED, Party.RECEIVER)]),
     transition(Action.REVISE, (S.RETURNED,), None, Party.SENDER, guard=NOT_YET_REVISED),
 )
 

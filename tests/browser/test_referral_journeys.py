@@ -65,6 +65,12 @@ def referral_row(page: Page, title: str):
         has=page.locator("td:first-child > a", has_text=re.compile(f"^{re.escape(title)}$")))
 
 
+def queue_row(page: Page, title: str):
+    """A row of the leader's approval queue."""
+    return page.locator("table.queue tbody tr").filter(
+        has=page.locator("td:first-child > a", has_text=re.compile(f"^{re.escape(title)}$")))
+
+
 def clock_class(status: str) -> re.Pattern:
     return re.compile(rf"(^|\s)clock-{status}(\s|$)")
 
@@ -116,7 +122,7 @@ def test_audit_bureau_drafts_gets_approval_tracks_and_chases(
 
     expect(staff).to_have_url(re.compile(re.escape(live_server("/referrals/")) + r"[^/?#]+$"))
     referral_path = path_of(staff.url, r"(/referrals/[^/?#]+)$")
-    assert referral_path not in ("/referrals/new", "/referrals/inbox", "/referrals/approvals")
+    assert referral_path not in ("/referrals/new", "/referrals/inbox", "/approvals")
     expect(staff.locator(".flash-success")).to_have_count(1)
     expect(staff.locator("h1")).to_have_text(NEW_TITLE)
     expect(staff.locator("main .badge.state-draft")).to_have_count(1)
@@ -135,9 +141,9 @@ def test_audit_bureau_drafts_gets_approval_tracks_and_chases(
     # 2. The leader finds it in the approval queue, persons masked, and approves it.
     leader = new_page()
     sign_in(leader, live_server, "audit.leader")
-    leader.locator('#nav a[href="/referrals/approvals"]').click()
-    expect(leader).to_have_url(live_server("/referrals/approvals"))
-    row = referral_row(leader, NEW_TITLE)
+    leader.locator('#nav a[href="/approvals"]').click()
+    expect(leader).to_have_url(live_server("/approvals"))
+    row = queue_row(leader, NEW_TITLE)
     expect(row).to_have_count(1)
     expect(row).to_contain_text("陈**")
     expect(row).to_contain_text("刘**")
@@ -159,8 +165,8 @@ def test_audit_bureau_drafts_gets_approval_tracks_and_chases(
     expect(ack_clock).to_have_class(clock_class("due_soon"))
     expect(leader.locator("#clock-answer .clock")).to_have_class(clock_class("on_time"))
     # The queue is empty of it now.
-    leader.goto("/referrals/approvals")
-    expect(referral_row(leader, NEW_TITLE)).to_have_count(0)
+    leader.goto("/approvals")
+    expect(queue_row(leader, NEW_TITLE)).to_have_count(0)
 
     # 3. Back to the staff member: the tracking board counts and filters by clock.
     staff.locator('#nav a[href="/referrals"]').click()

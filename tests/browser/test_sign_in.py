@@ -18,7 +18,7 @@ ACCOUNTS = {username: (display_name, AGENCY_NAMES[agency], roles)
             for username, display_name, agency, roles in DEMO_USERS}
 
 # The navigation links that depend on a role or an agency, and who may see which of them.
-ROLE_LINKS = ["/findings", "/referrals", "/referrals/inbox", "/referrals/approvals",
+ROLE_LINKS = ["/findings", "/referrals", "/referrals/inbox", "/approvals",
               "/rectifications",
               "/projects", "/calendar", "/admin/agencies", "/admin/users", "/admin/roles",
               "/settings/", "/audit/events"]
@@ -31,9 +31,9 @@ EXPECTED_ROLE_LINKS = {
     "auditadmin": {"/audit/events"},
     # agencies that record findings send referrals and run projects; their leaders approve
     "audit.staff": RECORDER,
-    "audit.leader": RECORDER | {"/referrals/approvals"},
+    "audit.leader": RECORDER | {"/approvals"},
     "inspect.staff": RECORDER,
-    "inspect.leader": RECORDER | {"/referrals/approvals"},
+    "inspect.leader": RECORDER | {"/approvals"},
     "discipline.staff": READER,
     "discipline.leader": READER,
     "org.staff": READER,
@@ -90,8 +90,10 @@ def test_every_demo_account_signs_in_and_sees_its_navigation(page, live_server, 
 
     expect(page).to_have_url(live_server("/"))
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    expect(page).to_have_title(re.compile(r"^首页 · "))
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"欢迎您，{display_name}")
+    # The home page is the to-do centre (工作台), greeting its reader.
+    expect(page).to_have_title(re.compile(r"^工作台 · "))
+    expect(page.get_by_role("heading", level=1)).to_have_text("工作台")
+    expect(page.locator("main .heading-row p")).to_contain_text(f"欢迎您，{display_name}")
     expect(page.locator("header .who")).to_have_text(f"{display_name} · {agency_name}")
     expect(page.locator("header").get_by_role("button", name="退出登录")).to_be_visible()
     expect(page.locator("header").get_by_role("button", name="English")).to_be_visible()
@@ -131,8 +133,9 @@ def test_switching_to_english_before_signing_in(page, live_server, demo_accounts
 
     expect(page).to_have_url(live_server("/"))
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, 王审计")
-    expect(page.locator("#nav").get_by_role("link", name="Home")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Workbench")
+    expect(page.locator("main .heading-row p")).to_contain_text("Welcome, 王审计")
+    expect(page.locator("#nav").get_by_role("link", name="Workbench")).to_be_visible()
     expect(page.locator("header").get_by_role("button", name="Sign out")).to_be_visible()
     expect(page.locator("header .who")).to_have_text("王审计 · 区审计局")
 

@@ -477,6 +477,46 @@ def test_a_leader_issues_a_draft_once(world, as_):
     assert snapshot() == before
 
 
+def test_a_draft_goes_to_the_leader_who_sends_it_back_or_issues_it(world, as_):
+    draft = finding(world, status=FindingStatus.DRAFT, issued_at=None)
+    fid = draft.public_id
+    before = snapshot()
+    assert as_("audit_leader").post(f"/findings/{fid}/send-back",
+                                    json={"reason": "再核"}).status_code == 409  # not submitted
+    assert as_("insp_staff").post(f"/findings/{fid}/submit").status_code == 404
+    assert snapshot() == before
+
+    submitted = as_("audit_staff").post(f"/findings/{fid}/submit", json={"version": 1})
+    assert submitted.status_code == 200
+    assert (submitted.get_json()["status"], submitted.get_json()["version"]) == \
+        ("pending_issue", 2)
+    assert as_("audit_staff").post(f"/findings/{fid}/submit").status_code == 409
+    assert as_("audit_staff").post(f"/findings/{fid}/send-back",
+                                   json={"reason": "x"}).status_code == 403
+    before = snapshot()
+    for body in ({"reason": ""}, {"reason": "  "}, {"reason": "长" * 4001}):
+        response = as_("audit_leader").post(f"/findings/{fid}/send-back", json=body)
+        assert response.status_code == 422, response.get_json()
+        assert "reason" in response.get_json()["errors"]
+    assert as_("audit_leader").post(f"/findings/{fid}/send-back", json={}).status_code == 422
+    assert as_("audit_leader").post(f"/findings/{fid}/send-back",
+                                    json={"reason": "再核", "version": 1}).status_code == 409
+    assert snapshot() == before
+
+    back = as_("audit_leader").post(f"/findings/{fid}/send-back",
+                                    json={"reason": "金额需与账簿核对", "version": 2})
+    assert back.status_code == 200 and back.get_json()["status"] == "draft"
+    db.session.expire_all()
+    assert db.session.get(Finding, draft.id).sent_back_reason == "金额需与账簿核对"
+    assert as_("audit_staff").post(f"/findings/{fid}/submit").status_code == 200
+    issued = as_("audit_leader").post(f"/findings/{fid}/issue")
+    assert issued.status_code == 200 and issued.get_json()["status"] == "issued"
+    assert [e.action for e in events() if e.object_id == fid] == [
+        "finding.submit", "finding.send-back", "finding.submit", "finding.issue"]
+    db.session.expire_all()
+    assert db.session.get(Finding, draft.id).sent_back_reason == ""
+
+
 # --- sharing --------------------------------------------------------------------------------
 
 

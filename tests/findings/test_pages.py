@@ -372,3 +372,25 @@ def test_sensitive_findings_leave_a_reading_event(app, district):
     finding = finding_for(agencies, sensitivity="sensitive")
     as_user(app, "auditor").get(f"/findings/{finding.public_id}")
     assert len(events("finding.read")) == 1
+
+
+def test_a_draft_is_submitted_sent_back_with_a_reason_and_issued_from_its_page(app, district):
+    agencies, people = district
+    finding = FindingFactory(owner_agency=agencies["audit"], unit=agencies["unit"],
+                             created_by=people["auditor"], status=FindingStatus.DRAFT,
+                             issued_at=None)
+    url = f"/findings/{finding.public_id}"
+    auditor, leader = as_user(app, "auditor"), as_user(app, "leader")
+    assert "报领导签发" in page_text(auditor.get(url))
+    assert auditor.post_form(f"{url}/submit", {"version": 1}).status_code == 302
+    page = page_text(leader.get(url))
+    assert "待签发" in page and "退回" in page
+    assert leader.post_form(f"{url}/send-back", {"version": 2, "reason": ""}).status_code == 422
+    assert leader.post_form(f"{url}/send-back",
+                            {"version": 2, "reason": "请补充账簿页码"}).status_code == 302
+    assert "请补充账簿页码" in page_text(auditor.get(url))
+    assert auditor.post_form(f"{url}/submit", {"version": 3}).status_code == 302
+    assert leader.post_form(f"{url}/issue", {"version": 4}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Finding, finding.id).status == FindingStatus.ISSUED
+    assert "请补充账簿页码" not in page_text(auditor.get(url))

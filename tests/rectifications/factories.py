@@ -29,6 +29,7 @@ from supervise.rectifications.models import (
     RectificationStep,
 )
 from supervise.rectifications.operations import default_due
+from supervise.rectifications.workflow import Action, Party
 from supervise.settings.models import get_setting
 from tests.factories import AgencyFactory, FindingFactory, UserFactory
 from tests.referrals import factories as referral_factories
@@ -67,6 +68,23 @@ def finding_for(world, unit=None, **fields):
               "amount": Decimal("123456.00")}
     values.update(fields)
     return FindingFactory(**values)
+
+
+# Who takes each kind of step in the tests: the one holding just that part.
+ACTOR = {Party.OWNER: "audit_staff", Party.OWNER_LEADER: "audit_leader",
+         Party.UNIT: "unit_contact"}
+
+
+def api_step(case: str, rectification) -> tuple[str, dict, int]:
+    """URL, a valid body and the success status of a step."""
+    rid = rectification.public_id
+    if case.startswith("report"):
+        return f"/rectifications/{rid}/reports", {
+            "measures": "已收回违规发放的津补贴。", "amount_recovered": "1000.50",
+            "rules": "修订了津补贴发放办法", "final": case == "report-final"}, 201
+    body = {Action.SEND_BACK.value: {"reason": "整改证据不足，请补充银行回单"},
+            Action.CHASE.value: {"comment": "请按期报送整改情况"}}.get(case, {"comment": "好"})
+    return f"/rectifications/{rid}/{case}", body, 200
 
 
 # A report of each kind, as the unit writes them.

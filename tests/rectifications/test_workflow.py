@@ -23,8 +23,10 @@ from supervise.settings.models import Setting
 from tests.factories import FindingFactory, ShareFactory
 from tests.helpers import events
 from tests.rectifications.factories import (
+    ACTOR,
     OUTSIDERS,
     S,
+    api_step,
     count,
     finding_for,
     label,
@@ -48,25 +50,9 @@ PARTIES_OF = {
     "audit_leader": {Party.OWNER, Party.OWNER_LEADER},
     "unit_contact": {Party.UNIT},
 }
-# Who takes each kind of step in the tests: the one holding just that part.
-ACTOR = {Party.OWNER: "audit_staff", Party.OWNER_LEADER: "audit_leader",
-         Party.UNIT: "unit_contact"}
-
 # A report is final (the unit says it is done) or interim; both are the one action REPORT.
 CASES = [("report-interim", Action.REPORT), ("report-final", Action.REPORT),
          *((a.value, a) for a in TRANSITIONS if a != Action.REPORT)]
-
-
-def step(case: str, rectification) -> tuple[str, dict, int]:
-    """URL, a valid body and the success status of a step."""
-    rid = rectification.public_id
-    if case.startswith("report"):
-        return f"/rectifications/{rid}/reports", {
-            "measures": "已收回违规发放的津补贴。", "amount_recovered": "1000.50",
-            "rules": "修订了津补贴发放办法", "final": case == "report-final"}, 201
-    body = {Action.SEND_BACK.value: {"reason": "整改证据不足，请补充银行回单"},
-            Action.CHASE.value: {"comment": "请按期报送整改情况"}}.get(case, {"comment": "好"})
-    return f"/rectifications/{rid}/{case}", body, 200
 
 
 def expected_state(case: str, plan: Plan, state: RectificationState) -> RectificationState:
@@ -87,7 +73,7 @@ def test_the_transition_table(world, as_, case, state):
     action = dict(CASES)[case]
     transition = TRANSITIONS[action]
     rectification = rectification_in(world, state)
-    url, body, success = step(case, rectification)
+    url, body, success = api_step(case, rectification)
     for name in (*OUTSIDERS, *PARTIES_OF):
         as_(name)  # tokens first: issuing one is no change to the item
     before = snapshot(rectification)

@@ -30,6 +30,7 @@ from supervise.referrals.models import (
     ReferralState,
     TimelineEntry,
 )
+from supervise.referrals.workflow import Action, Party
 from tests.factories import AgencyFactory, BaseFactory, UserFactory
 from tests.support import records
 
@@ -43,6 +44,10 @@ SENDERS = ("audit_staff", "audit_leader")
 RECEIVERS = ("disc_staff", "disc_leader")
 # Staff of agencies that are party to no referral here: they must not learn that one exists.
 OUTSIDERS = ("insp_staff", "org_staff", "unit_contact", "audit2_staff")
+
+# Who takes each kind of step in the tests: the one holding just that part.
+ACTOR = {Party.SENDER: "audit_staff", Party.SENDER_LEADER: "audit_leader",
+         Party.RECEIVER: "disc_staff", Party.RECEIVER_LEADER: "disc_leader"}
 
 
 def make_world(client) -> SimpleNamespace:
@@ -135,6 +140,33 @@ def referral_in(world, state: ReferralState, *, resent: bool = False,
                 deadlines.local_date(referral.answer_by) + timedelta(days=20))))
         db.session.commit()
     return referral
+
+
+def api_step(action: Action, referral) -> tuple[str, dict, int]:
+    """URL, a valid body and the success status of an action on a referral."""
+    rid = referral.public_id
+    if action == Action.CHASE:
+        return f"/referrals/{rid}/chasers", {"comment": "请抓紧办理并反馈"}, 201
+    if action == Action.REVISE:
+        return f"/referrals/{rid}/revisions", {}, 201
+    if action == Action.REQUEST_EXTENSION:
+        base = deadlines.local_date(referral.answer_by) if referral.answer_by else date(2030, 1, 1)
+        until = base + timedelta(days=10)
+        return f"/referrals/{rid}/extensions", {"until": until.isoformat(),
+                                               "reason": "需调取银行流水"}, 201
+    if action == Action.DECIDE_EXTENSION:
+        pending = [e for e in referral.extensions if e.decision is None]
+        eid = pending[0].public_id if pending else "no-such-extension"
+        return f"/referrals/{rid}/extensions/{eid}/approve", {"comment": "同意"}, 200
+    body = {
+        Action.SEND_BACK: {"reason": "事实部分需补充"},
+        Action.RETURN: {"reason": "不属于本机关管辖"},
+        Action.REOPEN: {"reason": "反馈不充分"},
+        Action.ASSIGN: {"handler": "disc.staff", "comment": "请承办"},
+        Action.NOTE: {"comment": "已调取相关账册"},
+        Action.ANSWER: {"disposition": "talk_or_inquiry", "result": "已对相关人员谈话函询。"},
+    }.get(action, {"comment": "好"})
+    return f"/referrals/{rid}/{action.value}", body, 200
 
 
 # --- reading the database -------------------------------------------------------------------

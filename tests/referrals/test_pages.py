@@ -73,7 +73,7 @@ def test_from_draft_to_closed_through_the_pages(app, district):
     assert commissioner.get(f"/referrals/{referral.public_id}").status_code == 404
 
     assert act(auditor, referral, "submit").status_code == 302
-    queue = page_text(boss.get("/referrals/approvals"))
+    queue = page_text(boss.get("/approvals"))
     assert "关于违规发放津补贴问题线索的移送" in queue
     assert SECRET_NAME not in queue and "欧**" in queue  # masked in lists
     assert act(auditor, referral, "approve").status_code == 403  # staff may not approve

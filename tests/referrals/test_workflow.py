@@ -24,8 +24,10 @@ from supervise.settings.models import Setting
 from tests.factories import AgencyFactory, FindingFactory, ShareFactory, UserFactory
 from tests.helpers import events
 from tests.referrals.factories import (
+    ACTOR,
     OUTSIDERS,
     S,
+    api_step,
     entries,
     label,
     local,
@@ -48,10 +50,6 @@ PARTIES_OF = {
     "disc_staff": (set(), {Party.RECEIVER}),
     "disc_leader": (set(), {Party.RECEIVER, Party.RECEIVER_LEADER}),
 }
-# Who takes each kind of step in the tests: the one holding just that part.
-ACTOR = {Party.SENDER: "audit_staff", Party.SENDER_LEADER: "audit_leader",
-         Party.RECEIVER: "disc_staff", Party.RECEIVER_LEADER: "disc_leader"}
-
 # Every state, and the two a referral sent once could be in again before revisions existed: the
 # receiver does not see those until they are sent again.
 STATE_CASES = [(state, False) for state in ReferralState] + [
@@ -68,33 +66,6 @@ def parties(name: str, sent: bool) -> set[Party]:
     return PARTIES_OF[name][1 if sent else 0]
 
 
-def step(action: Action, referral) -> tuple[str, dict, int]:
-    """URL, a valid body and the success status of an action on a referral."""
-    rid = referral.public_id
-    if action == Action.CHASE:
-        return f"/referrals/{rid}/chasers", {"comment": "请抓紧办理并反馈"}, 201
-    if action == Action.REVISE:
-        return f"/referrals/{rid}/revisions", {}, 201
-    if action == Action.REQUEST_EXTENSION:
-        base = deadlines.local_date(referral.answer_by) if referral.answer_by else date(2030, 1, 1)
-        until = base + timedelta(days=10)
-        return f"/referrals/{rid}/extensions", {"until": until.isoformat(),
-                                               "reason": "需调取银行流水"}, 201
-    if action == Action.DECIDE_EXTENSION:
-        pending = [e for e in referral.extensions if e.decision is None]
-        eid = pending[0].public_id if pending else "no-such-extension"
-        return f"/referrals/{rid}/extensions/{eid}/approve", {"comment": "同意"}, 200
-    body = {
-        Action.SEND_BACK: {"reason": "事实部分需补充"},
-        Action.RETURN: {"reason": "不属于本机关管辖"},
-        Action.REOPEN: {"reason": "反馈不充分"},
-        Action.ASSIGN: {"handler": "disc.staff", "comment": "请承办"},
-        Action.NOTE: {"comment": "已调取相关账册"},
-        Action.ANSWER: {"disposition": "talk_or_inquiry", "result": "已对相关人员谈话函询。"},
-    }.get(action, {"comment": "好"})
-    return f"/referrals/{rid}/{action.value}", body, 200
-
-
 def case_id(case) -> str:
     state, resent = case
     return f"{state.value}-after-return" if resent else state.value
@@ -108,7 +79,7 @@ def test_the_transition_table(world, as_, action, case):
     sent = delivered(state)
     referral = referral_in(world, state, resent=resent,
                            pending_extension=action == Action.DECIDE_EXTENSION and sent)
-    url, body, success = step(action, referral)
+    url, body, success = api_step(action, referral)
     headers = {"Accept-Language": "en"}
     for name in (*OUTSIDERS, *PARTIES_OF):
         as_(name)  # tokens first: issuing one is no change to the referral

@@ -1,0 +1,87 @@
+"""Whose notifications are whose, and what a notification may show its reader.
+
+A notification is its recipient's alone: anyone else's answers 404. What it is about is read
+through the record's own scope each time it is shown: a record the reader can no longer see
+(a share withdrawn, an account moved) leaves a notification with its kind only, no title.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import url_for
+
+from supervise.extensions import db
+from supervise.findings.models import Finding
+from supervise.notifications.models import Notification
+from supervise.policy.core import one_or_404
+from supervise.policy.findings import visible_findings_clause
+from supervise.policy.rectifications import visible_rectifications_clause
+from supervise.policy.referrals import visible_referrals_clause
+from supervise.rectifications.models import Rectification
+from supervise.referrals.models import Referral
+
+# subject_type -> the record's model, its scope for a user, and the page that shows it.
+SUBJECTS = {
+    "finding": (Finding, visible_findings_clause, "findings.finding"),
+    "referral": (Referral, visible_referrals_clause, "referrals.referral"),
+    "rectification": (Rectification, visible_rectifications_clause,
+                      "rectifications.rectification"),
+}
+
+
+def own_notifications(user) -> sa.Select:
+    return sa.select(Notification).where(Notification.recipient_id == user.id)
+
+
+def notification_or_404(user, public_id: str, *, for_update: bool = False) -> Notification:
+    return one_or_404(own_notifications(user), Notification, public_id, for_update)
+
+
+def readable_subjects(user, notifications) -> dict[tuple[str, int], object]:
+    """The records of these notifications that the user may read now, by (type, id): one
+    statement per kind of record."""
+    wanted = defaultdict(set)
+    for n in notifications:
+        if n.subject_type in SUBJECTS:
+            wanted[n.subject_type].add(n.subject_id)
+    found = {}
+    for subject_type, ids in wanted.items():
+        model, clause, _endpoint = SUBJECTS[subject_type]
+        for record in db.session.scalars(sa.select(model).where(model.id.in_(ids),
+                                                                 clause(user))):
+            found[subject_type, record.id] = record
+    return found
+
+
+def subject_endpoint(notification: Notification) -> str | None:
+    entry = SUBJECTS.get(notification.subject_type)
+    return entry[2] if entry else None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A notification as its reader sees it: the title of its record only while the reader may
+    read the record; the link always (the record's page answers for itself)."""
+
+    notification: Notification
+    title: str | None
+    url: str | None
+
+    def __getattr__(self, name):
+        return getattr(self.notification, name)
+
+
+def listed(user, notifications) -> list[Listed]:
+    notifications = list(notifications)
+    readable = readable_subjects(user, notifications)
+    shown = []
+    for n in notifications:
+        record = readable.get((n.subject_type, n.subject_id))
+        endpoint = subject_endpoint(n)
+        shown.append(Listed(n, record.title if record is not None else None,
+                            url_for(endpoint, public_id=n.subject_public_id)
+                            if endpoint else None))
+    return shown
