@@ -31,8 +31,10 @@ translations: $(MO)
 run: $(VENV)/.run-deps $(MO)
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo
-	@echo "Serving on http://127.0.0.1:$(PORT)"
-	exec $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	@echo "Serving on http://127.0.0.1:$(PORT), with the worker (emails, reminders) beside it"
+	@$(BIN)/flask --app wsgi worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: $(VENV)/.dev-deps $(MO)
 	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)

@@ -19,6 +19,7 @@ def register_commands(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)
     app.cli.add_command(verify_events)
+    app.cli.add_command(worker)
 
 
 def _demo_password() -> str:
@@ -106,3 +107,51 @@ def verify_events() -> None:
         click.echo(f"Event log is NOT intact after {count} good events: {problem}", err=True)
         sys.exit(1)
     click.echo(f"Event log intact: {count} events.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True,
+              help="Sweep the clocks once, send every email that is due, and exit.")
+@with_appcontext
+def worker(once: bool) -> None:
+    """Deliver the notifications' emails and raise the reminders, until stopped (SIGTERM or
+    Ctrl-C finish the message being sent first)."""
+    import logging
+    import signal
+    import threading
+    import time
+
+    from supervise.notifications.delivery import deliver
+    from supervise.reminders import sweep
+
+    log = logging.getLogger("supervise.worker")
+    config = current_app.config
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_args: stop.set())
+    next_sweep = 0.0
+    while not stop.is_set():
+        try:
+            if time.monotonic() >= next_sweep:
+                raised = sweep()
+                if raised:
+                    click.echo(f"Reminders raised: {dict(raised)}")
+                next_sweep = time.monotonic() + config["REMINDER_SWEEP_SECONDS"]
+            while not stop.is_set():
+                delivered = deliver()
+                if delivered.counts:
+                    click.echo("Emails: " + ", ".join(
+                        f"{state.value} {n}" for state, n in sorted(delivered.counts.items())))
+                if not delivered.counts:
+                    break
+        except Exception:  # the worker outlives one bad round; the next one tries again
+            db.session.rollback()
+            log.exception("worker round failed")
+            if once:
+                raise
+        finally:
+            db.session.remove()
+        if once:
+            break
+        stop.wait(config["WORKER_POLL_SECONDS"])

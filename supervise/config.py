@@ -95,6 +95,19 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "UPLOAD_DIR": env.get("UPLOAD_DIR", str(Path(instance_path) / "uploads")),
         # A hard ceiling above the largest attachment the settings may allow (100 MB).
         "MAX_CONTENT_LENGTH": 101 * 1024 * 1024,
+        # Email of notifications: off (in-app only) unless SMTP_HOST is set.
+        "SMTP_HOST": env.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(env.get("SMTP_PORT", "25")),
+        "SMTP_USER": env.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": env.get("SMTP_STARTTLS", "0") == "1",
+        "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT", "30")),
+        "MAIL_FROM": env.get("MAIL_FROM", "supervise@localhost"),
+        # The address people open the platform at, for the links in emails.
+        "PUBLIC_URL": env.get("PUBLIC_URL", f"http://127.0.0.1:{env.get('PORT', '5000')}"),
+        # The worker: how often it looks for mail to send, and sweeps the clocks.
+        "WORKER_POLL_SECONDS": float(env.get("WORKER_POLL_SECONDS", "5")),
+        "REMINDER_SWEEP_SECONDS": float(env.get("REMINDER_SWEEP_SECONDS", "900")),
     }
     config.update(overrides)
     return config

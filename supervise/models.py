@@ -13,7 +13,7 @@ from supervise.attachments.models import Attachment
 from supervise.calendar.models import CalendarDay, CalendarYear
 from supervise.events.models import Event, EventChainHead
 from supervise.findings.models import Comment, Finding, FindingLink, Share
-from supervise.notifications.models import Notification
+from supervise.notifications.models import EmailOptOut, Notification, Reminder
 from supervise.projects.models import Project
 from supervise.rectifications.models import (
     Rectification,
@@ -30,8 +30,8 @@ from supervise.settings.models import Category, Setting
 
 __all__ = [
     "Agency", "Announcement", "Attachment", "CalendarDay", "CalendarYear", "Category",
-    "Comment", "Credential", "Event", "EventChainHead", "Extension", "Finding", "FindingLink",
-    "LoginSourceThrottle", "LoginThrottle", "Notification", "PersonInvolved", "Project",
-    "Rectification", "RectificationReport", "RectificationStep", "Referral", "Setting", "Share",
-    "TimelineEntry", "User", "UserRole",
+    "Comment", "Credential", "EmailOptOut", "Event", "EventChainHead", "Extension", "Finding",
+    "FindingLink", "LoginSourceThrottle", "LoginThrottle", "Notification", "PersonInvolved",
+    "Project", "Rectification", "RectificationReport", "RectificationStep", "Referral",
+    "Reminder", "Setting", "Share", "TimelineEntry", "User", "UserRole",
 ]

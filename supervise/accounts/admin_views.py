@@ -128,7 +128,8 @@ def user(user_id: int):
         form.agency.choices.insert(0, SelectChoice(user.agency_id, user.agency.name))
     return attempt(
         lambda: operations.update_user(current_actor(), user, form.display_name.data,
-                                       db.session.get(Agency, form.agency.data)),
+                                       db.session.get(Agency, form.agency.data),
+                                       form.email.data),
         done=lambda _result: done(_("Saved."), url_for("admin.user", user_id=user.id)),
         show=lambda status, _errors: (render_template(
             "admin/user.html", user=user, form=form, action_form=ActionForm()), status),

@@ -50,6 +50,8 @@ class UserForm(FlaskForm):
 class UserEditForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[required(), Length(max=100)])
     agency = SelectField(_l("Agency"), coerce=int)
+    email = StringField(_l("Email address"), validators=[Length(max=254)],
+                        description=_l("Optional: notifications are also sent here."))
 
 
 class MultiCheckboxField(SelectMultipleField):

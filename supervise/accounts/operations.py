@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -30,7 +31,7 @@ from supervise.accounts.models import (
     check_role_set,
 )
 from supervise.database import now_utc
-from supervise.errors import OperationError
+from supervise.errors import InvalidInput, OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.i18n import local_time
@@ -47,6 +48,30 @@ def _clean_text(value: str | None, limit: int, label: str) -> str:
         raise OperationError(_("%(field)s is too long (at most %(n)d characters).",
                                field=label, n=limit))
     return value
+
+
+def clean_email(value) -> str | None:
+    """An email address as typed, normalised (None for none), or InvalidInput. No lookup of
+    the domain: the intranet may have no DNS for it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or len(value.strip()) > 254:
+        raise InvalidInput({"email": _("Enter a valid email address.")})
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise InvalidInput({"email": _("Enter a valid email address.")}) from None
+
+
+def set_email(actor: User, user: User, value) -> bool:
+    """Set the address notifications are emailed to; True when it changed. The event names
+    who changed it, never the address."""
+    email = clean_email(value)
+    if email == user.email:
+        return False
+    user.email = email
+    record_event("user.email", actor=actor, obj=user, details={"set": email is not None})
+    return True
 
 
 # --- agencies -----------------------------------------------------------------------------
@@ -130,8 +155,10 @@ def create_user(actor: User, username: str, display_name: str,
     return user, password
 
 
-def update_user(actor: User, user: User, display_name: str, agency: Agency | None) -> User:
+def update_user(actor: User, user: User, display_name: str, agency: Agency | None,
+                email=None) -> User:
     display_name = _clean_text(display_name, 100, _("Display name"))
+    set_email(actor, user, email)
     agency = _agency_for_user(agency)
     changes = {}
     if display_name != user.display_name:

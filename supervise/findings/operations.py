@@ -206,7 +206,7 @@ WORKFLOW = Workflow(
     refuse_state=lambda state, action: WRONG_STATE[action],
     texts=("reason",),
     notify=Audience(agencies=lambda f: [f.owner_agency_id],
-                    in_charge={Party.OWNER: lambda f: f.created_by}),
+                    in_charge={Party.OWNER: lambda f: f.created_by_id}),
 )
 
 

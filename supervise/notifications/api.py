@@ -6,17 +6,17 @@ only while the caller may read the record. Another user's notification answers 4
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from supervise import policy
 from supervise.extensions import db
 from supervise.notifications.models import Kind, Notification
 from supervise.notifications.outbox import mark_all_read, mark_read
+from supervise.notifications.preferences import email_kinds, set_preferences
 from supervise.pagination import count
 from supervise.policy import notifications as notification_access
 from supervise.schemas import LocalDateTime, PageQuerySchema, PageSchema
-from supervise.web import current_actor
+from supervise.web import Blueprint, current_actor
 
 blueprint = Blueprint("notifications_api", __name__, description="The caller's notifications")
 
@@ -66,6 +66,36 @@ def list_notifications(args):
                               .limit(per_page).offset((page - 1) * per_page))
     return {"items": notification_access.listed(user, rows), "page": page,
             "per_page": per_page, "total": count(query), "unread": count(unread)}
+
+
+class PreferencesSchema(Schema):
+    email = fields.String(allow_none=True, metadata={
+        "description": "Where notifications are also emailed; null or empty for nowhere"})
+    email_kinds = fields.List(fields.String(metadata={"enum": [k.value for k in Kind]}),
+                              required=True,
+                              metadata={"description": "The kinds that also go by email"})
+
+
+@blueprint.route("/notifications/preferences", methods=["GET"])
+@blueprint.response(200, PreferencesSchema)
+@policy.signed_in
+def get_preferences():
+    """The caller's email address and the kinds of notification that also go there."""
+    user = current_actor()
+    return {"email": user.email, "email_kinds": sorted(k.value for k in email_kinds(user))}
+
+
+@blueprint.route("/notifications/preferences", methods=["PUT"])
+@blueprint.arguments(PreferencesSchema)
+@blueprint.response(200, PreferencesSchema)
+@policy.signed_in
+def put_preferences(data):
+    """Set the address and the kinds by email; an unknown kind answers 400 and changes
+    nothing."""
+    user = current_actor()
+    set_preferences(user, data.get("email"), data["email_kinds"])
+    db.session.commit()
+    return {"email": user.email, "email_kinds": sorted(k.value for k in email_kinds(user))}
 
 
 @blueprint.route("/notifications/<notification_id>/read", methods=["POST"])

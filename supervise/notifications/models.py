@@ -46,6 +46,14 @@ class Kind(LabelledEnum):
     CALENDAR_MISSING = "calendar_missing", _l("Calendar year missing")
 
 
+class EmailState(LabelledEnum):
+    PENDING = "pending", _l("Waiting to be sent")
+    SENDING = "sending", _l("Being sent")
+    SENT = "sent", _l("Sent")
+    FAILED = "failed", _l("Refused by the mail server")
+    SKIPPED = "skipped", _l("Not sent")
+
+
 class Notification(PublicIdMixin, db.Model):
     __tablename__ = "notifications"
     __table_args__ = (
@@ -54,6 +62,7 @@ class Notification(PublicIdMixin, db.Model):
         # A reminder is raised once per recipient, clock and threshold, however often the sweep
         # runs (NULL keys, the notices of steps, never collide).
         sa.UniqueConstraint("recipient_id", "key", name="uq_notifications_recipient_id_key"),
+        sa.Index("ix_notifications_email_due", "email_state", "email_next_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,3 +74,34 @@ class Notification(PublicIdMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     key: Mapped[str | None] = mapped_column(sa.String(120))
+    # The email of this notification, when it goes by email: the outbox the worker delivers.
+    # Its Message-ID is built from the public id, so a retried delivery is recognisably the same.
+    email_state: Mapped[EmailState | None] = mapped_column(enum_column(EmailState, "email_state"))
+    email_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    email_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_error: Mapped[str | None] = mapped_column(sa.String(200))  # the server's code, no text
+
+
+class EmailOptOut(db.Model):
+    """A kind of notification its holder does not want by email (every kind goes by default)."""
+
+    __tablename__ = "email_opt_outs"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    kind: Mapped[Kind] = mapped_column(enum_column(Kind, "notification_kind"), primary_key=True)
+
+
+class Reminder(db.Model):
+    """A threshold a clock has crossed and that has been told (due soon, overdue, each step
+    of the escalation ladder): at most once per clock and threshold, however often the sweep
+    runs."""
+
+    __tablename__ = "reminders"
+
+    subject_type: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(primary_key=True)
+    clock: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    threshold: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -14,21 +14,43 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from supervise.accounts.models import Agency, User
 from supervise.database import now_utc
 from supervise.extensions import db
-from supervise.notifications.models import Kind, Notification
+from supervise.notifications.models import EmailOptOut, EmailState, Kind, Notification
+
+
+def mail_enabled() -> bool:
+    return bool(current_app.config.get("SMTP_HOST"))
 
 
 def notify(kind: Kind, subject_type: str, record, recipients: Iterable[User], *,
            key: str | None = None) -> list[Notification]:
-    """One notification per recipient about `record`; the caller's transaction commits them."""
+    """One notification per recipient about `record`, to be emailed too where mail is on and
+    the recipient has an address and has not opted out of the kind; the caller's transaction
+    commits them."""
+    users = list({u.id: u for u in recipients}.values())
+    by_email = _emailed(kind, users)
+    now = now_utc()
     rows = [Notification(recipient_id=user.id, kind=kind, subject_type=subject_type,
-                         subject_id=record.id, subject_public_id=record.public_id, key=key)
-            for user in {u.id: u for u in recipients}.values()]
+                         subject_id=record.id, subject_public_id=record.public_id, key=key,
+                         email_state=EmailState.PENDING if user.id in by_email else None,
+                         email_next_at=now if user.id in by_email else None)
+            for user in users]
     db.session.add_all(rows)
     return rows
+
+
+def _emailed(kind: Kind, users: list[User]) -> set[int]:
+    """Who of `users` gets this kind by email: one statement, none when mail is off."""
+    addressed = {u.id for u in users if u.email}
+    if not addressed or not mail_enabled():
+        return set()
+    opted_out = set(db.session.scalars(sa.select(EmailOptOut.user_id).where(
+        EmailOptOut.kind == kind, EmailOptOut.user_id.in_(addressed))))
+    return addressed - opted_out
 
 
 def active_accounts(agency_ids: Iterable[int]) -> list[User]:
@@ -46,28 +68,33 @@ class Audience:
     """Who a workflow's notices reach.
 
     agencies: record -> the agencies whose accounts may play a part in it.
-    in_charge: party -> (record -> the one person in charge for that party, or None).
+    in_charge: party -> (record -> the id of the one person in charge for that party, or None).
     """
 
     agencies: Callable[[Any], Iterable[int]]
-    in_charge: dict[Any, Callable[[Any], User | None]] = field(default_factory=dict)
+    in_charge: dict[Any, Callable[[Any], int | None]] = field(default_factory=dict)
 
-    def __call__(self, workflow, actor: User, record, notices) -> list[Notification]:
+    def __call__(self, workflow, actor: User | None, record, notices) -> list[Notification]:
         if not notices:
             return []
-        written = []
         accounts = active_accounts([*self.agencies(record),
                                     *(n.agency_id for n in notices)])
+        written = []
         for notice in notices:
-            members = [u for u in accounts
-                       if notice.party in workflow.parties(u, record)
-                       and notice.agency_id in (None, u.agency_id)]
-            person = self.in_charge.get(notice.party, lambda _record: None)(record)
-            if person is not None and any(u.id == person.id for u in members):
-                members = [person]
             written += notify(notice.kind, workflow.name, record,
-                              [u for u in members if u.id != actor.id])
+                              self.members(workflow, actor, record, notice, accounts))
         return written
+
+    def members(self, workflow, actor: User | None, record, notice,
+                accounts: Iterable[User]) -> list[User]:
+        """Who of `accounts` the notice reaches (no statement: the accounts are loaded)."""
+        members = [u for u in accounts
+                   if notice.party in workflow.parties(u, record)
+                   and notice.agency_id in (None, u.agency_id)]
+        person = self.in_charge.get(notice.party, lambda _record: None)(record)
+        if any(u.id == person for u in members):
+            members = [u for u in members if u.id == person]
+        return [u for u in members if actor is None or u.id != actor.id]
 
 
 def unread_count(user) -> int:

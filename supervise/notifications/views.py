@@ -3,16 +3,20 @@ marking one or all read. The header's bell counts the unread on every page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from supervise import policy
 from supervise.extensions import db
-from supervise.notifications.models import Notification
-from supervise.notifications.outbox import mark_all_read, mark_read, unread_count
-from supervise.pages import done
+from supervise.notifications import delivery
+from supervise.notifications.models import Kind, Notification
+from supervise.notifications.outbox import mail_enabled, mark_all_read, mark_read, unread_count
+from supervise.notifications.preferences import email_kinds, set_preferences
+from supervise.pages import attempt, done
 from supervise.pagination import paginate
+from supervise.policy import Permission
 from supervise.policy import notifications as notification_access
 from supervise.web import BadInput, current_actor
 
@@ -34,6 +38,28 @@ def notifications():
     page = paginate(query.order_by(Notification.id.desc()))
     page.items = notification_access.listed(user, page.items)
     return render_template("notifications/list.html", page=page, show=show)
+
+
+@blueprint.route("/notifications/preferences", methods=["GET", "POST"])
+@policy.signed_in
+def preferences():
+    """The holder's email address and the kinds of notification that also go there."""
+    user = current_actor()
+    if request.method == "GET":
+        return _preferences_page(user, user.email or "", email_kinds(user))
+    email, kinds = request.form.get("email", ""), request.form.getlist("kinds")
+    return attempt(
+        lambda: set_preferences(user, email, kinds),
+        done=lambda _result: done(_("Saved."), url_for("notifications.preferences")),
+        show=lambda status, errors: _preferences_page(
+            user, email, {k for k in Kind if k.value in kinds}, errors, status),
+        invalid_status=422)
+
+
+def _preferences_page(user, email, kinds, errors=None, status=200):
+    return render_template("notifications/preferences.html", email=email, chosen=kinds,
+                           kinds=list(Kind), errors=errors or {},
+                           mail_on=mail_enabled()), status
 
 
 @blueprint.route("/notifications/<public_id>")
@@ -65,6 +91,17 @@ def read_all():
     db.session.commit()
     return done(_("%(n)d marked as read.", n=marked) if marked else None,
                 url_for("notifications.notifications"))
+
+
+@blueprint.route("/admin/mail")
+@policy.requires(Permission.MANAGE_ACCOUNTS)
+def mail_status():
+    """The system administrator's view of the email outbox: counts only, never content."""
+    counts = delivery.status()
+    oldest = db.session.scalar(sa.select(sa.func.min(Notification.created_at)).where(
+        Notification.email_state.in_(delivery.WAITING)))
+    return render_template("notifications/mail_status.html", counts=counts, oldest=oldest,
+                           mail_on=mail_enabled(), config=current_app.config)
 
 
 @blueprint.app_context_processor

@@ -395,8 +395,8 @@ WORKFLOW = Workflow(
         "This cannot be done while the referral is: %(state)s.", state=state.label),
     add_step=_timeline,
     notify=Audience(agencies=lambda r: [r.sender_agency_id, r.receiver_agency_id],
-                    in_charge={Party.SENDER: lambda r: r.created_by,
-                               Party.RECEIVER: lambda r: r.handler}),
+                    in_charge={Party.SENDER: lambda r: r.created_by_id,
+                               Party.RECEIVER: lambda r: r.handler_id}),
 )
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from supervise import policy
 from supervise.todo.items import items_for
-from supervise.web import current_actor
+from supervise.web import Blueprint, current_actor
 
 blueprint = Blueprint("todo_api", __name__, description="What waits for the caller")
 

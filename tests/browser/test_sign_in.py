@@ -20,13 +20,14 @@ ACCOUNTS = {username: (display_name, AGENCY_NAMES[agency], roles)
 # The navigation links that depend on a role or an agency, and who may see which of them.
 ROLE_LINKS = ["/findings", "/referrals", "/referrals/inbox", "/approvals",
               "/rectifications",
-              "/projects", "/calendar", "/admin/agencies", "/admin/users", "/admin/roles",
+              "/projects", "/calendar", "/admin/agencies", "/admin/users", "/admin/mail",
+              "/admin/roles",
               "/settings/", "/audit/events"]
 RECORDER = {"/findings", "/referrals", "/referrals/inbox", "/rectifications", "/projects",
             "/calendar"}
 READER = {"/findings", "/referrals/inbox", "/calendar"}
 EXPECTED_ROLE_LINKS = {
-    "sysadmin": {"/admin/agencies", "/admin/users"},
+    "sysadmin": {"/admin/agencies", "/admin/users", "/admin/mail"},
     "secadmin": {"/admin/roles", "/settings/"},
     "auditadmin": {"/audit/events"},
     # agencies that record findings send referrals and run projects; their leaders approve
@@ -150,17 +151,18 @@ def test_phone_navigation_is_behind_the_menu_button(page, live_server, demo_acco
     links = page.locator("#nav a")
     expect(menu).to_be_visible()
     expect(menu).to_have_attribute("aria-expanded", "false")
-    expect(links).to_have_count(4)
-    for i in range(4):
+    expect(links).to_have_count(5)
+    for i in range(5):
         expect(links.nth(i)).to_be_hidden()
 
     menu.click()
 
     expect(menu).to_have_attribute("aria-expanded", "true")
-    for i in range(4):
+    for i in range(5):
         expect(links.nth(i)).to_be_visible()
     expect(page.locator("#nav").get_by_role("link", name="单位", exact=True)).to_be_visible()
-    assert nav_hrefs(page) == ["/", "/admin/agencies", "/admin/users", "/account/password"]
+    assert nav_hrefs(page) == ["/", "/admin/agencies", "/admin/users", "/admin/mail",
+                               "/account/password"]
 
     menu.click()
     expect(menu).to_have_attribute("aria-expanded", "false")
