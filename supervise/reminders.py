@@ -1,11 +1,15 @@
-"""The reminder sweep: a clock that comes close to its deadline, or passes it, is told once.
+"""The reminder sweep and the escalation ladder (督办): a clock that comes close to its deadline,
+or passes it, is told once at each step.
 
 The worker runs `sweep` on a schedule. Each clock (a referral's acknowledgement and answer, a
 rectification item's report) raises "due soon" to the party that must act once the warning time
-has come, and "overdue" to that party and to the party that waits once the deadline has passed;
-each at most once per clock and threshold (the `reminders` table, whose key makes a second sweep
-running at the same time insert nothing). The times are those the records hold, which the
-calendar import recomputes: a sweep after an import reads the moved deadlines.
+has come, and "overdue" to that party and to the party that waits once the deadline has passed.
+Overdue by the settings' first number of working days, the platform chases the party that must
+act (a chaser step in the record's history) and tells the waiting side's leader; overdue by the
+second, it tells the acting side's leader (an escalation step). Each threshold is crossed at most
+once per clock (the `reminders` table, whose key makes a second sweep running at the same time
+insert nothing), and each step of the ladder is an event. The times are those the records hold,
+counted in working days by the official calendar.
 
 Recipients are the workflows' own (`Audience.members`, the policy deciding who plays which
 part), worked out from the accounts loaded once per sweep, and the rows are written in batches:
@@ -17,31 +21,42 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import load_only
 
+from supervise.calendar import deadlines
+from supervise.calendar.models import load_calendar
 from supervise.database import new_public_id, now_utc
+from supervise.events.log import record_events
 from supervise.extensions import db
 from supervise.notifications.models import EmailOptOut, EmailState, Kind, Notification, Reminder
 from supervise.notifications.outbox import active_accounts, mail_enabled
 from supervise.rectifications import operations as rectification_operations
 from supervise.rectifications import queries as rectification_queries
-from supervise.rectifications.models import Rectification
+from supervise.rectifications.models import Rectification, RectificationStep
 from supervise.rectifications.workflow import Party as RParty
 from supervise.referrals import operations as referral_operations
 from supervise.referrals import queries as referral_queries
-from supervise.referrals.models import Referral
-from supervise.referrals.workflow import Party
+from supervise.referrals.models import Referral, TimelineEntry
+from supervise.referrals.workflow import ESCALATE, Party
+from supervise.settings.models import get_setting
+from supervise.vocabulary import DOCUMENT_LOCALE
 from supervise.workflow import Notice, Workflow
 
-CHUNK = 2000
+CHUNK = 5000
+ANALYZE_AFTER = 10_000
 
 
 @dataclass(frozen=True)
 class Clock:
     name: str
+    label: object
     workflow: Workflow
     model: type
     running: Callable[[], sa.ColumnElement]
@@ -49,28 +64,81 @@ class Clock:
     due_at: sa.orm.InstrumentedAttribute
     acting: object  # the party that must act
     waiting: object  # the party that waits for it
+    chase_notices: tuple  # the escalation's first step: who is told
+    leader_notices: tuple  # ... and its second
+    step_table: sa.Table  # where the record's history is written
+    step_key: str  # its column naming the record
+    columns: tuple = ()  # what the sweep reads of a record: its parties, its people, its ids
 
 
+@dataclass(frozen=True)
+class Threshold:
+    name: str
+    crossed: sa.ColumnElement
+    notices: list
+    step: str | None = None  # the history step it writes, if any
+    comment: str = ""
+    working_days: int | None = None
+
+
+REFERRAL_CHASE = (Notice(Kind.CHASED, Party.RECEIVER),
+                  Notice(Kind.ESCALATED, Party.SENDER_LEADER))
+REFERRAL_LEADER = (Notice(Kind.ESCALATED, Party.RECEIVER_LEADER),)
+REFERRAL_COLUMNS = (Referral.public_id, Referral.state, Referral.sender_agency_id,
+                    Referral.receiver_agency_id, Referral.first_sent_at, Referral.created_by_id,
+                    Referral.handler_id)
 CLOCKS = [
-    Clock("acknowledge", referral_operations.WORKFLOW, Referral,
+    Clock("acknowledge", _l("Acknowledgement"), referral_operations.WORKFLOW, Referral,
           lambda: Referral.state == referral_queries.S.SENT,
-          Referral.acknowledge_warn_at, Referral.acknowledge_by, Party.RECEIVER, Party.SENDER),
-    Clock("answer", referral_operations.WORKFLOW, Referral,
+          Referral.acknowledge_warn_at, Referral.acknowledge_by, Party.RECEIVER, Party.SENDER,
+          REFERRAL_CHASE, REFERRAL_LEADER, TimelineEntry.__table__, "referral_id",
+          REFERRAL_COLUMNS),
+    Clock("answer", _l("Answer"), referral_operations.WORKFLOW, Referral,
           lambda: Referral.state.in_(referral_queries.ANSWER_RUNNING),
-          Referral.answer_warn_at, Referral.answer_by, Party.RECEIVER, Party.SENDER),
-    Clock("report", rectification_operations.WORKFLOW, Rectification,
-          lambda: Rectification.state.in_(rectification_queries.RUNNING),
-          Rectification.warn_at, Rectification.due_at, RParty.UNIT, RParty.OWNER),
+          Referral.answer_warn_at, Referral.answer_by, Party.RECEIVER, Party.SENDER,
+          REFERRAL_CHASE, REFERRAL_LEADER, TimelineEntry.__table__, "referral_id",
+          REFERRAL_COLUMNS),
+    Clock("report", _l("Rectification report"), rectification_operations.WORKFLOW,
+          Rectification, lambda: Rectification.state.in_(rectification_queries.RUNNING),
+          Rectification.warn_at, Rectification.due_at, RParty.UNIT, RParty.OWNER,
+          (Notice(Kind.CHASED, RParty.UNIT),), (Notice(Kind.ESCALATED, RParty.OWNER_LEADER),),
+          RectificationStep.__table__, "rectification_id",
+          (Rectification.public_id, Rectification.state, Rectification.owner_agency_id,
+           Rectification.unit_id, Rectification.issued_by_id)),
 ]
 
 
-def _thresholds(clock: Clock, now: datetime):
-    """Each threshold, the records past it, and who is told."""
+def escalation_cutoff(now: datetime, working_days: int, cal) -> datetime:
+    """The latest deadline that is overdue by `working_days` working days now: a deadline at
+    the end of day D is, once the end of the `working_days`-th working day after D has
+    passed."""
+    day = deadlines.local_date(now)
+    for _day in range(800):
+        end = deadlines.end_of_day(day)
+        if deadlines.add_working_days(end, working_days, cal).due_at < now:
+            return end
+        day -= timedelta(days=1)
+    return deadlines.end_of_day(day)
+
+
+def _thresholds(clock: Clock, now: datetime, cal) -> list[Threshold]:
+    """Each threshold, the records past it, who is told, and the step it writes."""
+    chase_days = get_setting("escalation_chase_working_days")
+    leader_days = get_setting("escalation_leader_working_days")
+    with force_locale(DOCUMENT_LOCALE):  # the history is written in Chinese
+        chase_text = _("%(clock)s overdue by %(n)d working days: chased by the platform.",
+                       clock=clock.label, n=chase_days)
+        leader_text = _("%(clock)s overdue by %(n)d working days: escalated to the leader.",
+                        clock=clock.label, n=leader_days)
     return [
-        ("overdue", clock.due_at < now,
-         [Notice(Kind.OVERDUE, clock.acting), Notice(Kind.OVERDUE, clock.waiting)]),
-        ("due_soon", sa.and_(clock.warn_at <= now, clock.due_at >= now),
-         [Notice(Kind.DUE_SOON, clock.acting)]),
+        Threshold("escalate_leader", clock.due_at <= escalation_cutoff(now, leader_days, cal),
+                  list(clock.leader_notices), ESCALATE, leader_text, leader_days),
+        Threshold("escalate_chase", clock.due_at <= escalation_cutoff(now, chase_days, cal),
+                  list(clock.chase_notices), "chase", chase_text, chase_days),
+        Threshold("overdue", clock.due_at < now,
+                  [Notice(Kind.OVERDUE, clock.acting), Notice(Kind.OVERDUE, clock.waiting)]),
+        Threshold("due_soon", sa.and_(clock.warn_at <= now, clock.due_at >= now),
+                  [Notice(Kind.DUE_SOON, clock.acting)]),
     ]
 
 
@@ -80,12 +148,22 @@ def _insert_new_reminders(rows: list[dict]) -> set[tuple]:
     if not rows:
         return set()
     dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Reminder)
+    table = Reminder.__table__
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     result = db.session.execute(
-        insert.on_conflict_do_nothing().returning(Reminder.subject_type, Reminder.subject_id,
-                                                  Reminder.clock, Reminder.threshold),
+        insert.on_conflict_do_nothing().returning(table.c.subject_type, table.c.subject_id,
+                                                  table.c.clock, table.c.threshold),
         rows)
     return {tuple(r) for r in result}
+
+
+def _snapshot(users: list) -> list:
+    """The accounts as loaded, kept out of the session so that the batches' commits do not
+    expire them (the sweep reads their ids, agencies and roles, all loaded with them)."""
+    for user in users:
+        user.roles  # noqa: B018 - loaded before detaching
+        db.session.expunge(user)
+    return users
 
 
 def sweep(now: datetime | None = None) -> Counter:
@@ -93,19 +171,22 @@ def sweep(now: datetime | None = None) -> Counter:
     threshold."""
     now = now or now_utc()
     raised = Counter()
-    accounts: dict[frozenset, list] = {}
+    accounts: dict[frozenset, list] = {}  # by the agencies of a record, for the whole sweep
+    playing: dict = {}  # who plays which part, by party key (Audience.members)
     opted_out = {(o.user_id, o.kind) for o in db.session.scalars(
         sa.select(EmailOptOut).where(EmailOptOut.kind.in_((Kind.DUE_SOON, Kind.OVERDUE))))}
     emailing = mail_enabled()
+    cal = load_calendar()
     for clock in CLOCKS:
         subject_type = clock.workflow.name
-        for threshold, crossed, notices in _thresholds(clock, now):
+        for t in _thresholds(clock, now, cal):
+            threshold, crossed, notices = t.name, t.crossed, t.notices
             told = sa.exists().where(Reminder.subject_type == subject_type,
                                      Reminder.subject_id == clock.model.id,
                                      Reminder.clock == clock.name,
                                      Reminder.threshold == threshold)
-            query = (sa.select(clock.model).where(clock.running(), crossed, ~told)
-                     .order_by(clock.model.id))
+            query = (sa.select(clock.model).options(load_only(*clock.columns))
+                     .where(clock.running(), crossed, ~told).order_by(clock.model.id))
             last = 0
             while True:
                 records = list(db.session.scalars(
@@ -116,16 +197,25 @@ def sweep(now: datetime | None = None) -> Counter:
                 inserted = _insert_new_reminders([
                     {"subject_type": subject_type, "subject_id": r.id, "clock": clock.name,
                      "threshold": threshold, "raised_at": now} for r in records])
-                rows = []
+                rows, steps, events = [], [], []
                 for record in records:
                     if (subject_type, record.id, clock.name, threshold) not in inserted:
                         continue  # another sweep raised it
+                    if t.step:
+                        steps.append({clock.step_key: record.id, "action": t.step, "at": now,
+                                      "comment": t.comment, "actor_id": None,
+                                      "agency_id": None})
+                        events.append({"action": f"{subject_type}.escalate", "obj": record,
+                                       "occurred_at": now,
+                                       "details": {"clock": clock.name, "step": threshold,
+                                                   "working_days": t.working_days}})
                     agencies = frozenset(clock.workflow.notify.agencies(record))
                     if agencies not in accounts:
-                        accounts[agencies] = active_accounts(agencies)
+                        accounts[agencies] = _snapshot(active_accounts(agencies))
                     for notice in notices:
                         for user in clock.workflow.notify.members(
-                                clock.workflow, None, record, notice, accounts[agencies]):
+                                clock.workflow, None, record, notice, accounts[agencies],
+                                playing):
                             email = emailing and bool(user.email) and \
                                 (user.id, notice.kind) not in opted_out
                             rows.append({
@@ -136,9 +226,17 @@ def sweep(now: datetime | None = None) -> Counter:
                                 "key": f"{threshold}:{subject_type}:{record.id}:{clock.name}",
                                 "email_state": EmailState.PENDING if email else None,
                                 "email_next_at": now if email else None})
+                if steps:
+                    db.session.execute(sa.insert(clock.step_table), steps)
+                    record_events(events)
                 if rows:
-                    db.session.execute(sa.insert(Notification), rows)
+                    db.session.execute(sa.insert(Notification.__table__), rows)
                 raised[threshold] += len(inserted)
                 db.session.commit()
-                accounts.clear()  # expired by the commit: loaded again, once, for the next batch
+    if sum(raised.values()) > ANALYZE_AFTER and db.session.get_bind().dialect.name == \
+            "postgresql":
+        # So many new rows at once (a backlog): refresh the planner's statistics now rather
+        # than when autovacuum comes by, or the next sweep plans for an empty table.
+        db.session.execute(sa.text("ANALYZE reminders"))
+        db.session.commit()
     return raised

@@ -120,8 +120,9 @@ class StepSchema(Schema):
     action = fields.String()
     from_state = fields.String(allow_none=True)
     to_state = fields.String(allow_none=True)
-    actor = fields.Function(lambda step: step.actor.display_name)
-    agency = fields.Nested(AgencyRefSchema)
+    actor = fields.Function(lambda step: step.actor.display_name if step.actor else None,
+                            metadata={"description": "null for a step of the platform itself"})
+    agency = fields.Nested(AgencyRefSchema, allow_none=True)
     at = LocalDateTime()
     comment = fields.String()
 

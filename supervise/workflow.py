@@ -250,7 +250,7 @@ class Workflow:
 class StepMixin:
     """One step of a record's history: the action, the states before and after, who, for which
     agency, when, and a comment. Referral timelines and rectification steps are rows of this
-    shape, each in a table of its own."""
+    shape, each in a table of its own. A step of the platform itself has no actor."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     action: Mapped[str] = mapped_column(sa.String(40))
@@ -259,12 +259,13 @@ class StepMixin:
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     comment: Mapped[str] = mapped_column(sa.Text, default="")
 
+    # Both empty for a step of the platform itself (an automatic chaser of the escalation).
     @declared_attr
-    def actor_id(cls) -> Mapped[int]:
+    def actor_id(cls) -> Mapped[int | None]:
         return mapped_column(sa.ForeignKey("users.id"))
 
     @declared_attr
-    def agency_id(cls) -> Mapped[int]:
+    def agency_id(cls) -> Mapped[int | None]:
         return mapped_column(sa.ForeignKey("agencies.id"))
 
     @declared_attr

@@ -69,10 +69,18 @@ class Audience:
 
     agencies: record -> the agencies whose accounts may play a part in it.
     in_charge: party -> (record -> the id of the one person in charge for that party, or None).
+    party_key: record -> everything of it the workflow's `parties` reads (the policy's
+      `party_key`), so that a sweep over many records works out each key's people once.
     """
 
     agencies: Callable[[Any], Iterable[int]]
     in_charge: dict[Any, Callable[[Any], int | None]] = field(default_factory=dict)
+    party_key: Callable[[Any], tuple] | None = None
+
+    @staticmethod
+    def _playing(workflow, record, notice, accounts) -> list[User]:
+        return [u for u in accounts if notice.party in workflow.parties(u, record)
+                and notice.agency_id in (None, u.agency_id)]
 
     def __call__(self, workflow, actor: User | None, record, notices) -> list[Notification]:
         if not notices:
@@ -85,12 +93,17 @@ class Audience:
                               self.members(workflow, actor, record, notice, accounts))
         return written
 
-    def members(self, workflow, actor: User | None, record, notice,
-                accounts: Iterable[User]) -> list[User]:
-        """Who of `accounts` the notice reaches (no statement: the accounts are loaded)."""
-        members = [u for u in accounts
-                   if notice.party in workflow.parties(u, record)
-                   and notice.agency_id in (None, u.agency_id)]
+    def members(self, workflow, actor: User | None, record, notice, accounts: list[User],
+                cache: dict | None = None) -> list[User]:
+        """Who of `accounts` the notice reaches (no statement: the accounts are loaded). With
+        a `cache`, records of one party key share the work."""
+        if cache is not None and self.party_key is not None:
+            key = (notice, self.party_key(record), id(accounts))
+            if key not in cache:
+                cache[key] = self._playing(workflow, record, notice, accounts)
+            members = cache[key]
+        else:
+            members = self._playing(workflow, record, notice, accounts)
         person = self.in_charge.get(notice.party, lambda _record: None)(record)
         if any(u.id == person for u in members):
             members = [u for u in members if u.id == person]

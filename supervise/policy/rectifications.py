@@ -59,6 +59,11 @@ def rectification_parties(user, rectification) -> frozenset:
     return frozenset(found)
 
 
+def party_key(rectification) -> tuple:
+    """Everything of the item that `rectification_parties` reads (see referrals.party_key)."""
+    return (rectification.owner_agency_id, rectification.unit_id)
+
+
 def rectification_actions(user, rectification) -> list:
     return workflow.available(R_TRANSITIONS, rectification_parties(user, rectification),
                               rectification)

@@ -60,6 +60,13 @@ def parties(user, referral: Referral) -> frozenset[Party]:
     return frozenset(found)
 
 
+def party_key(referral: Referral) -> tuple:
+    """Everything of the referral that `parties` reads: two referrals with the same key give
+    every user the same parties (the reminder sweep works out each key's people once)."""
+    return (referral.sender_agency_id, referral.receiver_agency_id,
+            referral.first_sent_at is not None, referral.state)
+
+
 def may_take(user, referral: Referral, action: Action) -> bool:
     """Is the user the party the transition table names? (The state is checked separately.)"""
     return TRANSITIONS[action].party in parties(user, referral)

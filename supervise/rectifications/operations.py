@@ -169,7 +169,8 @@ WORKFLOW = Workflow(
         "This cannot be done while the rectification is: %(state)s.", state=state.label),
     add_step=_step_row,
     notify=Audience(agencies=lambda r: [r.owner_agency_id, r.unit_id],
-                    in_charge={Party.OWNER: lambda r: r.issued_by_id}),
+                    in_charge={Party.OWNER: lambda r: r.issued_by_id},
+                    party_key=rectification_access.party_key),
 )
 
 

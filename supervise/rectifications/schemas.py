@@ -106,7 +106,7 @@ class RectificationMessageSchema(Schema):
     action = fields.String()
     at = LocalDateTime()
     text = fields.String(attribute="comment")
-    by = fields.Function(lambda step: step.actor.display_name)
+    by = fields.Function(lambda step: step.actor.display_name if step.actor else None)
 
 
 class RectificationSchema(shared.WorkflowRecordSchema):

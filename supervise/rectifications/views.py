@@ -84,7 +84,8 @@ def _detail(rectification, status: int = 200, errors: dict | None = None):
         clock=queries.clock(rectification),
         actions=rectification_access.rectification_actions(user, rectification),
         unit_view=policy.is_unit_contact(user), errors=errors or {}, plans=list(Plan),
-        **step_labels(Action, RectificationState, issue=_("Issued")),
+        **step_labels(Action, RectificationState, issue=_("Issued"),
+                      escalate=_("Escalated to the leader")),
     ), status
 
 

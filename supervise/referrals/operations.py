@@ -396,7 +396,8 @@ WORKFLOW = Workflow(
     add_step=_timeline,
     notify=Audience(agencies=lambda r: [r.sender_agency_id, r.receiver_agency_id],
                     in_charge={Party.SENDER: lambda r: r.created_by_id,
-                               Party.RECEIVER: lambda r: r.handler_id}),
+                               Party.RECEIVER: lambda r: r.handler_id},
+                    party_key=referral_access.party_key),
 )
 
 

@@ -15,6 +15,7 @@ from supervise import workflow
 from supervise.calendar.deadlines import ClockStatus, clock_status
 from supervise.database import now_utc
 from supervise.extensions import db
+from supervise.notifications.models import Reminder
 from supervise.policy import referrals as referral_access
 from supervise.referrals.models import Extension, Referral, ReferralState, TimelineEntry
 from supervise.referrals.workflow import HANDLING
@@ -119,6 +120,12 @@ NEEDS = {
     "confirm_answer": Need(_l("Answers to confirm"), "sent", _state(S.ANSWERED)),
     "revise": Need(_l("Returned referrals to revise"), "sent",
                    lambda now: sa.and_(Referral.state == S.RETURNED, _not_revised())),
+    # The escalation list of the sender's leader: still open, and chased by the platform.
+    "escalated": Need(_l("Escalated referrals"), "sent", lambda now: sa.and_(
+        Referral.state.in_(ANSWER_RUNNING), sa.exists().where(
+            Reminder.subject_type == "referral", Reminder.subject_id == Referral.id,
+            Reminder.threshold.in_(("escalate_chase", "escalate_leader")))),
+        leaders_only=True),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind, Role, User
@@ -38,6 +39,21 @@ BOARD_ARGS = ("state", "clock", "page")
 
 def _board_args(args) -> dict:
     return {name: args[name] for name in BOARD_ARGS if args.get(name)}
+
+
+# The text a chaser starts from, by what it asks for; the sender edits it before sending.
+CHASE_TEXT = {
+    S.SENT: _l("Please acknowledge this referral before its deadline."),
+    S.ACKNOWLEDGED: _l("Please handle this referral and answer in writing before the answer "
+                       "deadline."),
+    S.IN_HANDLING: _l("Please handle this referral and answer in writing before the answer "
+                      "deadline."),
+}
+
+
+@blueprint.app_template_global()
+def chase_text(referral) -> str:
+    return str(CHASE_TEXT.get(referral.state, ""))
 
 
 def _rows(user, page):
@@ -243,7 +259,7 @@ def _detail(referral: Referral, status: int = 200, errors: dict | None = None):
         parties=referral_access.parties(user, referral), handlers=handlers,
         dispositions=list(Disposition), errors=errors or {},
         pending_extension=next((e for e in referral.extensions if e.decision is None), None),
-        **step_labels(Action, S, create=_("Created")),
+        **step_labels(Action, S, create=_("Created"), escalate=_("Escalated to the leader")),
     ), status
 
 

@@ -53,7 +53,8 @@ def _waiting(referral) -> bool:
     return any(e.decision is None for e in referral.extensions)
 
 
-AFTER_SENDING = (S.SENT, S.ACKNOWLEDGED, S.IN_HANDLING, S.ANSWERED)
+# A chaser asks for the acknowledgement or the answer: never once the answer is in.
+CHASEABLE = (S.SENT, S.ACKNOWLEDGED, S.IN_HANDLING)
 HANDLING = (S.ACKNOWLEDGED, S.IN_HANDLING)
 
 ONE_REQUEST_AT_A_TIME = Guard(lambda r: not _waiting(r),
@@ -85,7 +86,7 @@ TRANSITIONS = table(
                notify=[(N.CLOSED, Party.RECEIVER)]),
     transition(Action.REOPEN, (S.ANSWERED,), S.IN_HANDLING, Party.SENDER, ("reason",),
                notify=[(N.REOPENED, Party.RECEIVER)]),
-    transition(Action.CHASE, AFTER_SENDING, None, Party.SENDER, ("comment",),
+    transition(Action.CHASE, CHASEABLE, None, Party.SENDER, ("comment",),
                notify=[(N.CHASED, Party.RECEIVER)]),
     transition(Action.REQUEST_EXTENSION, HANDLING, None, Party.RECEIVER, ("until", "reason"),
                guard=ONE_REQUEST_AT_A_TIME, notify=[(N.EXTENSION_REQUESTED, Party.SENDER)]),
@@ -102,10 +103,14 @@ EDITABLE = frozenset({S.DRAFT})
 DELIVERED = frozenset({S.SENT, S.ACKNOWLEDGED, S.IN_HANDLING, S.ANSWERED, S.CLOSED,
                        S.RETURNED, S.WITHDRAWN})
 
+# A step of the platform itself: the escalation ladder telling the receiver's leader.
+ESCALATE = "escalate"
+
 # Steps of one party that the other party reads in the timeline; the rest of a party's steps
 # (drafting, submitting, a leader sending back, revising; the receiver's notes) stay inside it.
 SHARED_STEPS = frozenset({Action.APPROVE, Action.WITHDRAW, Action.ACKNOWLEDGE, Action.RETURN,
                           Action.ASSIGN, Action.ANSWER, Action.CLOSE, Action.REOPEN,
-                          Action.CHASE, Action.REQUEST_EXTENSION, Action.DECIDE_EXTENSION})
+                          Action.CHASE, Action.REQUEST_EXTENSION, Action.DECIDE_EXTENSION,
+                          ESCALATE})
 # ...and of those, the ones whose comment is the acting party's own: the leader's approval.
 PRIVATE_COMMENT = frozenset({Action.APPROVE})

@@ -46,6 +46,12 @@ DEFINITIONS = {
                    6, 1, 24, _l("months")),
         SettingDef("due_soon_working_days", _l("Warn that a deadline is near"), 5, 1, 30,
                    _l("working days before")),
+        SettingDef("escalation_chase_working_days",
+                   _l("Escalation: chase automatically and tell the sender's leader when overdue "
+                      "by"), 5, 1, 60, _l("working days")),
+        SettingDef("escalation_leader_working_days",
+                   _l("Escalation: tell the receiver's leader when overdue by"), 10, 1, 120,
+                   _l("working days")),
         SettingDef("rectification_days", _l("Rectification: report within"), 60, 1, 365,
                    _l("days")),
         SettingDef("rectification_immediate_days",

@@ -104,7 +104,7 @@ TODOS = [
     _finding("findings_issue", _l("Findings to issue"), FindingStatus.PENDING_ISSUE,
              leaders_only=True),
     *(_referral(name) for name in ("submit", "approve", "decide_extension", "confirm_answer",
-                                   "revise")),
+                                   "revise", "escalated")),
     # Rectification: the issuing agency's side, then the audited unit's.
     _rectification("rectifications_verify", _l("Reports to verify"),
                    state=R.PENDING_VERIFICATION),

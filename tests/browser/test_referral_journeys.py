@@ -196,6 +196,13 @@ def test_audit_bureau_drafts_gets_approval_tracks_and_chases(
     chasers = row.locator("td:last-child span.small")
     expect(chasers).to_have_text(re.compile(r"^\s*2\D"))
 
+    # The chaser opens a short form whose text fits what is awaited (the acknowledgement),
+    # edited before it goes.
+    row.locator("details.chase summary").click()
+    message = row.locator("form.chase-form textarea")
+    expect(message).to_be_visible()
+    expect(message).to_have_value(re.compile("签收"))
+    message.fill("已逾期，请今日内签收。")
     row.locator("form.chase-form button").click()
     expect(staff.locator(".flash-success")).to_have_count(1)
     expect(staff.locator(".flash-error")).to_have_count(0)

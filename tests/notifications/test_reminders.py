@@ -108,3 +108,87 @@ def test_two_sweeps_at_once_raise_each_reminder_once(app, world):
     assert sum(r.get("due_soon", 0) for r in results) == 30
     keys = [(n.recipient_id, n.key) for n in db.session.scalars(sa.select(Notification))]
     assert len(keys) == len(set(keys)) == 60
+
+
+# --- the escalation ladder -------------------------------------------------------------------
+
+def working_days_after(moment, n):
+    from supervise.calendar import deadlines
+    from supervise.calendar.models import load_calendar
+
+    return deadlines.add_working_days(moment, n, load_calendar()).due_at
+
+
+def test_the_ladder_chases_then_tells_the_leaders(world, as_):
+    referral = referrals.referral_in(world, S.SENT)
+    rid = referral.public_id
+    due = referral.acknowledge_by
+    sweep(due + timedelta(minutes=1))  # overdue
+    before = told(world)
+    # Overdue by five working days, not yet: nothing more.
+    assert sweep(working_days_after(due, 5) - timedelta(minutes=1)) == {}
+    raised = sweep(working_days_after(due, 5) + timedelta(minutes=1))
+    assert raised == {"escalate_chase": 1}
+    assert sorted(set(told(world)) - set(before)) == [
+        ("audit_leader", N.ESCALATED, "acknowledge"),
+        ("disc_leader", N.CHASED, "acknowledge"),
+        ("disc_staff", N.CHASED, "acknowledge")]
+    # A chaser of the platform, in the history both parties read, and an event.
+    for name in ("audit_staff", "disc_staff"):
+        timeline = as_(name).get(f"/referrals/{rid}").get_json()["timeline"]
+        [chaser] = [e for e in timeline if e["actor"] is None]
+        assert chaser["action"] == "chase" and chaser["agency"] is None
+        assert "逾期5个工作日" in chaser["comment"]
+    listed = as_("audit_staff").get("/referrals", query_string={"per_page": 100}).get_json()
+    assert listed["items"][0]["chasers"]["count"] == 1
+    from tests.helpers import events
+
+    [event] = events("referral.escalate")
+    assert event.object_id == rid and event.actor_id is None
+    assert '"step": "escalate_chase"' in event.details
+    # Overdue by ten: the commission's leader.
+    before = told(world)
+    assert sweep(working_days_after(due, 10) + timedelta(minutes=1)) == {
+        "escalate_leader": 1}
+    assert sorted(set(told(world)) - set(before)) == [
+        ("disc_leader", N.ESCALATED, "acknowledge")]
+    timeline = as_("audit_leader").get(f"/referrals/{rid}").get_json()["timeline"]
+    assert [e["action"] for e in timeline if e["actor"] is None] == ["chase", "escalate"]
+    assert sweep(working_days_after(due, 30)) == {}
+    from supervise.events.log import verify_chain
+
+    assert verify_chain()[1] is None
+    # The sender's leader finds it in the escalation list.
+    todo = {i["kind"]: i for i in as_("audit_leader").get("/todo").get_json()["items"]}
+    assert todo["referrals_escalated"]["count"] == 1
+    assert todo["referrals_escalated"]["url"] == "/referrals?need=escalated"
+
+
+def test_the_ladder_follows_the_settings(world):
+    from supervise.settings.models import Setting
+
+    db.session.add_all([Setting(key="escalation_chase_working_days", value=1),
+                        Setting(key="escalation_leader_working_days", value=2)])
+    db.session.commit()
+    referral = referrals.referral_in(world, S.IN_HANDLING)
+    due = referral.answer_by
+    assert sweep(working_days_after(due, 1) + timedelta(minutes=1)) == {
+        "overdue": 1, "escalate_chase": 1}
+    assert sweep(working_days_after(due, 2) + timedelta(minutes=1)) == {"escalate_leader": 1}
+
+
+def test_a_rectification_is_chased_then_the_audit_leader_told(world):
+    item = rectifications.rectification_in(world, rectifications.S.NOT_STARTED)
+    due = item.due_at
+    assert sweep(working_days_after(due, 5) + timedelta(minutes=1)) == {
+        "overdue": 1, "escalate_chase": 1}
+    assert ("unit_contact", N.CHASED, "report") in told(world)
+    assert sweep(working_days_after(due, 10) + timedelta(minutes=1)) == {"escalate_leader": 1}
+    assert ("audit_leader", N.ESCALATED, "report") in told(world)
+    steps = [(s.action, s.actor_id) for s in rectifications.steps(item)]
+    assert ("chase", None) in steps and ("escalate", None) in steps
+
+
+def test_an_answered_referral_climbs_no_further(world):
+    referral = referrals.referral_in(world, S.ANSWERED)
+    assert sweep(working_days_after(referral.answer_by, 20)) == {}

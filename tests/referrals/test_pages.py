@@ -1,11 +1,12 @@
 """Referrals through the pages: the board, the inbox, the approval queue and the referral."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
-from supervise.accounts.models import AgencyKind
+from supervise.accounts.models import AgencyKind, User
 from supervise.extensions import db
 from supervise.findings.models import Handling
 from supervise.referrals.models import Referral, ReferralState, TimelineEntry
@@ -174,11 +175,32 @@ def test_the_whole_board_offers_a_chaser_where_one_may_be_sent(app, district):
     auditor = as_user(app, "auditor")
     draft(auditor, finding)
     referral = the_referral()
-    assert 'class="inline chase-form"' not in auditor.get("/referrals").get_data(as_text=True)
+    assert 'class="chase-form"' not in auditor.get("/referrals").get_data(as_text=True)
     act(auditor, referral, "submit")
     act(as_user(app, "audit.boss"), referral, "approve")
     html = auditor.get("/referrals").get_data(as_text=True)
     assert f'/referrals/{referral.public_id}/act/chase"' in html
+
+
+def test_a_chaser_starts_from_a_text_that_fits_and_is_not_offered_after_the_answer(
+        app, district):
+    from tests.referrals.factories import referral_in
+
+    agencies, _finding = district
+    auditor = as_user(app, "auditor")
+    people = {u.username: u for u in db.session.scalars(sa.select(User))}
+    world = SimpleNamespace(audit=agencies["audit"], discipline=agencies["discipline"],
+                            audit_staff=people["auditor"], disc_staff=people["commissioner"])
+    texts = {}
+    for state in (ReferralState.SENT, ReferralState.ACKNOWLEDGED, ReferralState.ANSWERED):
+        referral = referral_in(world, state)
+        html = auditor.get(f"/referrals/{referral.public_id}").get_data(as_text=True)
+        texts[state] = re.search(r'<textarea name="comment"[^>]*>([^<]*)</textarea>', html)
+    assert "签收" in texts[ReferralState.SENT][1]
+    assert "反馈" in texts[ReferralState.ACKNOWLEDGED][1]
+    assert texts[ReferralState.ANSWERED] is None  # no chaser once answered
+    board = auditor.get("/referrals").get_data(as_text=True)
+    assert board.count('class="chase-form"') == 2
 
 
 def test_board_runs_the_same_queries_for_5_and_50(app, district, count_queries):
