@@ -31,6 +31,9 @@ DEMO_AGENCIES = [
     ("unit-street", "某街道办事处", "audited_unit"),
 ]
 
+# Addresses at a domain reserved for examples (RFC 2606): mail to them never reaches anyone.
+DEMO_MAIL_DOMAIN = "supervise.example"
+
 DEMO_USERS = [
     ("audit.staff", "王审计", "audit", ["staff"]),
     ("audit.leader", "李局长", "audit", ["leader"]),
@@ -62,7 +65,7 @@ def seed_accounts(password: str) -> dict[str, Agency]:
         if user is None:
             user = User(username=username, display_name=display_name,
                         agency=agencies[agency_code], password_hash=hash_password(password),
-                        must_change_password=False)
+                        must_change_password=False, email=f"{username}@{DEMO_MAIL_DOMAIN}")
             user.set_roles(roles)
             db.session.add(user)
             db.session.flush()

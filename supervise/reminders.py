@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -30,13 +31,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import load_only
 
+from supervise.accounts.models import Agency, Role, User, UserRole
 from supervise.calendar import deadlines
-from supervise.calendar.models import load_calendar
+from supervise.calendar.models import CalendarYear, load_calendar
 from supervise.database import new_public_id, now_utc
 from supervise.events.log import record_events
 from supervise.extensions import db
 from supervise.notifications.models import EmailOptOut, EmailState, Kind, Notification, Reminder
-from supervise.notifications.outbox import active_accounts, mail_enabled
+from supervise.notifications.outbox import active_accounts, mail_enabled, notify
 from supervise.rectifications import operations as rectification_operations
 from supervise.rectifications import queries as rectification_queries
 from supervise.rectifications.models import Rectification, RectificationStep
@@ -69,6 +71,7 @@ class Clock:
     step_table: sa.Table  # where the record's history is written
     step_key: str  # its column naming the record
     columns: tuple = ()  # what the sweep reads of a record: its parties, its people, its ids
+    complete: sa.orm.InstrumentedAttribute | None = None  # counted by a known calendar?
 
 
 @dataclass(frozen=True)
@@ -92,19 +95,20 @@ CLOCKS = [
           lambda: Referral.state == referral_queries.S.SENT,
           Referral.acknowledge_warn_at, Referral.acknowledge_by, Party.RECEIVER, Party.SENDER,
           REFERRAL_CHASE, REFERRAL_LEADER, TimelineEntry.__table__, "referral_id",
-          REFERRAL_COLUMNS),
+          REFERRAL_COLUMNS, Referral.acknowledge_calendar_complete),
     Clock("answer", _l("Answer"), referral_operations.WORKFLOW, Referral,
           lambda: Referral.state.in_(referral_queries.ANSWER_RUNNING),
           Referral.answer_warn_at, Referral.answer_by, Party.RECEIVER, Party.SENDER,
           REFERRAL_CHASE, REFERRAL_LEADER, TimelineEntry.__table__, "referral_id",
-          REFERRAL_COLUMNS),
+          REFERRAL_COLUMNS, Referral.answer_calendar_complete),
     Clock("report", _l("Rectification report"), rectification_operations.WORKFLOW,
           Rectification, lambda: Rectification.state.in_(rectification_queries.RUNNING),
           Rectification.warn_at, Rectification.due_at, RParty.UNIT, RParty.OWNER,
           (Notice(Kind.CHASED, RParty.UNIT),), (Notice(Kind.ESCALATED, RParty.OWNER_LEADER),),
           RectificationStep.__table__, "rectification_id",
           (Rectification.public_id, Rectification.state, Rectification.owner_agency_id,
-           Rectification.unit_id, Rectification.issued_by_id)),
+           Rectification.unit_id, Rectification.issued_by_id),
+          Rectification.calendar_complete),
 ]
 
 
@@ -155,6 +159,41 @@ def _insert_new_reminders(rows: list[dict]) -> set[tuple]:
                                                   table.c.clock, table.c.threshold),
         rows)
     return {tuple(r) for r in result}
+
+
+def missing_calendar_years() -> list[int]:
+    """Years in which running deadlines fall that were counted without the year's official
+    calendar (weekends only), and whose calendar is still not known."""
+    years = set()
+    for clock in CLOCKS:
+        low, high = db.session.execute(
+            sa.select(sa.func.min(clock.due_at), sa.func.max(clock.due_at))
+            .where(clock.running(), clock.complete.is_(False))).one()
+        if low is not None:
+            years |= set(range(deadlines.local_date(low).year,
+                               deadlines.local_date(high).year + 1))
+    known = set(db.session.scalars(sa.select(CalendarYear.year).where(
+        CalendarYear.year.in_(years)))) if years else set()
+    return sorted(years - known)
+
+
+def tell_missing_calendars(now: datetime) -> int:
+    """Tell the security administrators, once a year, of each year whose calendar the running
+    deadlines lack (a count only: no record is named)."""
+    admins = list(db.session.scalars(
+        sa.select(User).join(User.role_rows).join(User.agency)
+        .where(UserRole.role == Role.SECADMIN, User.active.is_(True),
+               Agency.active.is_(True))))
+    if not admins:
+        return 0  # kept for when there is one to tell
+    inserted = _insert_new_reminders([
+        {"subject_type": "calendar", "subject_id": year, "clock": "calendar",
+         "threshold": "missing", "raised_at": now} for year in missing_calendar_years()])
+    for _type, year, _clock, _threshold in sorted(inserted):
+        notify(Kind.CALENDAR_MISSING, "calendar", SimpleNamespace(id=year, public_id=str(year)),
+               admins, key=f"calendar_missing:{year}")
+    db.session.commit()
+    return len(inserted)
 
 
 def _snapshot(users: list) -> list:
@@ -233,6 +272,9 @@ def sweep(now: datetime | None = None) -> Counter:
                     db.session.execute(sa.insert(Notification.__table__), rows)
                 raised[threshold] += len(inserted)
                 db.session.commit()
+    missing = tell_missing_calendars(now)
+    if missing:
+        raised["calendar_missing"] = missing
     if sum(raised.values()) > ANALYZE_AFTER and db.session.get_bind().dialect.name == \
             "postgresql":
         # So many new rows at once (a backlog): refresh the planner's statistics now rather

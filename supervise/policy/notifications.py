@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import gettext as _
 
 from supervise.extensions import db
 from supervise.findings.models import Finding
@@ -79,6 +80,10 @@ def listed(user, notifications) -> list[Listed]:
     readable = readable_subjects(user, notifications)
     shown = []
     for n in notifications:
+        if n.subject_type == "calendar":  # a year whose official calendar is missing
+            shown.append(Listed(n, _("Working-day calendar of %(year)s", year=n.subject_id),
+                                url_for("calendar.arrangement", year=n.subject_id)))
+            continue
         record = readable.get((n.subject_type, n.subject_id))
         endpoint = subject_endpoint(n)
         shown.append(Listed(n, record.title if record is not None else None,

@@ -264,3 +264,19 @@ def test_the_status_page_counts_and_shows_nothing_else(app, smtp, addressed):
     staff = app.test_client()
     assert staff.sign_in("audit.staff").status_code == 302
     assert staff.get("/admin/mail").status_code == 403
+
+
+def test_a_recipient_who_lost_access_gets_the_same_generic_email(smtp, addressed):
+    """Shared with the commission, then the share withdrawn before the worker ran: the email
+    still goes (it names nothing), and its link leads to a record that answers 404."""
+    from tests.factories import FindingFactory, ShareFactory
+
+    finding = FindingFactory(owner_agency=addressed.audit, unit=addressed.edu, title=TITLE)
+    share = ShareFactory(finding=finding, agency=addressed.discipline)
+    [row] = notify(Kind.FINDING_SHARED, "finding", finding, [addressed.disc_staff])
+    share.withdrawn_at = share.shared_at
+    db.session.commit()
+    assert delivery.deliver()[EmailState.SENT] == 1
+    [message] = smtp.inbox.messages
+    assert TITLE not in message.as_string() and finding.public_id not in message.as_string()
+    assert f"/notifications/{row.public_id}" in message.get_body(("plain",)).get_content()

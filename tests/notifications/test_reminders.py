@@ -192,3 +192,32 @@ def test_a_rectification_is_chased_then_the_audit_leader_told(world):
 def test_an_answered_referral_climbs_no_further(world):
     referral = referrals.referral_in(world, S.ANSWERED)
     assert sweep(working_days_after(referral.answer_by, 20)) == {}
+
+
+def test_the_security_administrator_is_told_once_of_a_year_without_calendar(app, world):
+    """Deadlines counted past the last year with an official calendar (weekends only): the
+    security administrator hears of that year once, with no record named."""
+    from supervise.calendar.models import CalendarYear
+    from tests.factories import UserFactory
+
+    last = db.session.scalar(sa.select(sa.func.max(CalendarYear.year)))
+    referral = referrals.referral_in(world, S.IN_HANDLING)
+    referral.answer_by = beijing(last + 1, 3, 2, 23, 59, 59)
+    referral.answer_calendar_complete = False
+    db.session.commit()
+    assert sweep(beijing(last, 12, 1)).get("calendar_missing", 0) == 0  # nobody to tell yet
+    admin = UserFactory(username="sec.admin", agency=world.audit, roles=["secadmin"])
+    db.session.commit()
+    assert sweep(beijing(last, 12, 1))["calendar_missing"] == 1
+    assert "calendar_missing" not in sweep(beijing(last, 12, 2))
+    [row] = db.session.scalars(sa.select(Notification).where(
+        Notification.recipient_id == admin.id)).all()
+    assert (row.kind, row.subject_type, row.subject_id) == (N.CALENDAR_MISSING, "calendar",
+                                                            last + 1)
+    client = app.test_client()
+    assert client.sign_in("sec.admin").status_code == 302
+    page = client.get("/notifications").get_data(as_text=True)
+    assert f"{last + 1}年工作日历" in page and referral.title not in page
+    opened = client.get(f"/notifications/{row.public_id}")
+    assert opened.location.endswith(f"/settings/calendar?year={last + 1}")
+    assert client.get(opened.location).status_code == 200
