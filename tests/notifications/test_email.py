@@ -4,7 +4,6 @@ or refuses; a recipient disabled; several workers at once."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from supervise.extensions import db
 from supervise.notifications import delivery
 from supervise.notifications.models import EmailState, Kind, Notification
 from supervise.notifications.outbox import notify
+from tests.helpers import race
 from tests.referrals import factories as referrals
 from tests.referrals.factories import S, api_step
 from tests.support.smtp import SmtpServer
@@ -212,24 +212,16 @@ def test_a_worker_that_died_mid_send_is_taken_over_after_its_lease(smtp, address
 
 def test_two_workers_at_once_send_each_delivery_once(app, smtp, addressed):
     _pending(addressed, 40)
-    results = []
 
-    def work():
+    def worker():
         with app.app_context():
             total = 0
-            while True:
-                done = delivery.deliver(limit=7)
-                if not done.counts:
-                    break
+            while (done := delivery.deliver(limit=7)).counts:
                 total += done[EmailState.SENT]
-            results.append(total)
             db.session.remove()
+            return total
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = race([worker, worker])
     ids = [m["Message-ID"] for m in smtp.inbox.messages]
     assert len(ids) == len(set(ids)) == 40
     assert sum(results) == 40

@@ -12,6 +12,7 @@ from supervise.extensions import db
 from supervise.notifications.models import Kind as N
 from supervise.notifications.models import Notification, Reminder
 from supervise.reminders import sweep
+from tests.helpers import race
 from tests.rectifications import factories as rectifications
 from tests.referrals import factories as referrals
 from tests.referrals.factories import S
@@ -89,22 +90,16 @@ def test_the_working_day_calendar_decides_not_the_weekdays(world):
 
 
 def test_two_sweeps_at_once_raise_each_reminder_once(app, world):
-    import threading
-
     for _ in range(30):
         referrals.referral_in(world, S.SENT)
-    results = []
 
     def run():
         with app.app_context():
-            results.append(sweep())
+            raised = sweep()
             db.session.remove()
+            return raised
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = race([run, run])
     assert sum(r.get("due_soon", 0) for r in results) == 30
     keys = [(n.recipient_id, n.key) for n in db.session.scalars(sa.select(Notification))]
     assert len(keys) == len(set(keys)) == 60
