@@ -179,39 +179,47 @@ def _form_choices(user, referral: Referral | None):
     return {"receivers": receivers, "findings": findings, "kinds": list(ReferralKind)}
 
 
+def _form_page(user, referral: Referral | None, values, operate, success):
+    """The referral form, new or of a draft: shown with `values()`; posted, `operate(data)`
+    runs and the referral's page follows with `success(result)`, or the form again with why
+    not."""
+    def show(status, errors, shown):
+        return render_template("referrals/form.html", referral=referral, values=shown,
+                               errors=errors, **_form_choices(user, referral)), status
+
+    if request.method != "POST":
+        return show(200, {}, values())
+    data = _form_data()
+    return attempt(
+        lambda: operate(data),
+        done=lambda result: done(success(result), url_for(
+            "referrals.referral", public_id=(referral or result).public_id)),
+        show=lambda status, errors: show(status, errors, {**request.form,
+                                                          "findings": data["findings"]}))
+
+
 @blueprint.route("/referrals/new", methods=["GET", "POST"])
 @policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
 def new():
     user = current_actor()
 
-    def show(status, errors, values):
-        return render_template("referrals/form.html", referral=None, values=values,
-                               errors=errors, **_form_choices(user, None)), status
+    def values():
+        prefilled = {"kind": "clue", "findings": [], "receiver": "discipline"}
+        finding_id = request.args.get("finding")
+        if finding_id:
+            finding = db.session.scalar(sa.select(Finding).where(
+                Finding.public_id == finding_id,
+                finding_access.referrable_findings_clause(user)))
+            if finding is None:
+                abort(404)
+            prefilled.update(title=finding.title, facts=finding.facts,
+                             classification=finding.legal_basis, findings=[finding.public_id],
+                             audit_scope=str(finding.project or ""))
+        return prefilled
 
-    if request.method == "POST":
-        data = _form_data()
-        return attempt(
-            lambda: operations.create_referral(user, data),
-            done=lambda referral: done(
-                _("Referral saved as a draft. Submit it for your leader's approval."),
-                url_for("referrals.referral", public_id=referral.public_id)),
-            show=lambda status, errors: show(status, errors, _posted_values(data)))
-    values = {"kind": "clue", "findings": [], "receiver": "discipline"}
-    finding_id = request.args.get("finding")
-    if finding_id:
-        finding = db.session.scalar(sa.select(Finding).where(
-            Finding.public_id == finding_id, finding_access.referrable_findings_clause(user)))
-        if finding is None:
-            abort(404)
-        values.update(title=finding.title, facts=finding.facts,
-                      classification=finding.legal_basis, findings=[finding.public_id],
-                      audit_scope=str(finding.project or ""))
-    return show(200, {}, values)
-
-
-def _posted_values(data) -> dict:
-    """The form as it was posted, to show it again with its errors."""
-    return {**request.form, "findings": data["findings"]}
+    return _form_page(
+        user, None, values, lambda data: operations.create_referral(user, data),
+        lambda _referral: _("Referral saved as a draft. Submit it for your leader's approval."))
 
 
 @blueprint.route("/referrals/<public_id>/edit", methods=["GET", "POST"])
@@ -222,24 +230,19 @@ def edit(public_id: str):
     if not referral_access.may_edit(user, referral):
         abort(403)
 
-    def show(status, errors, values):
-        return render_template("referrals/form.html", referral=referral, values=values,
-                               errors=errors, **_form_choices(user, referral)), status
+    def values():
+        shown = {name: getattr(referral, name) for name in (
+            "kind", "title", "audit_scope", "facts", "classification", "opinion", "basis",
+            "feedback_request")}
+        shown.update(receiver=referral.receiver_agency.code, version=referral.version,
+                     persons="\n".join(f"{p.name} {p.title}".strip() for p in referral.persons),
+                     findings=[f.public_id for f in referral.findings])
+        return shown
 
-    if request.method == "POST":
-        data = _form_data()
-        return attempt(
-            lambda: operations.update_referral(user, referral, data, request.form.get("version")),
-            done=lambda changed: done(_("Saved.") if changed else _("Nothing was changed."),
-                                      url_for("referrals.referral", public_id=referral.public_id)),
-            show=lambda status, errors: show(status, errors, _posted_values(data)))
-    values = {name: getattr(referral, name) for name in (
-        "kind", "title", "audit_scope", "facts", "classification", "opinion", "basis",
-        "feedback_request")}
-    values.update(receiver=referral.receiver_agency.code, version=referral.version,
-                  persons="\n".join(f"{p.name} {p.title}".strip() for p in referral.persons),
-                  findings=[f.public_id for f in referral.findings])
-    return show(200, {}, values)
+    return _form_page(
+        user, referral, values,
+        lambda data: operations.update_referral(user, referral, data, request.form.get("version")),
+        lambda changed: _("Saved.") if changed else _("Nothing was changed."))
 
 
 # --- a referral ---------------------------------------------------------------------------
