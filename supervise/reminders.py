@@ -6,7 +6,9 @@ rectification item's report) raises "due soon" to the party that must act once t
 has come, and "overdue" to that party and to the party that waits once the deadline has passed.
 Overdue by the settings' first number of working days, the platform chases the party that must
 act (a chaser step in the record's history) and tells the waiting side's leader; overdue by the
-second, it tells the acting side's leader (an escalation step). Each threshold is crossed at most
+second, it tells the acting side's leader (an escalation step). A sweep that finds a clock past
+several thresholds at once (a backlog) records every threshold and every step, but tells each
+person once, of the highest. Each threshold is crossed at most
 once per clock (the `reminders` table, whose key makes a second sweep running at the same time
 insert nothing), and each step of the ladder is an event. The times are those the records hold,
 counted in working days by the official calendar.
@@ -53,6 +55,7 @@ from supervise.workflow import Notice, Workflow
 
 CHUNK = 5000
 ANALYZE_AFTER = 10_000
+SWEEP_KINDS = (Kind.DUE_SOON, Kind.OVERDUE, Kind.CHASED, Kind.ESCALATED)
 
 
 @dataclass(frozen=True)
@@ -212,8 +215,9 @@ def sweep(now: datetime | None = None) -> Counter:
     raised = Counter()
     accounts: dict[frozenset, list] = {}  # by the agencies of a record, for the whole sweep
     playing: dict = {}  # who plays which part, by party key (Audience.members)
+    told_now: set[tuple] = set()  # (clock, record, person) told in this sweep
     opted_out = {(o.user_id, o.kind) for o in db.session.scalars(
-        sa.select(EmailOptOut).where(EmailOptOut.kind.in_((Kind.DUE_SOON, Kind.OVERDUE))))}
+        sa.select(EmailOptOut).where(EmailOptOut.kind.in_(SWEEP_KINDS)))}
     emailing = mail_enabled()
     cal = load_calendar()
     for clock in CLOCKS:
@@ -255,6 +259,9 @@ def sweep(now: datetime | None = None) -> Counter:
                         for user in clock.workflow.notify.members(
                                 clock.workflow, None, record, notice, accounts[agencies],
                                 playing):
+                            if (clock.name, record.id, user.id) in told_now:
+                                continue  # told of a higher step of this clock just now
+                            told_now.add((clock.name, record.id, user.id))
                             email = emailing and bool(user.email) and \
                                 (user.id, notice.kind) not in opted_out
                             rows.append({

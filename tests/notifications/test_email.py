@@ -272,3 +272,22 @@ def test_a_recipient_who_lost_access_gets_the_same_generic_email(smtp, addressed
     [message] = smtp.inbox.messages
     assert TITLE not in message.as_string() and finding.public_id not in message.as_string()
     assert f"/notifications/{row.public_id}" in message.get_body(("plain",)).get_content()
+
+
+def test_the_sweep_respects_the_kinds_turned_off(smtp, addressed, as_):
+    from supervise.calendar import deadlines
+    from supervise.calendar.models import load_calendar
+    from supervise.reminders import sweep
+
+    kinds = [k.value for k in Kind if k != Kind.CHASED]
+    assert as_("disc_staff").put("/notifications/preferences", json={
+        "email": "disc.staff@example.gov.cn", "email_kinds": kinds}).status_code == 200
+    referral = referrals.referral_in(addressed, S.IN_HANDLING)
+    sweep(deadlines.add_working_days(referral.answer_by, 5, load_calendar()).due_at
+          + timedelta(minutes=1))
+    mine = {n.kind: n.email_state for n in db.session.scalars(sa.select(Notification).where(
+        Notification.recipient_id == addressed.disc_staff.id))}
+    assert mine == {Kind.CHASED: None}
+    leader = {n.kind: n.email_state for n in db.session.scalars(sa.select(Notification).where(
+        Notification.recipient_id == addressed.audit_leader.id))}
+    assert leader == {Kind.ESCALATED: EmailState.PENDING}

@@ -169,6 +169,10 @@ def test_the_ladder_follows_the_settings(world):
     due = referral.answer_by
     assert sweep(working_days_after(due, 1) + timedelta(minutes=1)) == {
         "overdue": 1, "escalate_chase": 1}
+    # Both crossed in one sweep: each person hears once, of the higher step.
+    assert told(world) == [("audit_leader", N.ESCALATED, "answer"),
+                           ("audit_staff", N.OVERDUE, "answer"),
+                           ("disc_staff", N.CHASED, "answer")]
     assert sweep(working_days_after(due, 2) + timedelta(minutes=1)) == {"escalate_leader": 1}
 
 
