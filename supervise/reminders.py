@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
@@ -36,11 +36,11 @@ from sqlalchemy.orm import load_only
 from supervise.accounts.models import Agency, Role, User, UserRole
 from supervise.calendar import deadlines
 from supervise.calendar.models import CalendarYear, load_calendar
-from supervise.database import new_public_id, now_utc
+from supervise.database import now_utc
 from supervise.events.log import record_events
 from supervise.extensions import db
-from supervise.notifications.models import EmailOptOut, EmailState, Kind, Notification, Reminder
-from supervise.notifications.outbox import active_accounts, mail_enabled, notify
+from supervise.notifications.models import EmailOptOut, Kind, Notification, Reminder
+from supervise.notifications.outbox import active_accounts, mail_enabled, notify, values
 from supervise.rectifications import operations as rectification_operations
 from supervise.rectifications import queries as rectification_queries
 from supervise.rectifications.models import Rectification, RectificationStep
@@ -208,77 +208,85 @@ def _snapshot(users: list) -> list:
     return users
 
 
+@dataclass
+class _Sweep:
+    """What one sweep keeps while it runs: the accounts of each set of agencies, who plays
+    which part by party key, who has been told of which clock, and the email opt-outs."""
+
+    now: datetime
+    emailing: bool = field(default_factory=mail_enabled)
+    accounts: dict = field(default_factory=dict)
+    playing: dict = field(default_factory=dict)
+    told: set = field(default_factory=set)  # (clock, record, person) told in this sweep
+    opted_out: set = field(default_factory=lambda: {
+        (o.user_id, o.kind) for o in db.session.scalars(
+            sa.select(EmailOptOut).where(EmailOptOut.kind.in_(SWEEP_KINDS)))})
+
+    def notifications(self, clock: Clock, t: Threshold, record) -> list[dict]:
+        """The notifications of one threshold crossed, each person told once per clock in a
+        sweep (of the highest threshold: they come first)."""
+        audience = clock.workflow.notify
+        agencies = frozenset(audience.agencies(record))
+        if agencies not in self.accounts:
+            self.accounts[agencies] = _snapshot(active_accounts(agencies))
+        rows = []
+        for notice in t.notices:
+            for user in audience.members(clock.workflow, None, record, notice,
+                                         self.accounts[agencies], self.playing):
+                if (clock.name, record.id, user.id) in self.told:
+                    continue
+                self.told.add((clock.name, record.id, user.id))
+                rows.append(values(
+                    notice.kind, clock.workflow.name, record, user.id, now=self.now,
+                    key=f"{t.name}:{clock.workflow.name}:{record.id}:{clock.name}",
+                    emailed=self.emailing and bool(user.email)
+                    and (user.id, notice.kind) not in self.opted_out))
+        return rows
+
+    def batch(self, clock: Clock, t: Threshold, records: list) -> int:
+        """Raise one threshold for a batch of records; commits. How many this sweep raised
+        (another sweep at the same time may have raised some)."""
+        subject_type = clock.workflow.name
+        inserted = _insert_new_reminders([
+            {"subject_type": subject_type, "subject_id": r.id, "clock": clock.name,
+             "threshold": t.name, "raised_at": self.now} for r in records])
+        mine = [r for r in records if (subject_type, r.id, clock.name, t.name) in inserted]
+        if t.step and mine:
+            db.session.execute(sa.insert(clock.step_table), [
+                {clock.step_key: r.id, "action": t.step, "at": self.now, "comment": t.comment,
+                 "actor_id": None, "agency_id": None} for r in mine])
+            record_events([
+                {"action": f"{subject_type}.escalate", "obj": r, "occurred_at": self.now,
+                 "details": {"clock": clock.name, "step": t.name,
+                             "working_days": t.working_days}} for r in mine])
+        rows = [row for r in mine for row in self.notifications(clock, t, r)]
+        if rows:
+            db.session.execute(sa.insert(Notification.__table__), rows)
+        db.session.commit()
+        return len(mine)
+
+
 def sweep(now: datetime | None = None) -> Counter:
     """Raise every reminder that is due; commits per batch. Returns what was raised, by
     threshold."""
     now = now or now_utc()
+    run = _Sweep(now)
     raised = Counter()
-    accounts: dict[frozenset, list] = {}  # by the agencies of a record, for the whole sweep
-    playing: dict = {}  # who plays which part, by party key (Audience.members)
-    told_now: set[tuple] = set()  # (clock, record, person) told in this sweep
-    opted_out = {(o.user_id, o.kind) for o in db.session.scalars(
-        sa.select(EmailOptOut).where(EmailOptOut.kind.in_(SWEEP_KINDS)))}
-    emailing = mail_enabled()
     cal = load_calendar()
     for clock in CLOCKS:
-        subject_type = clock.workflow.name
         for t in _thresholds(clock, now, cal):
-            threshold, crossed, notices = t.name, t.crossed, t.notices
-            told = sa.exists().where(Reminder.subject_type == subject_type,
+            told = sa.exists().where(Reminder.subject_type == clock.workflow.name,
                                      Reminder.subject_id == clock.model.id,
                                      Reminder.clock == clock.name,
-                                     Reminder.threshold == threshold)
+                                     Reminder.threshold == t.name)
             query = (sa.select(clock.model).options(load_only(*clock.columns))
-                     .where(clock.running(), crossed, ~told).order_by(clock.model.id))
+                     .where(clock.running(), t.crossed, ~told).order_by(clock.model.id))
             last = 0
-            while True:
-                records = list(db.session.scalars(
-                    query.where(clock.model.id > last).limit(CHUNK)))
-                if not records:
-                    break
+            while records := list(db.session.scalars(
+                    query.where(clock.model.id > last).limit(CHUNK))):
                 last = records[-1].id
-                inserted = _insert_new_reminders([
-                    {"subject_type": subject_type, "subject_id": r.id, "clock": clock.name,
-                     "threshold": threshold, "raised_at": now} for r in records])
-                rows, steps, events = [], [], []
-                for record in records:
-                    if (subject_type, record.id, clock.name, threshold) not in inserted:
-                        continue  # another sweep raised it
-                    if t.step:
-                        steps.append({clock.step_key: record.id, "action": t.step, "at": now,
-                                      "comment": t.comment, "actor_id": None,
-                                      "agency_id": None})
-                        events.append({"action": f"{subject_type}.escalate", "obj": record,
-                                       "occurred_at": now,
-                                       "details": {"clock": clock.name, "step": threshold,
-                                                   "working_days": t.working_days}})
-                    agencies = frozenset(clock.workflow.notify.agencies(record))
-                    if agencies not in accounts:
-                        accounts[agencies] = _snapshot(active_accounts(agencies))
-                    for notice in notices:
-                        for user in clock.workflow.notify.members(
-                                clock.workflow, None, record, notice, accounts[agencies],
-                                playing):
-                            if (clock.name, record.id, user.id) in told_now:
-                                continue  # told of a higher step of this clock just now
-                            told_now.add((clock.name, record.id, user.id))
-                            email = emailing and bool(user.email) and \
-                                (user.id, notice.kind) not in opted_out
-                            rows.append({
-                                "public_id": new_public_id(), "recipient_id": user.id,
-                                "kind": notice.kind, "subject_type": subject_type,
-                                "subject_id": record.id, "subject_public_id": record.public_id,
-                                "created_at": now,
-                                "key": f"{threshold}:{subject_type}:{record.id}:{clock.name}",
-                                "email_state": EmailState.PENDING if email else None,
-                                "email_next_at": now if email else None})
-                if steps:
-                    db.session.execute(sa.insert(clock.step_table), steps)
-                    record_events(events)
-                if rows:
-                    db.session.execute(sa.insert(Notification.__table__), rows)
-                raised[threshold] += len(inserted)
-                db.session.commit()
+                if n := run.batch(clock, t, records):
+                    raised[t.name] += n
     missing = tell_missing_calendars(now)
     if missing:
         raised["calendar_missing"] = missing

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from supervise.accounts.models import Agency, User
-from supervise.database import now_utc
+from supervise.database import new_public_id, now_utc
 from supervise.extensions import db
 from supervise.notifications.models import EmailOptOut, EmailState, Kind, Notification
 
@@ -34,13 +34,21 @@ def notify(kind: Kind, subject_type: str, record, recipients: Iterable[User], *,
     users = list({u.id: u for u in recipients}.values())
     by_email = _emailed(kind, users)
     now = now_utc()
-    rows = [Notification(recipient_id=user.id, kind=kind, subject_type=subject_type,
-                         subject_id=record.id, subject_public_id=record.public_id, key=key,
-                         email_state=EmailState.PENDING if user.id in by_email else None,
-                         email_next_at=now if user.id in by_email else None)
+    rows = [Notification(**values(kind, subject_type, record, user.id, now=now, key=key,
+                                  emailed=user.id in by_email))
             for user in users]
     db.session.add_all(rows)
     return rows
+
+
+def values(kind: Kind, subject_type: str, record, recipient_id: int, *, now, emailed: bool,
+           key: str | None = None) -> dict:
+    """The columns of one notification (for `notify`, and for the sweep's batch inserts)."""
+    return {"public_id": new_public_id(), "recipient_id": recipient_id, "kind": kind,
+            "subject_type": subject_type, "subject_id": record.id,
+            "subject_public_id": record.public_id, "created_at": now, "key": key,
+            "email_state": EmailState.PENDING if emailed else None,
+            "email_next_at": now if emailed else None}
 
 
 def _emailed(kind: Kind, users: list[User]) -> set[int]:

@@ -4,7 +4,7 @@ marking one or all read. The header's bell counts the unread on every page."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -101,7 +101,7 @@ def mail_status():
     oldest = db.session.scalar(sa.select(sa.func.min(Notification.created_at)).where(
         Notification.email_state.in_(delivery.WAITING)))
     return render_template("notifications/mail_status.html", counts=counts, oldest=oldest,
-                           mail_on=mail_enabled(), config=current_app.config)
+                           mail_on=mail_enabled())
 
 
 @blueprint.app_context_processor
