@@ -11,7 +11,9 @@ several thresholds at once (a backlog) records every threshold and every step, b
 person once, of the highest. Each threshold is crossed at most
 once per clock (the `reminders` table, whose key makes a second sweep running at the same time
 insert nothing), and each step of the ladder is an event. The times are those the records hold,
-counted in working days by the official calendar.
+counted in working days by the official calendar. A deadline the calendar moves (a year's
+arrangement imported: the workflows count their clocks again) keeps what was raised; one an
+approved extension replaces starts its reminders and its ladder again.
 
 Recipients are the workflows' own (`Audience.members`, the policy deciding who plays which
 part), worked out from the accounts loaded once per sweep, and the rows are written in batches:
@@ -229,6 +231,8 @@ class _Sweep:
         agencies = frozenset(audience.agencies(record))
         if agencies not in self.accounts:
             self.accounts[agencies] = _snapshot(active_accounts(agencies))
+        # The deadline is in the key: one a new date replaced (an extension) is told again.
+        due = deadlines.local_date(getattr(record, clock.due_at.key)).isoformat()
         rows = []
         for notice in t.notices:
             for user in audience.members(clock.workflow, None, record, notice,
@@ -238,7 +242,7 @@ class _Sweep:
                 self.told.add((clock.name, record.id, user.id))
                 rows.append(values(
                     notice.kind, clock.workflow.name, record, user.id, now=self.now,
-                    key=f"{t.name}:{clock.workflow.name}:{record.id}:{clock.name}",
+                    key=f"{t.name}:{clock.workflow.name}:{record.id}:{due}:{clock.name}",
                     emailed=self.emailing and bool(user.email)
                     and (user.id, notice.kind) not in self.opted_out))
         return rows
@@ -279,7 +283,7 @@ def sweep(now: datetime | None = None) -> Counter:
                                      Reminder.subject_id == clock.model.id,
                                      Reminder.clock == clock.name,
                                      Reminder.threshold == t.name)
-            query = (sa.select(clock.model).options(load_only(*clock.columns))
+            query = (sa.select(clock.model).options(load_only(*clock.columns, clock.due_at))
                      .where(clock.running(), t.crossed, ~told).order_by(clock.model.id))
             last = 0
             while records := list(db.session.scalars(

@@ -41,6 +41,8 @@ from supervise.events.log import record_event
 from supervise.extensions import db
 
 COMMENT_LIMIT = 4000
+# A step of the platform itself: a deadline counted again after the calendar changed.
+RECOUNT = "recount"
 
 # What a missing text is called, by the name of the field.
 MISSING_TEXT = {

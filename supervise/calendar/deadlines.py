@@ -145,6 +145,39 @@ def warning_start(due_at: datetime, working_days: int, cal: WorkingCalendar) -> 
                             tzinfo=BEIJING_TIME).astimezone(UTC)
 
 
+def _working_days(first: date, last: date, cal: WorkingCalendar) -> int:
+    """Working days from `first` to `last`, both counted."""
+    return sum(cal.is_working_day(first + timedelta(days=i))
+               for i in range((last - first).days + 1))
+
+
+def recount(start: datetime, due_at: datetime, unit: Unit | None, before: WorkingCalendar,
+            after: WorkingCalendar, amount: int | None = None) -> Deadline:
+    """The deadline `due_at`, counted from `start` under the calendar `before`, counted again
+    under `after`: the same number of working days, days or months (read back from the
+    deadline itself where `amount` is not given; days must be given, since several periods
+    end on the same working day). A fixed date (`unit` None) stays, only its `complete` is
+    told again."""
+    first, due = local_date(start), local_date(due_at)
+    if unit == Unit.WORKING_DAYS:
+        amount = amount or _working_days(first + timedelta(days=1), due, before)
+    elif unit == Unit.MONTHS and amount is None:
+        months = (due.year - first.year) * 12 + due.month - first.month
+        amount = next((n for n in (months, months - 1) if n >= 1 and next_working_day(
+            add_months_to_date(first, n), before) == due), None)
+    if unit is None or not amount:
+        return _result(after, first, due)
+    return deadline(start, amount, unit, after)
+
+
+def rewarn(warn_at: datetime, due_at: datetime, new_due_at: datetime,
+           before: WorkingCalendar, after: WorkingCalendar) -> datetime:
+    """When "due soon" begins for the deadline `new_due_at`, with the warning period that gave
+    `warn_at` for `due_at` under `before` (the working days from one to the other)."""
+    return warning_start(new_due_at, _working_days(local_date(warn_at), local_date(due_at),
+                                                   before), after)
+
+
 class ClockStatus(LabelledEnum):
     ON_TIME = "on_time", _l("On time")
     DUE_SOON = "due_soon", _l("Due soon")

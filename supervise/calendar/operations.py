@@ -14,16 +14,22 @@ What is stored: the days that break the Monday-to-Friday rule, as the seed from 
 stores them: holidays from Monday to Friday, and weekend days made working days (调休). A holiday
 line for a Saturday or Sunday is accepted (the notice lists whole blocks such as 2月15日至23日) but
 not stored: a weekend day is a day off anyway, and the deadline arithmetic reads nothing else.
+
+A change of the calendar counts the running deadlines again: `calendar_changed` is sent, in the
+same transaction, with the calendars before and after, and each workflow moves its own clocks
+(their deadlines were counted weekends only, or by an arrangement now corrected).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask import g, has_app_context
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -36,8 +42,14 @@ from supervise.errors import ConflictError, InvalidInput, OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.money import whole_number
+from supervise.vocabulary import DOCUMENT_LOCALE
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
+
+# Sent as calendar_changed.send(user, year=…, before=…, after=…) once a year's arrangement is
+# stored or removed, flushed and not committed; its receivers write their changes in the same
+# transaction and answer how many deadlines they moved.
+calendar_changed = Namespace().signal("calendar-changed")
 MAX_LINES = 366  # date lines in one import; a year has no more days
 MAX_TEXT = 50_000  # characters pasted, comments included
 MAX_LISTED_ERRORS = 20
@@ -101,6 +113,7 @@ class ImportResult:
     holidays: int  # stored: Monday-to-Friday holidays
     workdays: int  # weekend days made working days
     weekend_holidays: int  # accepted, not stored
+    moved: int = 0  # running deadlines that the new arrangement moved
 
 
 def check_year(value) -> int:
@@ -181,9 +194,45 @@ def parse_arrangement(year: int, text: str | None) -> list[ArrangementDay]:
     return days
 
 
+def year_window(year: int) -> tuple[datetime, datetime]:
+    """The first and the last moment of a year, in Asia/Shanghai, as UTC."""
+    return (datetime.combine(date(year, 1, 1), time(0, 0), tzinfo=BEIJING_TIME),
+            deadlines.end_of_day(date(year, 12, 31)))
+
+
+def recount_clock(record, start: datetime, clock: tuple[str, str, str], unit: Unit | None,
+                  before: deadlines.WorkingCalendar, after: deadlines.WorkingCalendar,
+                  amount: int | None = None) -> tuple[date, date] | None:
+    """Count one clock of a record again after a change of the calendar: `clock` names the
+    record's deadline, warning start and completeness fields (see `deadlines.recount` for
+    `unit` and `amount`). The old and new due dates when the deadline moved."""
+    due_field, warn_field, complete_field = clock
+    due, warn = getattr(record, due_field), getattr(record, warn_field)
+    new = deadlines.recount(start, due, unit, before, after, amount)
+    setattr(record, due_field, new.due_at)
+    setattr(record, warn_field, deadlines.rewarn(warn, due, new.due_at, before, after))
+    setattr(record, complete_field, new.complete)
+    return (deadlines.local_date(due), new.due_date) if new.due_at != due else None
+
+
+def recount_text(year: int, clock, moved: tuple[date, date]) -> str:
+    """The history's words for a deadline the calendar moved (in Chinese, as the history
+    is written)."""
+    with force_locale(DOCUMENT_LOCALE):
+        return _("%(clock)s deadline counted again with the %(year)d holiday arrangement: "
+                 "%(old)s, now %(new)s.", clock=clock, year=year,
+                 old=moved[0].isoformat(), new=moved[1].isoformat())
+
+
 def _forget_cached_calendar() -> None:
     if has_app_context():
         g.pop("working_calendar", None)
+
+
+def _recount(user, year: int, before: deadlines.WorkingCalendar) -> int:
+    """Tell the workflows that the calendar changed; how many deadlines they moved."""
+    return sum(moved or 0 for _receiver, moved in calendar_changed.send(
+        user, year=year, before=before, after=load_calendar()))
 
 
 def _year_bounds(year: int) -> sa.ColumnElement[bool]:
@@ -196,6 +245,7 @@ def import_year(user, year, text: str | None) -> ImportResult:
     year = check_year(year)
     days = parse_arrangement(year, text)
     stored = [d for d in days if d.stored]
+    before = load_calendar()
 
     values = {"source": f"entered by {user.username}"[:100], "updated_at": now_utc(),
               "updated_by_id": user.id}
@@ -217,36 +267,43 @@ def import_year(user, year, text: str | None) -> ImportResult:
             {"day": d.day, "kind": d.kind, "name": d.name} for d in stored])
     db.session.flush()
     _forget_cached_calendar()
+    moved = _recount(user, year, before)
 
     result = ImportResult(
         year=year,
         holidays=sum(d.kind == DayKind.HOLIDAY for d in stored),
         workdays=sum(d.kind == DayKind.WORKDAY for d in stored),
-        weekend_holidays=sum(not d.stored for d in days),
+        weekend_holidays=sum(not d.stored for d in days), moved=moved,
     )
     record_event("calendar.import", actor=user, object_type="calendar_years", object_id=year,
                  details={"year": year, "holidays": result.holidays,
                           "workdays": result.workdays,
-                          "weekend_holidays": result.weekend_holidays})
+                          "weekend_holidays": result.weekend_holidays,
+                          "moved": moved})
     return result
 
 
-def remove_year(user, year) -> None:
-    """Forget a year's arrangement: its deadlines count weekends only again, and say so."""
+def remove_year(user, year) -> int:
+    """Forget a year's arrangement: its deadlines count weekends only again, and say so. How
+    many running deadlines moved."""
     year = check_year(year)
     row = db.session.get(CalendarYear, year, with_for_update=True)
     if row is None:
         raise OperationError(_("No arrangement is recorded for %(year)d.", year=year), 404)
+    before = load_calendar()
     kinds = list(db.session.scalars(sa.select(CalendarDay.kind).where(_year_bounds(year))))
     db.session.execute(sa.delete(CalendarDay).where(_year_bounds(year)),
                        execution_options={"synchronize_session": "fetch"})
     db.session.delete(row)
     db.session.flush()
     _forget_cached_calendar()
+    moved = _recount(user, year, before)
     record_event("calendar.remove", actor=user, object_type="calendar_years", object_id=year,
                  details={"year": year,
                           "holidays": sum(k == DayKind.HOLIDAY for k in kinds),
-                          "workdays": sum(k == DayKind.WORKDAY for k in kinds)})
+                          "workdays": sum(k == DayKind.WORKDAY for k in kinds),
+                          "moved": moved})
+    return moved
 
 
 # --- reading ---------------------------------------------------------------------------------

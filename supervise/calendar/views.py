@@ -236,6 +236,9 @@ def arrangement():
     flash(_("The arrangement for %(year)d is saved. Holidays from Monday to Friday: "
             "%(holidays)d; weekend working days: %(workdays)d.", year=result.year,
             holidays=result.holidays, workdays=result.workdays), "success")
+    if result.moved:
+        flash(_("Running deadlines counted again with this arrangement: %(n)d.",
+                n=result.moved), "success")
     return redirect(url_for("calendar.arrangement", year=result.year))
 
 
@@ -250,11 +253,14 @@ def remove():
     if request.form.get("confirm") != "1":
         return _render_year(year, remove_error=_("Tick the box to confirm."), status=400)
     try:
-        operations.remove_year(current_actor(), year)
+        moved = operations.remove_year(current_actor(), year)
     except OperationError:
         db.session.rollback()
         raise
     db.session.commit()
     flash(_("The arrangement for %(year)d is removed. Deadlines in that year now count "
             "weekends only.", year=year), "success")
+    if moved:
+        flash(_("Running deadlines counted again with this arrangement: %(n)d.", n=moved),
+              "success")
     return redirect(url_for("calendar.arrangement", year=year))

@@ -66,6 +66,9 @@ class Rectification(PublicIdMixin, db.Model):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     warn_at: Mapped[datetime] = mapped_column(UTCDateTime)
     calendar_complete: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The report-by period in days from the issue, when the deadline is the settings' default
+    # (counted again when the calendar changes); None for a date the auditor chose, which stays.
+    due_days: Mapped[int | None] = mapped_column(sa.SmallInteger)
     rectified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # final report in
     signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_off_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -8,15 +8,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from supervise.accounts.models import User
 from supervise.attachments import operations as attachments
 from supervise.calendar import deadlines
+from supervise.calendar import operations as calendar_operations
+from supervise.calendar.deadlines import Unit
 from supervise.calendar.models import load_calendar
+from supervise.calendar.operations import calendar_changed
 from supervise.database import now_utc
 from supervise.errors import InvalidInput, OperationError
-from supervise.events.log import record_event
+from supervise.events.log import record_event, record_events
 from supervise.extensions import db
 from supervise.findings.models import Finding
 from supervise.money import AmountError, parse_amount
@@ -29,19 +34,23 @@ from supervise.rectifications.models import (
     RectificationState,
     RectificationStep,
 )
-from supervise.rectifications.workflow import ISSUED, TRANSITIONS, Action, Party
+from supervise.rectifications.workflow import ISSUED, OPEN, TRANSITIONS, Action, Party
 from supervise.settings.models import get_setting
-from supervise.workflow import Step, Workflow, flush, text_field, with_steps
+from supervise.workflow import RECOUNT, Step, Workflow, flush, text_field, with_steps
 
 S = RectificationState
 TEXT_LIMIT = 20000
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+REPORT_CLOCK = ("due_at", "warn_at", "calendar_complete")
+
+
+def default_days(plan: Plan) -> int:
+    return get_setting("rectification_immediate_days" if plan == Plan.IMMEDIATE
+                       else "rectification_days")
 
 
 def default_due(plan: Plan, start) -> deadlines.Deadline:
-    days = get_setting("rectification_immediate_days" if plan == Plan.IMMEDIATE
-                       else "rectification_days")
-    return deadlines.add_days(start, days, load_calendar())
+    return deadlines.add_days(start, default_days(plan), load_calendar())
 
 
 def issue_rectification(user: User, finding: Finding, plan: Any, due: Any = None
@@ -77,8 +86,10 @@ def issue_rectification(user: User, finding: Finding, plan: Any, due: Any = None
                 complete = cal.knows(day)
     if errors:
         raise InvalidInput(errors)
+    due_days = None
     if due_at is None:
-        deadline = default_due(plan, now)
+        due_days = default_days(plan)
+        deadline = deadlines.add_days(now, due_days, cal)
         due_at, complete = deadline.due_at, deadline.complete
     rectification = Rectification(
         finding=finding, unit_id=finding.unit_id, owner_agency_id=finding.owner_agency_id,
@@ -86,7 +97,7 @@ def issue_rectification(user: User, finding: Finding, plan: Any, due: Any = None
         legal_basis=finding.legal_basis, recommendation=finding.recommendation,
         amount=finding.amount, issued_by=user, issued_at=now, due_at=due_at,
         warn_at=deadlines.warning_start(due_at, get_setting("due_soon_working_days"), cal),
-        calendar_complete=complete)
+        calendar_complete=complete, due_days=due_days)
     db.session.add(rectification)
     _step_row(rectification, user, "issue", None, S.NOT_STARTED, "")
     flush()
@@ -149,6 +160,34 @@ def _send_back(step: Step) -> None:
 
 def _approve_sign_off(step: Step) -> None:
     step.record.signed_off_at, step.record.signed_off_by = step.now, step.user
+
+
+@calendar_changed.connect
+def recount_deadlines(user, *, year: int, before, after) -> int:
+    """The running items' report-by dates counted again after the calendar of `year` changed:
+    the default period in days from the issue; a date the auditor chose stays. A moved date is
+    a step of the platform, which the unit reads, and an event."""
+    first, last = calendar_operations.year_window(year)
+    items = db.session.scalars(
+        sa.select(Rectification).where(
+            Rectification.state.in_(OPEN), Rectification.due_at >= first,
+            sa.or_(Rectification.issued_at <= last, Rectification.warn_at <= last))
+        .order_by(Rectification.id).with_for_update()).all()
+    events = []
+    for item in items:
+        moved = calendar_operations.recount_clock(
+            item, item.issued_at, REPORT_CLOCK, Unit.DAYS if item.due_days else None,
+            before, after, item.due_days)
+        if moved:
+            db.session.add(RectificationStep(
+                rectification=item, action=RECOUNT,
+                comment=calendar_operations.recount_text(year, _l("Rectification report"),
+                                                         moved)))
+            events.append({"action": "rectification.recount", "obj": item,
+                           "details": {"year": year, "clock": "report",
+                                       "from": moved[0].isoformat(),
+                                       "to": moved[1].isoformat()}})
+    return record_events(events)
 
 
 def _step_row(rectification, user, action, before, after, comment, internal=False):

@@ -16,9 +16,10 @@ from supervise.rectifications.models import (
     RectificationState,
     RectificationStep,
 )
+from supervise.rectifications.workflow import OPEN
 
 S = RectificationState
-RUNNING = (S.NOT_STARTED, S.IN_PROGRESS, S.LONG_TERM)
+RUNNING = OPEN  # the report-by clock runs while the item is open
 
 
 def clock(rectification: Rectification, now: datetime | None = None) -> ClockStatus:

@@ -85,7 +85,8 @@ def _detail(rectification, status: int = 200, errors: dict | None = None):
         actions=rectification_access.rectification_actions(user, rectification),
         unit_view=policy.is_unit_contact(user), errors=errors or {}, plans=list(Plan),
         **step_labels(Action, RectificationState, issue=_("Issued"),
-                      escalate=_("Escalated to the leader")),
+                      escalate=_("Escalated to the leader"),
+                      recount=_("Deadline counted again")),
     ), status
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import flag_modified
 
 from supervise import policy
@@ -21,12 +22,16 @@ from supervise.accounts.models import Agency, AgencyKind, Role, User
 from supervise.attachments import operations as attachments
 from supervise.attachments.models import Attachment
 from supervise.calendar import deadlines
+from supervise.calendar import operations as calendar_operations
+from supervise.calendar.deadlines import Unit
 from supervise.calendar.models import load_calendar
+from supervise.calendar.operations import calendar_changed
 from supervise.cleaning import clean_input
 from supervise.errors import OperationError, check_version
-from supervise.events.log import record_event
+from supervise.events.log import record_event, record_events
 from supervise.extensions import db
 from supervise.findings.models import Finding
+from supervise.notifications.models import Reminder
 from supervise.notifications.outbox import Audience
 from supervise.policy import findings as finding_access
 from supervise.policy import referrals as referral_access
@@ -40,9 +45,9 @@ from supervise.referrals.models import (
     ReferralState,
     TimelineEntry,
 )
-from supervise.referrals.workflow import EDITABLE, TRANSITIONS, Action, Party
+from supervise.referrals.workflow import CHASEABLE, EDITABLE, TRANSITIONS, Action, Party
 from supervise.settings.models import get_setting
-from supervise.workflow import Step, Workflow, flush, text_field, with_steps
+from supervise.workflow import RECOUNT, Step, Workflow, flush, text_field, with_steps
 
 TEXT_LIMITS = {"title": 200, "audit_scope": 5000, "facts": 20000, "classification": 5000,
                "opinion": 5000, "basis": 5000, "feedback_request": 2000}
@@ -239,6 +244,50 @@ def start_clocks(referral: Referral, now: datetime) -> None:
     referral.answer_calendar_complete = answer.complete
 
 
+ACKNOWLEDGE_CLOCK = ("acknowledge_by", "acknowledge_warn_at", "acknowledge_calendar_complete")
+ANSWER_CLOCK = ("answer_by", "answer_warn_at", "answer_calendar_complete")
+
+
+@calendar_changed.connect
+def recount_deadlines(user, *, year: int, before, after) -> int:
+    """The running clocks counted again after the calendar of `year` changed: the same number
+    of working days or months from the sending, a date an approved extension set staying as
+    it is. A moved deadline is a step of the platform in the timeline, which both parties
+    read, and an event."""
+    first, last = calendar_operations.year_window(year)
+    referrals = db.session.scalars(
+        sa.select(Referral).where(
+            Referral.state.in_(CHASEABLE), Referral.answer_limit >= first,
+            sa.or_(Referral.sent_at <= last, Referral.acknowledge_warn_at <= last,
+                   Referral.answer_warn_at <= last))
+        .order_by(Referral.id).with_for_update()).all()
+    events = []
+    for referral in referrals:
+        moves = []
+        if referral.state == ReferralState.SENT:
+            moves.append(("acknowledge", _l("Acknowledgement"), calendar_operations.recount_clock(
+                referral, referral.sent_at, ACKNOWLEDGE_CLOCK, Unit.WORKING_DAYS, before,
+                after)))
+        extended = any(e.decision == ExtensionDecision.APPROVED
+                       and e.requested_answer_by == referral.answer_by
+                       for e in referral.extensions)
+        moves.append(("answer", _l("Answer"), calendar_operations.recount_clock(
+            referral, referral.sent_at, ANSWER_CLOCK, None if extended else Unit.MONTHS,
+            before, after)))
+        referral.answer_limit = deadlines.recount(referral.sent_at, referral.answer_limit,
+                                                  Unit.MONTHS, before, after).due_at
+        for clock, label, moved in moves:
+            if moved:
+                db.session.add(TimelineEntry(
+                    referral=referral, action=RECOUNT,
+                    comment=calendar_operations.recount_text(year, label, moved)))
+                events.append({"action": "referral.recount", "obj": referral,
+                               "details": {"year": year, "clock": clock,
+                                           "from": moved[0].isoformat(),
+                                           "to": moved[1].isoformat()}})
+    return record_events(events)
+
+
 def _parse_day(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
@@ -346,6 +395,10 @@ def _decide_extension(step: Step) -> None:
         referral.answer_by = extension.requested_answer_by
         referral.answer_warn_at = deadlines.warning_start(
             referral.answer_by, get_setting("due_soon_working_days"), load_calendar())
+        # A new deadline: its reminders and the escalation ladder start again.
+        db.session.execute(sa.delete(Reminder).where(
+            Reminder.subject_type == "referral", Reminder.subject_id == referral.id,
+            Reminder.clock == "answer"))
         text = _("Extension to %(date)s approved.", date=new_date)
     else:
         text = _("Extension to %(date)s refused.", date=new_date)

@@ -262,7 +262,8 @@ def _detail(referral: Referral, status: int = 200, errors: dict | None = None):
         parties=referral_access.parties(user, referral), handlers=handlers,
         dispositions=list(Disposition), errors=errors or {},
         pending_extension=next((e for e in referral.extensions if e.decision is None), None),
-        **step_labels(Action, S, create=_("Created"), escalate=_("Escalated to the leader")),
+        **step_labels(Action, S, create=_("Created"), escalate=_("Escalated to the leader"),
+                     recount=_("Deadline counted again")),
     ), status
 
 

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from supervise.notifications.models import Kind as N
 from supervise.referrals.models import ReferralState as S
 from supervise.vocabulary import LabelledEnum
-from supervise.workflow import Guard, table, transition
+from supervise.workflow import RECOUNT, Guard, table, transition
 
 
 class Party(StrEnum):
@@ -111,6 +111,6 @@ ESCALATE = "escalate"
 SHARED_STEPS = frozenset({Action.APPROVE, Action.WITHDRAW, Action.ACKNOWLEDGE, Action.RETURN,
                           Action.ASSIGN, Action.ANSWER, Action.CLOSE, Action.REOPEN,
                           Action.CHASE, Action.REQUEST_EXTENSION, Action.DECIDE_EXTENSION,
-                          ESCALATE})
+                          ESCALATE, RECOUNT})
 # ...and of those, the ones whose comment is the acting party's own: the leader's approval.
 PRIVATE_COMMENT = frozenset({Action.APPROVE})

@@ -351,7 +351,7 @@ def test_secadmin_imports_2027_and_deadlines_follow_it(secadmin, staff):
     }
     [event] = events("calendar.import")
     assert json.loads(event.details) == {"year": 2027, "holidays": 6, "workdays": 2,
-                                         "weekend_holidays": 2}
+                                         "weekend_holidays": 2, "moved": 0}
     assert event.actor_username == "sec" and event.object_id == "2027"
 
     # After: the official days count, and the answer is complete.
@@ -495,7 +495,8 @@ def test_secadmin_removes_a_year_entered_by_mistake(secadmin, staff):
     assert db.session.get(CalendarYear, 2027) is None
     assert days_of(2027) == {}
     [event] = events("calendar.remove")
-    assert json.loads(event.details) == {"year": 2027, "holidays": 6, "workdays": 2}
+    assert json.loads(event.details) == {"year": 2027, "holidays": 6, "workdays": 2,
+                                         "moved": 0}
     response = deadline(staff, start="2026-12-30T10:00:00+08:00", amount=3,
                         unit="working_days")
     assert response.json["calendar_complete"] is False

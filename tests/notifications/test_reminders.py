@@ -193,6 +193,19 @@ def test_an_answered_referral_climbs_no_further(world):
     assert sweep(working_days_after(referral.answer_by, 20)) == {}
 
 
+def test_an_approved_extension_starts_the_answer_reminders_again(world, as_):
+    from tests.referrals.factories import Action, api_step, reload
+
+    referral = referrals.referral_in(world, S.IN_HANDLING, pending_extension=True)
+    late = referral.answer_by + timedelta(hours=1)
+    assert sweep(late) == {"overdue": 1}
+    url, body, status = api_step(Action.DECIDE_EXTENSION, referral)
+    assert as_("audit_leader").post(url, json=body).status_code == status
+    referral = reload(referral)
+    assert sweep(late) == {}  # on time again
+    assert sweep(referral.answer_by + timedelta(hours=1)) == {"overdue": 1}
+
+
 def test_the_security_administrator_is_told_once_of_a_year_without_calendar(app, world):
     """Deadlines counted past the last year with an official calendar (weekends only): the
     security administrator hears of that year once, with no record named."""

@@ -28,7 +28,7 @@ from supervise.rectifications.models import (
     RectificationState,
     RectificationStep,
 )
-from supervise.rectifications.operations import default_due
+from supervise.rectifications.operations import default_days, default_due
 from supervise.rectifications.workflow import Action, Party
 from supervise.settings.models import get_setting
 from tests.factories import AgencyFactory, FindingFactory, UserFactory
@@ -104,7 +104,9 @@ def rectification_in(world, state: RectificationState, *, plan: Plan | None = No
     issued_at = issued_at or now_utc() - timedelta(days=1)
     finding = finding or finding_for(world, unit=unit)
     cal = load_calendar()
+    due_days = None
     if due_at is None:
+        due_days = default_days(plan)
         deadline = default_due(plan, issued_at)
         due_at, complete = deadline.due_at, deadline.complete
     else:
@@ -114,7 +116,7 @@ def rectification_in(world, state: RectificationState, *, plan: Plan | None = No
         "plan": plan, "state": state, "title": finding.title, "facts": finding.facts,
         "legal_basis": finding.legal_basis, "recommendation": finding.recommendation,
         "amount": finding.amount, "issued_by": world.audit_staff, "issued_at": issued_at,
-        "due_at": due_at, "calendar_complete": complete,
+        "due_at": due_at, "calendar_complete": complete, "due_days": due_days,
         "warn_at": deadlines.warning_start(due_at, get_setting("due_soon_working_days"), cal),
     }
     values.update(fields)
