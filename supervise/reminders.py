@@ -6,14 +6,18 @@ rectification item's report) raises "due soon" to the party that must act once t
 has come, and "overdue" to that party and to the party that waits once the deadline has passed.
 Overdue by the settings' first number of working days, the platform chases the party that must
 act (a chaser step in the record's history) and tells the waiting side's leader; overdue by the
-second, it tells the acting side's leader (an escalation step). A sweep that finds a clock past
-several thresholds at once (a backlog) records every threshold and every step, but tells each
-person once, of the highest. Each threshold is crossed at most
-once per clock (the `reminders` table, whose key makes a second sweep running at the same time
-insert nothing), and each step of the ladder is an event. The times are those the records hold,
-counted in working days by the official calendar. A deadline the calendar moves (a year's
-arrangement imported: the workflows count their clocks again) keeps what was raised; one an
-approved extension replaces starts its reminders and its ladder again.
+second, it tells the acting side's leader (an escalation step). Each threshold is crossed at
+most once per clock: the `reminders` table holds the highest each clock raised, which stands for
+those below it, and its key makes a second sweep running at the same time insert nothing. A
+sweep that finds a clock past several thresholds at once writes every step of the ladder (each
+an event), but tells each person once, of the highest that concerns them; and a person who
+would hear of more than DIGEST_AT records of one kind at once (a backlog, found the day the
+platform starts over old records or after the worker stood still) hears once, of how many.
+
+The times are those the records hold, counted in working days by the official calendar. A
+deadline the calendar moves (a year's arrangement imported: the workflows count their clocks
+again) keeps what was raised; one an approved extension replaces starts its reminders and its
+ladder again.
 
 Recipients are the workflows' own (`Audience.members`, the policy deciding who plays which
 part), worked out from the accounts loaded once per sweep, and the rows are written in batches:
@@ -33,7 +37,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import load_only
 
 from supervise.accounts.models import Agency, Role, User, UserRole
 from supervise.calendar import deadlines
@@ -41,7 +44,7 @@ from supervise.calendar.models import CalendarYear, load_calendar
 from supervise.database import now_utc
 from supervise.events.log import record_events
 from supervise.extensions import db
-from supervise.notifications.models import EmailOptOut, Kind, Notification, Reminder
+from supervise.notifications.models import DIGEST, EmailOptOut, Kind, Notification, Reminder
 from supervise.notifications.outbox import active_accounts, mail_enabled, notify, values
 from supervise.rectifications import operations as rectification_operations
 from supervise.rectifications import queries as rectification_queries
@@ -56,6 +59,9 @@ from supervise.vocabulary import DOCUMENT_LOCALE
 from supervise.workflow import Notice, Workflow
 
 CHUNK = 5000
+# More reminders of one kind about one clock than this for one person in one sweep (a backlog
+# found at once): one notification of how many instead, linking to the to-do centre.
+DIGEST_AT = 20
 ANALYZE_AFTER = 10_000
 SWEEP_KINDS = (Kind.DUE_SOON, Kind.OVERDUE, Kind.CHASED, Kind.ESCALATED)
 
@@ -151,6 +157,13 @@ def _thresholds(clock: Clock, now: datetime, cal) -> list[Threshold]:
     ]
 
 
+def _raised(clock: Clock, names: list[str]) -> sa.ColumnElement[bool]:
+    """The record's clock has raised one of the thresholds already."""
+    return sa.exists().where(Reminder.subject_type == clock.workflow.name,
+                             Reminder.subject_id == clock.model.id,
+                             Reminder.clock == clock.name, Reminder.threshold.in_(names))
+
+
 def _insert_new_reminders(rows: list[dict]) -> set[tuple]:
     """Insert the reminders not raised yet, skipping any another sweep raised meanwhile; the
     keys of those this sweep inserted."""
@@ -213,61 +226,96 @@ def _snapshot(users: list) -> list:
 @dataclass
 class _Sweep:
     """What one sweep keeps while it runs: the accounts of each set of agencies, who plays
-    which part by party key, who has been told of which clock, and the email opt-outs."""
+    which part by party key, the email opt-outs, and for the clock it works on, who hears of
+    what and who gets a digest instead."""
 
     now: datetime
     emailing: bool = field(default_factory=mail_enabled)
     accounts: dict = field(default_factory=dict)
     playing: dict = field(default_factory=dict)
-    told: set = field(default_factory=set)  # (clock, record, person) told in this sweep
     opted_out: set = field(default_factory=lambda: {
         (o.user_id, o.kind) for o in db.session.scalars(
             sa.select(EmailOptOut).where(EmailOptOut.kind.in_(SWEEP_KINDS)))})
+    plans: dict = field(default_factory=dict)  # record id -> [(person, notice, threshold)]
+    digests: Counter = field(default_factory=Counter)  # (person id, kind) -> how many
+    digested: set = field(default_factory=set)  # ...whose digest is written
 
-    def notifications(self, clock: Clock, t: Threshold, record) -> list[dict]:
-        """The notifications of one threshold crossed, each person told once per clock in a
-        sweep (of the highest threshold: they come first)."""
+    def plan(self, clock: Clock, past: list[Threshold], record) -> list[tuple]:
+        """Who hears of the thresholds a record crossed: each person once, of the highest
+        that concerns them (they come first)."""
         audience = clock.workflow.notify
         agencies = frozenset(audience.agencies(record))
         if agencies not in self.accounts:
             self.accounts[agencies] = _snapshot(active_accounts(agencies))
+        told, planned = set(), []
+        for t in past:
+            for notice in t.notices:
+                for user in audience.members(clock.workflow, None, record, notice,
+                                             self.accounts[agencies], self.playing):
+                    if user.id not in told:
+                        told.add(user.id)
+                        planned.append((user, notice, t))
+        return planned
+
+    def start(self, clock: Clock, records: list, past: dict) -> None:
+        """Plan a clock's notices; whoever would hear of more than DIGEST_AT records of one
+        kind hears once, of how many."""
+        self.plans = {r.id: self.plan(clock, past[r.id], r) for r in records}
+        counts = Counter((user.id, notice.kind) for planned in self.plans.values()
+                         for user, notice, _t in planned)
+        self.digests = Counter({key: n for key, n in counts.items() if n > DIGEST_AT})
+        self.digested = set()
+
+    def _row(self, user, kind, subject_type, record, key) -> dict:
+        return values(kind, subject_type, record, user.id, now=self.now, key=key,
+                      emailed=self.emailing and bool(user.email)
+                      and (user.id, kind) not in self.opted_out)
+
+    def notifications(self, clock: Clock, record) -> list[dict]:
         # The deadline is in the key: one a new date replaced (an extension) is told again.
         due = deadlines.local_date(getattr(record, clock.due_at.key)).isoformat()
         rows = []
-        for notice in t.notices:
-            for user in audience.members(clock.workflow, None, record, notice,
-                                         self.accounts[agencies], self.playing):
-                if (clock.name, record.id, user.id) in self.told:
-                    continue
-                self.told.add((clock.name, record.id, user.id))
-                rows.append(values(
-                    notice.kind, clock.workflow.name, record, user.id, now=self.now,
-                    key=f"{t.name}:{clock.workflow.name}:{record.id}:{due}:{clock.name}",
-                    emailed=self.emailing and bool(user.email)
-                    and (user.id, notice.kind) not in self.opted_out))
+        for user, notice, t in self.plans[record.id]:
+            digest = (user.id, notice.kind)
+            if digest not in self.digests:
+                rows.append(self._row(
+                    user, notice.kind, clock.workflow.name, record,
+                    f"{t.name}:{clock.workflow.name}:{record.id}:{due}:{clock.name}"))
+            elif digest not in self.digested:  # with the first of its records
+                self.digested.add(digest)
+                subject = SimpleNamespace(id=self.digests[digest],
+                                          public_id=f"{clock.workflow.name}:{clock.name}")
+                rows.append(self._row(
+                    user, notice.kind, DIGEST, subject,
+                    f"{DIGEST}:{notice.kind}:{subject.public_id}:{self.now.isoformat()}"))
         return rows
 
-    def batch(self, clock: Clock, t: Threshold, records: list) -> int:
-        """Raise one threshold for a batch of records; commits. How many this sweep raised
-        (another sweep at the same time may have raised some)."""
+    def batch(self, clock: Clock, records: list, past: dict) -> Counter:
+        """Raise what a batch of records crossed (`past`: by record id, the thresholds
+        crossed, highest first); commits. What this sweep raised, by threshold (another sweep
+        at the same time may have raised some)."""
         subject_type = clock.workflow.name
+        # One row a record, of the highest threshold crossed: it stands for those below.
         inserted = _insert_new_reminders([
             {"subject_type": subject_type, "subject_id": r.id, "clock": clock.name,
-             "threshold": t.name, "raised_at": self.now} for r in records])
-        mine = [r for r in records if (subject_type, r.id, clock.name, t.name) in inserted]
-        if t.step and mine:
+             "threshold": past[r.id][0].name, "raised_at": self.now} for r in records])
+        mine = [r for r in records
+                if (subject_type, r.id, clock.name, past[r.id][0].name) in inserted]
+        steps = [(r, t) for r in mine for t in past[r.id] if t.step]
+        if steps:
             db.session.execute(sa.insert(clock.step_table), [
                 {clock.step_key: r.id, "action": t.step, "at": self.now, "comment": t.comment,
-                 "actor_id": None, "agency_id": None} for r in mine])
+                 "actor_id": None, "agency_id": None} for r, t in steps])
             record_events([
-                {"action": f"{subject_type}.escalate", "obj": r, "occurred_at": self.now,
+                {"action": f"{subject_type}.escalate", "object_type": clock.model.__tablename__,
+                 "object_id": r.public_id, "occurred_at": self.now,
                  "details": {"clock": clock.name, "step": t.name,
-                             "working_days": t.working_days}} for r in mine])
-        rows = [row for r in mine for row in self.notifications(clock, t, r)]
+                             "working_days": t.working_days}} for r, t in steps])
+        rows = [row for r in mine for row in self.notifications(clock, r)]
         if rows:
             db.session.execute(sa.insert(Notification.__table__), rows)
         db.session.commit()
-        return len(mine)
+        return Counter(t.name for r in mine for t in past[r.id])
 
 
 def sweep(now: datetime | None = None) -> Counter:
@@ -278,19 +326,25 @@ def sweep(now: datetime | None = None) -> Counter:
     raised = Counter()
     cal = load_calendar()
     for clock in CLOCKS:
-        for t in _thresholds(clock, now, cal):
-            told = sa.exists().where(Reminder.subject_type == clock.workflow.name,
-                                     Reminder.subject_id == clock.model.id,
-                                     Reminder.clock == clock.name,
-                                     Reminder.threshold == t.name)
-            query = (sa.select(clock.model).options(load_only(*clock.columns, clock.due_at))
-                     .where(clock.running(), t.crossed, ~told).order_by(clock.model.id))
-            last = 0
-            while records := list(db.session.scalars(
-                    query.where(clock.model.id > last).limit(CHUNK))):
-                last = records[-1].id
-                if n := run.batch(clock, t, records):
-                    raised[t.name] += n
+        # Which records are past which threshold not raised yet (ids only: a few statements
+        # however many records), then the records themselves once each, as rows.
+        thresholds = _thresholds(clock, now, cal)
+        names = [t.name for t in thresholds]
+        crossed = [(t, set(db.session.scalars(
+            sa.select(clock.model.id)
+            .where(clock.running(), t.crossed, ~_raised(clock, names[:i + 1]))
+            .order_by(clock.model.id))))
+            for i, t in enumerate(thresholds)]
+        ids = sorted(set().union(*(ids for _t, ids in crossed)))
+        records = [record for start in range(0, len(ids), CHUNK)
+                   for record in db.session.execute(
+                       sa.select(clock.model.id, clock.due_at, *clock.columns)
+                       .where(clock.model.id.in_(ids[start:start + CHUNK]), clock.running())
+                       .order_by(clock.model.id))]
+        past = {r.id: [t for t, ids in crossed if r.id in ids] for r in records}
+        run.start(clock, records, past)
+        for start in range(0, len(records), CHUNK):
+            raised += run.batch(clock, records[start:start + CHUNK], past)
     missing = tell_missing_calendars(now)
     if missing:
         raised["calendar_missing"] = missing

@@ -17,6 +17,10 @@ from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
 from supervise.vocabulary import LabelledEnum
 
+# The subject of a digest: how many records of one clock (subject_id the count, subject_public_id
+# "workflow:clock"), for a person the reminder sweep would otherwise tell of each.
+DIGEST = "digest"
+
 
 class Kind(LabelledEnum):
     SUBMITTED_FOR_ISSUE = "submitted_for_issue", _l("Finding submitted for issue")

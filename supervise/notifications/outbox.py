@@ -104,15 +104,19 @@ class Audience:
     def members(self, workflow, actor: User | None, record, notice, accounts: list[User],
                 cache: dict | None = None) -> list[User]:
         """Who of `accounts` the notice reaches (no statement: the accounts are loaded). With
-        a `cache`, records of one party key share the work."""
-        if cache is not None and self.party_key is not None:
-            key = (notice, self.party_key(record), id(accounts))
-            if key not in cache:
-                cache[key] = self._playing(workflow, record, notice, accounts)
-            members = cache[key]
-        else:
-            members = self._playing(workflow, record, notice, accounts)
+        a `cache`, records of one party key and person in charge share the work."""
         person = self.in_charge.get(notice.party, lambda _record: None)(record)
+        if cache is None or self.party_key is None:
+            return self._narrow(self._playing(workflow, record, notice, accounts), person, actor)
+        key = (notice, self.party_key(record), person, actor and actor.id, id(accounts))
+        if key not in cache:
+            cache[key] = self._narrow(self._playing(workflow, record, notice, accounts),
+                                      person, actor)
+        return cache[key]
+
+    @staticmethod
+    def _narrow(members: list[User], person: int | None, actor: User | None) -> list[User]:
+        """The person in charge alone where there is one among them; never the actor."""
         if any(u.id == person for u in members):
             members = [u for u in members if u.id == person]
         return [u for u in members if actor is None or u.id != actor.id]

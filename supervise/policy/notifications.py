@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from supervise.extensions import db
 from supervise.findings.models import Finding
-from supervise.notifications.models import Notification
+from supervise.notifications.models import DIGEST, Notification
 from supervise.policy.core import one_or_404
 from supervise.policy.findings import visible_findings_clause
 from supervise.policy.rectifications import visible_rectifications_clause
@@ -30,6 +31,13 @@ SUBJECTS = {
     "referral": (Referral, visible_referrals_clause, "referrals.referral"),
     "rectification": (Rectification, visible_rectifications_clause,
                       "rectifications.rectification"),
+}
+
+# The title of a digest, by the clock it counts ("workflow:clock"); %(n)d is the count.
+DIGEST_TITLES = {
+    "referral:acknowledge": _l("Acknowledgement of %(n)d referrals"),
+    "referral:answer": _l("Answers to %(n)d referrals"),
+    "rectification:report": _l("Reports on %(n)d rectification items"),
 }
 
 
@@ -83,6 +91,11 @@ def listed(user, notifications) -> list[Listed]:
         if n.subject_type == "calendar":  # a year whose official calendar is missing
             shown.append(Listed(n, _("Working-day calendar of %(year)s", year=n.subject_id),
                                 url_for("calendar.arrangement", year=n.subject_id)))
+            continue
+        if n.subject_type == DIGEST:  # a count only: the to-do centre lists the records
+            title = DIGEST_TITLES.get(n.subject_public_id)
+            shown.append(Listed(n, title % {"n": n.subject_id} if title else None,
+                                url_for("todo.home")))
             continue
         record = readable.get((n.subject_type, n.subject_id))
         endpoint = subject_endpoint(n)

@@ -11,7 +11,7 @@ from supervise.database import BEIJING_TIME, now_utc
 from supervise.extensions import db
 from supervise.notifications.models import Kind as N
 from supervise.notifications.models import Notification, Reminder
-from supervise.reminders import sweep
+from supervise.reminders import DIGEST_AT, sweep
 from tests.helpers import race
 from tests.rectifications import factories as rectifications
 from tests.referrals import factories as referrals
@@ -90,7 +90,7 @@ def test_the_working_day_calendar_decides_not_the_weekdays(world):
 
 
 def test_two_sweeps_at_once_raise_each_reminder_once(app, world):
-    for _ in range(30):
+    for _ in range(15):  # below the digest: each told of each
         referrals.referral_in(world, S.SENT)
 
     def run():
@@ -100,9 +100,29 @@ def test_two_sweeps_at_once_raise_each_reminder_once(app, world):
             return raised
 
     results = race([run, run])
-    assert sum(r.get("due_soon", 0) for r in results) == 30
+    assert sum(r.get("due_soon", 0) for r in results) == 15
     keys = [(n.recipient_id, n.key) for n in db.session.scalars(sa.select(Notification))]
-    assert len(keys) == len(set(keys)) == 60
+    assert len(keys) == len(set(keys)) == 30
+
+
+def test_a_backlog_is_told_as_a_count(world, as_):
+    """More than DIGEST_AT reminders of one kind for one person at once: one notification of
+    how many, which links to the to-do centre and names no record."""
+    referrals_sent = [referrals.referral_in(world, S.SENT) for _ in range(DIGEST_AT + 1)]
+    lone = rectifications.rectification_in(world, rectifications.S.IN_PROGRESS,
+                                           due_at=referrals_sent[0].acknowledge_by)
+    at = max(*(r.acknowledge_warn_at for r in referrals_sent), lone.warn_at) + timedelta(
+        minutes=1)
+    assert sweep(at) == {"due_soon": DIGEST_AT + 2}
+    for name in ("disc_staff", "disc_leader"):
+        [item] = as_(name).get("/notifications").get_json()["items"]
+        assert item["record"] == {"type": "digest", "id": "referral:acknowledge"}
+        assert item["kind"] == "due_soon" and item["url"] == "/"
+        assert item["title"] == f"{DIGEST_AT + 1}件移送事项的签收"
+    # The one rectification item is told as itself.
+    [item] = as_("unit_contact").get("/notifications").get_json()["items"]
+    assert item["record"] == {"type": "rectification", "id": lone.public_id}
+    assert sweep(at) == {}
 
 
 # --- the escalation ladder -------------------------------------------------------------------
