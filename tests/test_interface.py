@@ -48,7 +48,8 @@ def test_every_string_in_the_code_is_translated_to_chinese():
         catalog = read_po(fh)
     keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None,
                 "ngettext": (1, 2)}
-    method_map = [("supervise/**.py", "python"), ("supervise/templates/**.html", "jinja2")]
+    method_map = [("supervise/**.py", "python"), ("supervise/templates/**.html", "jinja2"),
+                  ("supervise/templates/**.txt", "jinja2")]
     missing, untranslated = [], []
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
             str(ROOT), method_map=method_map, keywords=keywords):
@@ -56,7 +57,8 @@ def test_every_string_in_the_code_is_translated_to_chinese():
         entry = catalog.get(msgid)
         if entry is None:
             missing.append(msgid)
-        elif not entry.string or entry.fuzzy:
+        elif entry.fuzzy or not (all(entry.string) if isinstance(entry.string, tuple)
+                                 else entry.string):  # each plural form too
             untranslated.append(msgid)
     assert missing == [], "run `make extract-messages` and translate"
     assert untranslated == []
