@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from supervise import policy
@@ -260,6 +261,7 @@ def recount_deadlines(user, *, year: int, before, after) -> int:
             Referral.state.in_(CHASEABLE), Referral.answer_limit >= first,
             sa.or_(Referral.sent_at <= last, Referral.acknowledge_warn_at <= last,
                    Referral.answer_warn_at <= last))
+        .options(selectinload(Referral.extensions))
         .order_by(Referral.id).with_for_update()).all()
     events = []
     for referral in referrals:
