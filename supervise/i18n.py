@@ -46,6 +46,7 @@ def combine_args(args: dict | None = None, **overrides) -> dict:
 
 def init_app(app) -> None:
     from supervise.money import format_wan, format_yuan
+    from supervise.pages import kept
     from supervise.pagination import page_url
 
     app.jinja_env.filters["local_time"] = local_time
@@ -53,6 +54,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["wan"] = format_wan
     app.jinja_env.filters["combine_args"] = combine_args
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["kept"] = kept
 
     @app.context_processor
     def _language_context():

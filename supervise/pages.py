@@ -66,6 +66,14 @@ def posted(input_cls):
     return input_cls(**values)
 
 
+def kept(action: str, name: str, default: str = "") -> str:
+    """What the user typed into a field of a step's form when that step was posted and refused:
+    the record's page, shown again, keeps it (the forms of its other steps start afresh)."""
+    if request.method == "POST" and (request.view_args or {}).get("action") == action:
+        return request.form.get(name, default)
+    return default
+
+
 def take_step(take: Callable[[Any, Any], Any], input_cls, *, next_url: Callable[[Any], str],
               show: Show):
     """A workflow step posted from a record's page: its input read from the form (`posted`),

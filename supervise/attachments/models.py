@@ -28,6 +28,9 @@ class Attachment(PublicIdMixin, db.Model):
     referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
     # Set for a file attached to a step of the referral's timeline, such as the answer.
     timeline_entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referral_timeline.id"))
+    # Set for a copy, made at the sending, of the evidence of a finding the referral cites.
+    cited_finding_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("referral_cited_findings.id"), index=True)
     rectification_report_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("rectification_reports.id"), index=True)
     filename: Mapped[str] = mapped_column(sa.String(255))

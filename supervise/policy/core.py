@@ -233,3 +233,19 @@ def one_or_404(scope: sa.Select, model, public_id: str, for_update: bool = False
     if record is None:
         abort(404)
     return record
+
+
+class OtherPartysStep:
+    """A step of a record's history as another party reads it: the same step without the comment
+    that is the acting party's own (a leader's approval), under the name it has for the reader
+    where that differs (`action`)."""
+
+    comment = ""
+
+    def __init__(self, step, action: str | None = None):
+        self._step = step
+        if action is not None:
+            self.action = action
+
+    def __getattr__(self, name):
+        return getattr(self._step, name)

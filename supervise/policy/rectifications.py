@@ -11,6 +11,7 @@ from supervise.policy import core
 from supervise.policy.core import is_unit_contact, one_or_404, reads_cases, records_findings
 from supervise.rectifications.models import Rectification
 from supervise.rectifications.workflow import TRANSITIONS as R_TRANSITIONS
+from supervise.rectifications.workflow import UNIT_COMMENTS, UNIT_STEPS
 from supervise.rectifications.workflow import Party as RParty
 
 
@@ -67,3 +68,12 @@ def party_key(rectification) -> tuple:
 def rectification_actions(user, rectification) -> list:
     return workflow.available(R_TRANSITIONS, rectification_parties(user, rectification),
                               rectification)
+
+
+def steps_for(user, rectification) -> list:
+    """The item's history as the user may read it: all of it for the issuing agency; for the
+    unit, the steps that concern it, with only the comments addressed to it."""
+    if not is_unit_contact(user):
+        return list(rectification.steps)
+    return [step if step.action in UNIT_COMMENTS else core.OtherPartysStep(step)
+            for step in rectification.steps if step.action in UNIT_STEPS]

@@ -20,6 +20,7 @@ from supervise.referrals.workflow import (
     EDITABLE,
     PRIVATE_COMMENT,
     SHARED_STEPS,
+    SHOWN_AS,
     TRANSITIONS,
     Action,
     Party,
@@ -94,22 +95,10 @@ def available_actions(user, referral: Referral) -> list[Action]:
     return workflow.available(TRANSITIONS, parties(user, referral), referral)
 
 
-class SharedEntry:
-    """A timeline step as the other party reads it: the same, without the comment that is the
-    acting party's own (a leader's approval)."""
-
-    comment = ""
-
-    def __init__(self, entry):
-        self._entry = entry
-
-    def __getattr__(self, name):
-        return getattr(self._entry, name)
-
-
 def timeline_for(user, referral: Referral) -> list:
     """The steps the user may read: every step of the user's own agency; of the other party's,
-    those that concern both (from the sending on), never their internal ones."""
+    those that concern both (from the sending on), never their internal ones. The sending
+    leader's approval is, to the receiver, the sending, without the leader's comment."""
     mine = parties(user, referral)
     if not mine:
         return []
@@ -118,11 +107,13 @@ def timeline_for(user, referral: Referral) -> list:
         if entry.agency_id == user.agency_id:
             shown.append(entry)
         elif entry.action in SHARED_STEPS and not entry.internal:
-            shown.append(SharedEntry(entry) if entry.action in PRIVATE_COMMENT else entry)
+            shown.append(core.OtherPartysStep(entry, SHOWN_AS.get(entry.action))
+                         if entry.action in PRIVATE_COMMENT else entry)
     return shown
 
 
 def readable_attachments(user, referral: Referral) -> list[Attachment]:
-    """Evidence of the referral, and the files of the timeline steps the user may read."""
-    return [*referral.attachments,
+    """Evidence of the referral, of the findings it cites as sent, and the files of the
+    timeline steps the user may read."""
+    return [*referral.attachments, *(a for cited in referral.cited for a in cited.attachments),
             *(a for entry in timeline_for(user, referral) for a in entry.attachments)]

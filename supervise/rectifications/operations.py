@@ -34,7 +34,7 @@ from supervise.rectifications.models import (
     RectificationState,
     RectificationStep,
 )
-from supervise.rectifications.workflow import ISSUED, OPEN, TRANSITIONS, Action, Party
+from supervise.rectifications.workflow import ISSUE, ISSUED, OPEN, TRANSITIONS, Action, Party
 from supervise.settings.models import get_setting
 from supervise.workflow import RECOUNT, Step, Workflow, flush, text_field, with_steps
 
@@ -99,7 +99,7 @@ def issue_rectification(user: User, finding: Finding, plan: Any, due: Any = None
         warn_at=deadlines.warning_start(due_at, get_setting("due_soon_working_days"), cal),
         calendar_complete=complete, due_days=due_days)
     db.session.add(rectification)
-    _step_row(rectification, user, "issue", None, S.NOT_STARTED, "")
+    _step_row(rectification, user, ISSUE, None, S.NOT_STARTED, "")
     flush()
     record_event("rectification.issue", actor=user, obj=rectification,
                  details={"finding": finding.public_id, "plan": plan.value,

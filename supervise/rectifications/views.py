@@ -81,10 +81,13 @@ def _detail(rectification, status: int = 200, errors: dict | None = None):
     user = current_actor()
     return render_template(
         "rectifications/detail.html", r=_shown(user, rectification),
+        steps=[AllowList(s, UNIT_PAGE["steps"]) if policy.is_unit_contact(user) else s
+               for s in rectification_access.steps_for(user, rectification)],
+        canonical_url=url_for("rectifications.rectification", public_id=rectification.public_id),
         clock=queries.clock(rectification),
         actions=rectification_access.rectification_actions(user, rectification),
         unit_view=policy.is_unit_contact(user), errors=errors or {}, plans=list(Plan),
-        **step_labels(Action, RectificationState, issue=_("Issued"),
+        **step_labels(Action, RectificationState, issue=_("Issued for rectification"),
                       escalate=_("Escalated to the leader"),
                       recount=_("Deadline counted again")),
     ), status

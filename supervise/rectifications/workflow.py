@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from supervise.notifications.models import Kind as N
 from supervise.rectifications.models import RectificationState as S
 from supervise.vocabulary import LabelledEnum
-from supervise.workflow import Notice, table, transition
+from supervise.workflow import RECOUNT, Notice, table, transition
 
 
 class Party(StrEnum):
@@ -52,3 +52,13 @@ TRANSITIONS = table(
 )
 # Issuing creates the item (operations.issue_rectification); it tells the unit.
 ISSUED = (Notice(N.RECTIFICATION_ISSUED, Party.UNIT),)
+
+# The step that creates the item (operations.issue_rectification).
+ISSUE = "issue"
+# What the audited unit reads of the item's history: the issue, its own reports and what is
+# addressed to it (a send-back, a chaser, the sign-off, a deadline counted again). The issuing
+# agency's internal steps (verifying, asking its leader for sign-off, the escalation to that
+# leader) and the leader's comment on the sign-off stay inside the agency.
+UNIT_STEPS = frozenset({ISSUE, Action.REPORT, Action.SEND_BACK, Action.APPROVE_SIGN_OFF,
+                        Action.CHASE, RECOUNT})
+UNIT_COMMENTS = frozenset({Action.SEND_BACK, Action.CHASE, RECOUNT})

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from supervise.accounts.models import Agency, User
+from supervise.accounts.models import Agency, AgencyKind, User
 from supervise.attachments.models import Attachment
 from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
 from supervise.findings.models import Finding
+from supervise.settings.models import Category
 from supervise.vocabulary import LabelledEnum
 from supervise.workflow import StepMixin
 
@@ -37,7 +39,8 @@ class ReferralState(LabelledEnum):
 
 
 class Disposition(LabelledEnum):
-    """How a commission disposes of a clue (监督执纪工作规则), and other answers."""
+    """How the receiver disposes of a referral: a commission by the rules of discipline
+    inspection (监督执纪工作规则), a department by what it did with the request."""
 
     TALK_OR_INQUIRY = "talk_or_inquiry", _l("Talk or written inquiry")
     PRELIMINARY_VERIFICATION = "preliminary_verification", _l("Preliminary verification")
@@ -45,7 +48,26 @@ class Disposition(LabelledEnum):
     CLOSED = "closed", _l("Closed without action")
     CASE_OPENED = "case_opened", _l("Case opened for review and investigation")
     TRANSFERRED = "transferred", _l("Passed to another authority")
-    HANDLED = "handled", _l("Handled (departments)")
+    HANDLED = "handled", _l("Handled")
+    ADOPTED = "adopted", _l("Adopted")
+    PARTLY_ADOPTED = "partly_adopted", _l("Partly adopted")
+    NOT_ADOPTED = "not_adopted", _l("Not adopted")
+    PASSED_ON = "passed_on", _l("Passed to another department")
+
+
+COMMISSION_DISPOSITIONS = (Disposition.TALK_OR_INQUIRY, Disposition.PRELIMINARY_VERIFICATION,
+                           Disposition.HELD, Disposition.CLOSED, Disposition.CASE_OPENED,
+                           Disposition.TRANSFERRED)
+DEPARTMENT_DISPOSITIONS = (Disposition.HANDLED, Disposition.ADOPTED, Disposition.PARTLY_ADOPTED,
+                           Disposition.NOT_ADOPTED, Disposition.PASSED_ON)
+
+
+def dispositions_for(receiver_kind: AgencyKind) -> tuple[Disposition, ...]:
+    """The dispositions the receiving agency chooses from: the commission's own list, or the
+    list of every other receiver (the organisation department, a bureau...)."""
+    if receiver_kind == AgencyKind.DISCIPLINE:
+        return COMMISSION_DISPOSITIONS
+    return DEPARTMENT_DISPOSITIONS
 
 
 referral_findings = sa.Table(
@@ -127,14 +149,54 @@ class Referral(PublicIdMixin, db.Model):
         back_populates="referral", order_by="Extension.id")
     attachments: Mapped[list[Attachment]] = relationship(
         primaryjoin="and_(Attachment.referral_id == Referral.id, "
-                    "Attachment.timeline_entry_id.is_(None))",
+                    "Attachment.timeline_entry_id.is_(None), "
+                    "Attachment.cited_finding_id.is_(None))",
         order_by="Attachment.uploaded_at", viewonly=True)
+    cited: Mapped[list[CitedFinding]] = relationship(
+        back_populates="referral", order_by="CitedFinding.position")
 
     __mapper_args__ = {"version_id_col": version}
 
     @property
     def calendar_complete(self) -> bool:
         return self.acknowledge_calendar_complete and self.answer_calendar_complete
+
+
+class CitedFinding(db.Model):
+    """A finding the referral cites, as it was when the referral was sent: what the receiver
+    reads of it, whatever the finding became afterwards. Its evidence files are copies made at
+    the sending (Attachment.cited_finding_id)."""
+
+    __tablename__ = "referral_cited_findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
+    finding_id: Mapped[int] = mapped_column(sa.ForeignKey("findings.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    owner_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    category_code: Mapped[str] = mapped_column(sa.ForeignKey("categories.code"))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    facts: Mapped[str] = mapped_column(sa.Text)
+    amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 2))
+    legal_basis: Mapped[str] = mapped_column(sa.Text, default="")
+    recommendation: Mapped[str] = mapped_column(sa.Text, default="")
+
+    referral: Mapped[Referral] = relationship(back_populates="cited")
+    finding: Mapped[Finding] = relationship()
+    owner_agency: Mapped[Agency] = relationship(foreign_keys=[owner_agency_id])
+    unit: Mapped[Agency] = relationship(foreign_keys=[unit_id])
+    category: Mapped[Category] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        primaryjoin="Attachment.cited_finding_id == CitedFinding.id",
+        foreign_keys="Attachment.cited_finding_id", order_by="Attachment.id", viewonly=True)
+
+    @classmethod
+    def copy_of(cls, finding: Finding, position: int) -> CitedFinding:
+        return cls(finding=finding, position=position, owner_agency_id=finding.owner_agency_id,
+                   unit_id=finding.unit_id, category_code=finding.category_code,
+                   title=finding.title, facts=finding.facts, amount=finding.amount,
+                   legal_basis=finding.legal_basis, recommendation=finding.recommendation)
 
 
 class PersonInvolved(db.Model):

@@ -37,7 +37,7 @@ from supervise.notifications.outbox import Audience
 from supervise.policy import findings as finding_access
 from supervise.policy import referrals as referral_access
 from supervise.referrals.models import (
-    Disposition,
+    CitedFinding,
     Extension,
     ExtensionDecision,
     PersonInvolved,
@@ -45,6 +45,7 @@ from supervise.referrals.models import (
     ReferralKind,
     ReferralState,
     TimelineEntry,
+    dispositions_for,
 )
 from supervise.referrals.workflow import CHASEABLE, EDITABLE, TRANSITIONS, Action, Party
 from supervise.settings.models import get_setting
@@ -306,6 +307,24 @@ def _approve(step: Step) -> None:
     referral.handler = None
     referral.disposition, referral.result = None, ""
     start_clocks(referral, step.now)
+    if not referral.cited:
+        _copy_cited_findings(step)
+
+
+def _copy_cited_findings(step: Step) -> None:
+    """What the receiver reads of the cited findings: their text and evidence as sent, copied
+    now, so that a later edit of a finding does not change what was sent."""
+    referral = step.record
+    cited = referral.cited = [CitedFinding.copy_of(finding, i)
+                              for i, finding in enumerate(referral.findings)]
+
+    def copy_evidence(_entry):
+        for copy in cited:
+            for attachment in copy.finding.attachments:
+                attachments.copy(step.user, attachment, record=referral,
+                                 referral_id=referral.id, cited_finding_id=copy.id)
+
+    step.after_flush.append(copy_evidence)
 
 
 def _acknowledge(step: Step) -> None:
@@ -326,9 +345,9 @@ def _assign(step: Step) -> None:
 
 def _answer(step: Step) -> None:
     referral = step.record
-    try:
-        disposition = Disposition(step.data.disposition)
-    except ValueError:
+    disposition = next((d for d in dispositions_for(referral.receiver_agency.kind)
+                        if d.value == step.data.disposition), None)
+    if disposition is None:
         step.errors["disposition"] = _("Choose a disposition.")
     result = text_field(step.data, "result", step.errors, required=True, limit=20000)
     if step.errors:

@@ -18,11 +18,13 @@ from marshmallow import Schema, fields, validate
 from supervise.calendar.deadlines import ClockStatus
 from supervise.findings.schemas import (
     AttachmentSchema,
+    CategorySchema,
     PersonSchema,
 )
 from supervise.policy import referrals as referral_access
 from supervise.referrals import queries
 from supervise.referrals.models import (
+    COMMISSION_DISPOSITIONS,
     Disposition,
     ExtensionDecision,
     ReferralKind,
@@ -39,6 +41,7 @@ from supervise.schemas import (
     StepSchema,
     Version,
     WorkflowRecordSchema,
+    Yuan,
 )
 
 CLOCK_STATUSES = [s.value for s in ClockStatus]
@@ -215,6 +218,21 @@ class FindingRefSchema(Schema):
     title = fields.String()
 
 
+class CitedFindingSchema(Schema):
+    """A cited finding as it was when the referral was sent."""
+
+    id = fields.Function(lambda c: c.finding.public_id)
+    title = fields.String()
+    owner = fields.Nested(AgencyRefSchema, attribute="owner_agency")
+    unit = fields.Nested(AgencyRefSchema)
+    category = fields.Nested(CategorySchema)
+    amount = Yuan(allow_none=True)
+    facts = fields.String()
+    legal_basis = fields.String()
+    recommendation = fields.String()
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+
+
 class TimelineEntrySchema(StepSchema):
     internal = fields.Boolean(metadata={"description": "The receiver's own handling note"})
     attachments = fields.List(fields.Nested(AttachmentSchema))
@@ -245,6 +263,9 @@ class ReferralSchema(ReferralBaseSchema):
     feedback_request = fields.String()
     persons_involved = fields.List(fields.Nested(PersonInvolvedSchema), attribute="persons")
     findings = fields.List(fields.Nested(FindingRefSchema))
+    cited_findings = fields.List(fields.Nested(CitedFindingSchema), attribute="cited", metadata={
+        "description": "The findings cited, as they were when the referral was sent (empty "
+                       "before), with copies of their evidence"})
     attachments = fields.List(fields.Nested(AttachmentSchema))
     disposition = fields.Method("_disposition", allow_none=True)
     result = fields.String()
@@ -297,3 +318,9 @@ class ReferralStepSchema(ReferralSchema):
 class DispositionSchema(Schema):
     code = fields.String(attribute="value")
     name = fields.String(attribute="label")
+    receivers = fields.Method("_receivers", metadata={
+        "description": "who records it: `discipline` (the commission) or `department` (every "
+                       "other receiver)"})
+
+    def _receivers(self, disposition):
+        return "discipline" if disposition in COMMISSION_DISPOSITIONS else "department"

@@ -19,12 +19,7 @@ from supervise.policy import Capability, Permission
 from supervise.policy import findings as finding_access
 from supervise.policy import referrals as referral_access
 from supervise.referrals import operations, queries
-from supervise.referrals.models import (
-    Disposition,
-    Referral,
-    ReferralKind,
-    ReferralState,
-)
+from supervise.referrals.models import Referral, ReferralKind, ReferralState, dispositions_for
 from supervise.referrals.workflow import Action
 from supervise.web import current_actor
 from supervise.workflow import step_labels
@@ -260,10 +255,12 @@ def _detail(referral: Referral, status: int = 200, errors: dict | None = None):
         "referrals/detail.html", referral=referral, clocks=queries.clocks(referral),
         entries=entries, actions=referral_access.available_actions(user, referral),
         parties=referral_access.parties(user, referral), handlers=handlers,
-        dispositions=list(Disposition), errors=errors or {},
+        dispositions=dispositions_for(referral.receiver_agency.kind), errors=errors or {},
+        canonical_url=url_for("referrals.referral", public_id=referral.public_id),
         pending_extension=next((e for e in referral.extensions if e.decision is None), None),
-        **step_labels(Action, S, create=_("Created"), escalate=_("Escalated to the leader"),
-                     recount=_("Deadline counted again")),
+        **step_labels(Action, S, create=_("Drafted"), sent=_("Sent to the receiver"),
+                      escalate=_("Escalated to the leader"),
+                      recount=_("Deadline counted again")),
     ), status
 
 

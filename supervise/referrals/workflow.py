@@ -112,5 +112,8 @@ SHARED_STEPS = frozenset({Action.APPROVE, Action.WITHDRAW, Action.ACKNOWLEDGE, A
                           Action.ASSIGN, Action.ANSWER, Action.CLOSE, Action.REOPEN,
                           Action.CHASE, Action.REQUEST_EXTENSION, Action.DECIDE_EXTENSION,
                           ESCALATE, RECOUNT})
-# ...and of those, the ones whose comment is the acting party's own: the leader's approval.
+# ...and of those, the ones whose comment is the acting party's own: the leader's approval,
+# which the receiver reads as the sending.
 PRIVATE_COMMENT = frozenset({Action.APPROVE})
+SENT = "sent"
+SHOWN_AS = {Action.APPROVE: SENT}

@@ -88,6 +88,31 @@ def test_from_issue_to_sign_off(app, world):
     assert "已销号" in finding_page
 
 
+def _history(page) -> str:
+    text = page_text(page)
+    return text[text.index("处理过程"):]
+
+
+def test_the_unit_reads_the_steps_that_concern_it_not_the_audit_bureaus_own(app, world):
+    """The unit reads its item's history from the issue: its reports, the sign-off; never the
+    auditor's verification, the request to the leader, or the leader's comment."""
+    auditor, boss, contact = (as_user(app, n) for n in ("auditor", "audit.boss", "contact"))
+    auditor.post_form(f"/findings/{world.public_id}/rectification", {"plan": "staged"})
+    r = item()
+    assert act(contact, r, "report", measures="全部清退", final="1").status_code == 302
+    assert act(auditor, r, "verify", comment="核实意见XK7").status_code == 302
+    assert act(auditor, r, "sign-off", comment="请审批XK8").status_code == 302
+    assert act(boss, r, "approve-sign-off", comment="领导意见XK9").status_code == 302
+
+    own = _history(auditor.get(f"/rectifications/{r.public_id}"))
+    assert all(marker in own for marker in ("核实意见XK7", "请审批XK8", "领导意见XK9"))
+    assert "核实 →" in own and "申请销号" in own
+    unit = _history(contact.get(f"/rectifications/{r.public_id}"))
+    assert "下发整改" in unit and "审批销号" in unit and "报送整改情况" in unit
+    for marker in ("XK7", "XK8", "XK9", "申请销号", "核实 →"):
+        assert marker not in unit, marker
+
+
 def test_the_unit_sees_only_its_own_items_and_no_case_content(app, world):
     as_user(app, "auditor").post_form(f"/findings/{world.public_id}/rectification",
                                       {"plan": "immediate"})

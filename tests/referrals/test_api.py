@@ -512,13 +512,38 @@ def test_a_list_runs_as_many_queries_for_fifty_rows_as_for_five(world, as_, coun
 
 def test_dispositions_in_the_callers_language(world, as_):
     chinese = as_("disc_staff").get("/dispositions").get_json()
-    assert [d["code"] for d in chinese] == ["talk_or_inquiry", "preliminary_verification",
-                                            "held", "closed", "case_opened", "transferred",
-                                            "handled"]
-    assert all(set(d) == {"code", "name"} for d in chinese)
+    assert [(d["code"], d["receivers"]) for d in chinese] == [
+        ("talk_or_inquiry", "discipline"), ("preliminary_verification", "discipline"),
+        ("held", "discipline"), ("closed", "discipline"), ("case_opened", "discipline"),
+        ("transferred", "discipline"), ("handled", "department"), ("adopted", "department"),
+        ("partly_adopted", "department"), ("not_adopted", "department"),
+        ("passed_on", "department")]
+    assert [d["name"] for d in chinese if d["receivers"] == "department"] == [
+        "已处理", "已采纳", "部分采纳", "不予采纳", "移交其他部门"]
     english = as_("audit_staff").get("/dispositions",
                                      headers={"Accept-Language": "en"}).get_json()
-    assert english[0] == {"code": "talk_or_inquiry", "name": "Talk or written inquiry"}
+    assert english[0] == {"code": "talk_or_inquiry", "name": "Talk or written inquiry",
+                          "receivers": "discipline"}
+
+
+def test_a_receiver_answers_with_a_disposition_of_its_kind(world, as_):
+    """The commission disposes by its rules; a department (here the organisation department)
+    by what it did with the request: each is refused the other's list."""
+    to_commission = referral_in(world, S.IN_HANDLING)
+    refused = as_("disc_staff").post(f"/referrals/{to_commission.public_id}/answer", json={
+        "version": to_commission.version, "disposition": "adopted", "result": "已采纳"})
+    assert refused.status_code == 422
+    assert "disposition" in refused.get_json()["errors"]
+    to_department = referral_in(world, S.IN_HANDLING, receiver_agency=world.org,
+                                handler=world.org_staff)
+    refused = as_("org_staff").post(f"/referrals/{to_department.public_id}/answer", json={
+        "version": to_department.version, "disposition": "case_opened", "result": "立案"})
+    assert refused.status_code == 422
+    answered = as_("org_staff").post(f"/referrals/{to_department.public_id}/answer", json={
+        "version": to_department.version, "disposition": "partly_adopted",
+        "result": "部分采纳审计建议"})
+    assert answered.status_code == 200, answered.get_json()
+    assert answered.get_json()["disposition"] == {"code": "partly_adopted", "name": "部分采纳"}
 
 
 # --- evidence -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ while the agency that returned it lost it.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -128,13 +129,16 @@ def test_a_revision_is_seen_outside_only_once_approved_again(world, as_, returne
 def test_the_other_party_sees_the_timeline_from_the_sending(world, as_, returned):
     rid = returned
     seen = as_("disc_staff").get(f"/referrals/{rid}").get_json()
-    assert [e["action"] for e in seen["timeline"]] == ["approve", "return"]
-    approval = seen["timeline"][0]
-    assert approval["comment"] == ""  # the leader's comment is the audit bureau's own
+    # The leader's approval is, to the receiver, the sending; its comment is the bureau's own.
+    assert [e["action"] for e in seen["timeline"]] == ["sent", "return"]
+    assert seen["timeline"][0]["comment"] == ""
     assert APPROVAL_COMMENT not in as_("disc_staff").get(
         f"/referrals/{rid}").get_data(as_text=True)
-    page = _page(world, "disc.staff", f"/referrals/{rid}")
-    assert APPROVAL_COMMENT not in page_text(page)
+    page = page_text(_page(world, "disc.staff", f"/referrals/{rid}"))
+    timeline = page[page.index("办理过程"):]
+    assert APPROVAL_COMMENT not in page
+    assert "移送 → 已移送待签收" in timeline and "退回" in timeline
+    assert not {"起草", "提交审批", "审批并移送"} & set(re.findall(r"\w+", timeline))
     # The sender reads its own steps, comments included.
     own = as_("audit_staff").get(f"/referrals/{rid}").get_json()
     assert [e["action"] for e in own["timeline"]] == ["create", "submit", "approve", "return"]
@@ -172,3 +176,60 @@ def test_evidence_comes_along_as_a_file_of_its_own(world, as_, upload_dir):
     response = owner.get(f"/referrals/{draft['id']}/attachments/{new.public_id}")
     assert response.status_code == 200 and response.get_data() == PDF
     response.close()
+
+
+def test_the_receiver_reads_the_cited_findings_and_their_evidence_as_sent(world, as_,
+                                                                         upload_dir):
+    """Evidence travels with the referral: the commission reads each cited finding's text and
+    downloads its evidence, as they were when the referral was sent, although it cannot read the
+    finding itself; a later edit of the finding changes nothing of what was sent."""
+    from tests.factories import FindingFactory
+
+    finding = FindingFactory(owner_agency=world.audit, unit=world.edu, created_by=world.audit_staff,
+                             facts="原始事实XK5", legal_basis="定性依据XK6")
+    owner, leader, receiver = as_("audit_staff"), as_("audit_leader"), as_("disc_staff")
+    assert owner.attach(finding.public_id, PDF, "凭证.pdf").status_code == 201
+    rid = owner.post("/referrals", json={
+        "receiver": "discipline", "kind": "clue", "title": "关于某局违规发放津补贴的问题线索",
+        "facts": "违规发放津补贴。", "findings": [finding.public_id]}).get_json()["id"]
+    assert receiver.get(f"/findings/{finding.public_id}").status_code == 404
+    before = receiver.get(f"/referrals/{rid}")
+    assert before.status_code == 404  # a draft: nothing reaches the commission
+    assert owner.post(f"/referrals/{rid}/submit").status_code == 200
+    assert leader.post(f"/referrals/{rid}/approve").status_code == 200
+
+    version = owner.get(f"/findings/{finding.public_id}").get_json()["version"]
+    assert owner.patch(f"/findings/{finding.public_id}", json={
+        "version": version, "facts": "改写后的事实"}).status_code == 200
+    assert owner.get(f"/findings/{finding.public_id}").get_json()["facts"] == "改写后的事实"
+
+    [cited] = receiver.get(f"/referrals/{rid}").get_json()["cited_findings"]
+    assert cited["facts"] == "原始事实XK5" and cited["legal_basis"] == "定性依据XK6"
+    assert cited["unit"]["name"] == "区教育局" and cited["amount"] == "1234.56"
+    [evidence] = cited["attachments"]
+    assert evidence["filename"] == "凭证.pdf"
+    download = receiver.get(f"/referrals/{rid}/attachments/{evidence['id']}")
+    assert download.status_code == 200 and download.get_data() == PDF
+    download.close()
+
+    page = page_text(_page(world, "disc.staff", f"/referrals/{rid}"))
+    assert "原始事实XK5" in page and "定性依据XK6" in page and "凭证.pdf" in page
+    assert "改写后的事实" not in page
+    # An outsider reaches neither the referral nor the copy of the evidence.
+    assert as_("insp_staff").get(
+        f"/referrals/{rid}/attachments/{evidence['id']}").status_code == 404
+
+
+def test_files_of_an_answer_are_listed_with_the_answer(world, as_, upload_dir):
+    from supervise.referrals.models import ReferralState as S
+    from tests.referrals.factories import referral_in
+
+    referral = referral_in(world, S.IN_HANDLING)
+    answered = as_("disc_staff").upload(f"/referrals/{referral.public_id}/answer", {
+        "version": str(referral.version), "disposition": "preliminary_verification",
+        "result": "已初步核实。", "files": (PDF, "核实报告.pdf")})
+    assert answered.status_code == 200, answered.get_json()
+    page = _page(world, "audit.staff", f"/referrals/{referral.public_id}")
+    html = page.get_data(as_text=True)
+    result = html[html.index('id="clock-answer"'):html.index('id="timeline"')]
+    assert "已初步核实。" in result and 'id="answer-files"' in result and "核实报告.pdf" in result

@@ -10,6 +10,17 @@ document.addEventListener("DOMContentLoaded", function () {
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     });
   }
+  // A refused step shows its record's page again at the step's address: put the record's own
+  // address back, so that reloading reads the record instead of posting the step again, and
+  // bring the field that needs fixing into view.
+  var canonical = document.body.getAttribute("data-canonical");
+  if (canonical && window.history.replaceState) {
+    window.history.replaceState(null, "", canonical);
+  }
+  var wrong = document.querySelector(".has-error input, .has-error select, .has-error textarea");
+  if (wrong) {
+    wrong.focus();
+  }
   document.querySelectorAll("[data-confirm]").forEach(function (button) {
     button.addEventListener("click", function (event) {
       if (!window.confirm(button.getAttribute("data-confirm"))) {
