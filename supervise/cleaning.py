@@ -31,7 +31,10 @@ def clean_input(data: Mapping, *, fields: Collection[str], required: Collection[
             continue
         raw = data[field]
         if field not in text_limits:
-            clean(field, raw, values, errors)
+            if field in required and raw in (None, ""):
+                errors[field] = _("Please choose.")  # a choice (a unit, a receiver...) not made
+            else:
+                clean(field, raw, values, errors)
             continue
         value = "" if raw is None else raw
         if not isinstance(value, str):

@@ -93,6 +93,18 @@ def done(message: str | None, location: str):
     return redirect(location)
 
 
+class MarksRequired:
+    """A Flask-WTF form whose fields named in `required` (the operation's own list: the rules
+    are checked there, not by the form) are marked on the page as fields to fill."""
+
+    required: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.required:
+            getattr(self, name).flags.required = True
+
+
 class AllowList:
     """A record as a page shows it to an outside audience: the attributes named in `allowed`,
     nothing else, so that a new column stays hidden until someone names it here. A name maps to

@@ -7,9 +7,12 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from supervise.findings.models import Handling, Sensitivity
+from supervise.findings.operations import REQUIRED
+from supervise.pages import MarksRequired
 
 
-class FindingForm(FlaskForm):
+class FindingForm(MarksRequired, FlaskForm):
+    required = REQUIRED
     unit = SelectField(_l("Audited unit"), validate_choice=False)
     project = SelectField(_l("Project"), validate_choice=False)
     title = StringField(_l("Title"))
@@ -29,7 +32,8 @@ class FindingForm(FlaskForm):
             "recommendation", "sensitivity")}
 
 
-class ShareForm(FlaskForm):
+class ShareForm(MarksRequired, FlaskForm):
+    required = ("agency", "handling")
     agency = SelectField(_l("Share with"), validate_choice=False)
     handling = SelectField(_l("Handling"), validate_choice=False, choices=[
         SelectChoice(h.value, label) for h, label in (
@@ -38,12 +42,14 @@ class ShareForm(FlaskForm):
     note = TextAreaField(_l("Note"))
 
 
-class CommentForm(FlaskForm):
+class CommentForm(MarksRequired, FlaskForm):
+    required = ("body",)
     body = TextAreaField(_l("Comment"))
     thread = HiddenField()
 
 
-class LinkForm(FlaskForm):
+class LinkForm(MarksRequired, FlaskForm):
+    required = ("related",)
     related = SelectField(_l("One of our findings"), validate_choice=False)
 
 

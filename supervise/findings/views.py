@@ -114,11 +114,7 @@ def _detail(finding: Finding, status: int = 200, **forms):
     user = current_actor()
     share_form = forms.get("share_form") or ShareForm()
     share_form.agency.choices = [SelectChoice("", _("Choose…"))] + [
-        SelectChoice(a.code, a.name) for a in db.session.scalars(
-            sa.select(Agency).where(Agency.kind != AgencyKind.AUDITED_UNIT,
-                                    Agency.active.is_(True),
-                                    Agency.id != finding.owner_agency_id)
-            .order_by(Agency.kind, Agency.name))]
+        SelectChoice(a.code, a.name) for a in db.session.scalars(policy.case_partners(user))]
     link_form = forms.get("link_form") or LinkForm()
     own = []
     if finding_access.can_act_on_finding(user, FindingAction.LINK, finding):

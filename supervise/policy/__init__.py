@@ -13,6 +13,7 @@ from supervise.policy.core import (
     attachment_or_404,
     can,
     capabilities_of,
+    case_partners,
     enforce,
     has,
     init_app,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, request
 from flask_login import current_user
 
-from supervise.accounts.models import AgencyKind, Role
+from supervise.accounts.models import Agency, AgencyKind, Role, User, UserRole
 from supervise.extensions import db
 from supervise.web import Denied, bearer_token
 
@@ -71,6 +71,21 @@ class Capability(StrEnum):
 def reads_cases(user) -> bool:
     """Staff and leaders of any agency but an audited unit may read case content."""
     return can(user, Permission.CASE_CONTENT) and user.agency.kind != AgencyKind.AUDITED_UNIT
+
+
+def case_partners(user) -> sa.Select:
+    """The agencies the user's agency may share a finding with or send a referral to: active,
+    not an audited unit, not its own, and with an active account that reads case content (an
+    agency of administrators only, such as the IT bureau, is none)."""
+    case_roles = [role for role, granted in ROLE_PERMISSIONS.items()
+                  if Permission.CASE_CONTENT in granted]
+    readers = (sa.select(User.id).join(UserRole, UserRole.user_id == User.id)
+               .where(User.agency_id == Agency.id, User.active.is_(True),
+                      UserRole.role.in_(case_roles)))
+    return (sa.select(Agency)
+            .where(Agency.kind != AgencyKind.AUDITED_UNIT, Agency.active.is_(True),
+                   Agency.id != user.agency_id, readers.exists())
+            .order_by(Agency.kind, Agency.name))
 
 
 def records_findings(user) -> bool:

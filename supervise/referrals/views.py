@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from supervise import policy
-from supervise.accounts.models import Agency, AgencyKind, Role, User
+from supervise.accounts.models import Role, User
 from supervise.attachments.web import serve
 from supervise.extensions import db
 from supervise.findings.models import Finding
@@ -165,9 +165,7 @@ def _form_data() -> dict:
 
 
 def _form_choices(user, referral: Referral | None):
-    receivers = db.session.scalars(sa.select(Agency).where(
-        Agency.kind != AgencyKind.AUDITED_UNIT, Agency.active.is_(True),
-        Agency.id != user.agency_id).order_by(Agency.kind, Agency.name)).all()
+    receivers = db.session.scalars(policy.case_partners(user)).all()
     findings = db.session.scalars(sa.select(Finding).where(
         finding_access.referrable_findings_clause(user)).order_by(Finding.created_at.desc())
         .limit(300)).all()

@@ -208,6 +208,36 @@ def test_bad_finding_input_is_refused_and_changes_nothing(app, district, change,
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == seq
 
 
+def test_a_failed_finding_form_keeps_the_input_and_asks_to_choose(app, district):
+    """Nothing chosen is "please choose" next to the field, not "unknown unit"; what was typed
+    stays; the fields to fill are marked."""
+    auditor = as_user(app, "auditor")
+    blank = auditor.get("/findings/new").get_data(as_text=True)
+    for name in ("unit", "title", "facts", "category"):
+        label = re.search(rf'<label for="{name}">[^<]*</label>(.*?)\n', blank).group(1)
+        assert 'class="required"' in label, name
+    response = auditor.post_form("/findings/new", {
+        "unit": "", "project": "", "title": "食堂采购未招标XK10", "facts": "事实经过XK11",
+        "category": "", "amount": "10.00", "sensitivity": "normal"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    unit = html[html.index('<label for="unit">'):html.index('<label for="project">')]
+    assert "请选择。" in unit and "未知" not in unit
+    assert "食堂采购未招标XK10" in html and "事实经过XK11" in html
+
+
+def test_only_agencies_with_readers_are_offered_to_share_with_or_refer_to(app, district):
+    """An agency of administrators only (the IT bureau) is not offered as a partner."""
+    agencies, _people = district
+    it = AgencyFactory(code="data-bureau", name="区数据局", kind=AgencyKind.DEPARTMENT)
+    UserFactory(username="it.admin", agency=it, roles=["sysadmin"])
+    finding = finding_for(agencies)
+    auditor = as_user(app, "auditor")
+    for url in (f"/findings/{finding.public_id}", "/referrals/new"):
+        html = auditor.get(url).get_data(as_text=True)
+        assert "区纪委监委" in html and "区数据局" not in html, url
+
+
 def test_stale_edit_is_refused_with_409(app, district):
     agencies, _people = district
     finding = finding_for(agencies, title="原标题")
