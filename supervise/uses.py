@@ -21,6 +21,8 @@ class CaseUses:
     referrals: list[Referral] = field(default_factory=list)
     # The rectification by the audited unit, for the agency that issued it.
     rectification: Rectification | None = None
+    # How far its rectification is, for an agency the finding is shared with.
+    shared_progress: object | None = None
     may_issue_rectification: bool = False
     plans: tuple[Plan, ...] = tuple(Plan)
 
@@ -32,9 +34,14 @@ def case_uses_of(user, finding: Finding) -> CaseUses:
         Rectification.finding_id == finding.id, Rectification.owner_agency_id == user.agency_id))
     return CaseUses(
         referrals=list(referrals), rectification=rectification,
+        shared_progress=rectification_access.progress_of_shared(user, [finding.id]).get(
+            finding.id),
         may_issue_rectification=rectification_access.may_issue_rectification(user, finding))
 
 
 def init_app(app) -> None:
     app.jinja_env.globals["case_uses"] = lambda finding: case_uses_of(
         current_actor(), finding)
+    # For a list of findings shared with the reader: how far each one's rectification is.
+    app.jinja_env.globals["shared_progress"] = lambda findings: \
+        rectification_access.progress_of_shared(current_actor(), [f.id for f in findings])

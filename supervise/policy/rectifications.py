@@ -7,6 +7,9 @@ import sqlalchemy as sa
 
 from supervise import workflow
 from supervise.accounts.models import Role
+from supervise.extensions import db
+from supervise.findings.models import Share
+from supervise.pages import AllowList
 from supervise.policy import core
 from supervise.policy.core import is_unit_contact, one_or_404, reads_cases, records_findings
 from supervise.rectifications.models import Rectification
@@ -77,3 +80,21 @@ def steps_for(user, rectification) -> list:
         return list(rectification.steps)
     return [step if step.action in UNIT_COMMENTS else core.OtherPartysStep(step)
             for step in rectification.steps if step.action in UNIT_STEPS]
+
+
+# What an agency a finding is shared with reads of its rectification (巡审联动 follow-up): how far
+# it is, never the reports, their evidence or the history.
+PROGRESS = {"state": None, "plan": None, "due_at": None, "calendar_complete": None,
+            "signed_off_at": None, "amount_recovered": None}
+
+
+def progress_of_shared(user, finding_ids) -> dict[int, AllowList]:
+    """The rectification of each of these findings that is shared with the user's agency (and
+    not withdrawn), by finding id, as PROGRESS allows."""
+    if not reads_cases(user) or not finding_ids:
+        return {}
+    shared = sa.select(Share.finding_id).where(Share.agency_id == user.agency_id,
+                                               Share.withdrawn_at.is_(None))
+    rows = db.session.scalars(sa.select(Rectification).where(
+        Rectification.finding_id.in_(list(finding_ids)), Rectification.finding_id.in_(shared)))
+    return {r.finding_id: AllowList(r, PROGRESS) for r in rows}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from supervise import workflow
 from supervise.calendar.deadlines import ClockStatus, clock_status
 from supervise.database import now_utc
+from supervise.extensions import db
 from supervise.policy import rectifications as rectification_access
 from supervise.rectifications.models import (
     Rectification,
@@ -60,6 +61,25 @@ def filtered(user, *, state: str = "", clock: str = "", unit: str = "",
     if unit:
         query = query.where(Rectification.unit.has(Agency.code == unit))
     return query
+
+
+def state_counts(user, **narrowed) -> dict[S, int]:
+    """How many of the visible items (narrowed as `filtered` narrows, but not by state) are in
+    each state: one statement."""
+    query = filtered(user, **narrowed).order_by(None).subquery()
+    rows = db.session.execute(sa.select(query.c.state, sa.func.count()).group_by(query.c.state))
+    found = {S(state): count for state, count in rows}
+    return {state: found.get(state, 0) for state in S}
+
+
+def units(user) -> list:
+    """The audited units of the items the user sees, for the unit filter."""
+    from supervise.accounts.models import Agency
+
+    ids = rectification_access.visible_rectifications(user).with_only_columns(
+        Rectification.unit_id).distinct()
+    return list(db.session.scalars(sa.select(Agency).where(Agency.id.in_(ids))
+                                   .order_by(Agency.name)))
 
 
 def for_list(query: sa.Select) -> sa.Select:

@@ -56,9 +56,12 @@ def rectifications():
         rectification_access.visible_rectifications(user).where(False)
     page = paginate(queries.for_list(query))
     unit_view = policy.is_unit_contact(user)
+    counts = queries.state_counts(user, clock=args["clock"], unit=args["unit"]) \
+        if not errors else dict.fromkeys(RectificationState, 0)
     return render_template("rectifications/list.html", page=page, args=args, errors=errors,
                            rows=[(_shown(user, r), queries.clock(r)) for r in page.items],
-                           states=list(RectificationState), unit_view=unit_view), \
+                           states=list(RectificationState), unit_view=unit_view,
+                           counts=counts, units=[] if unit_view else queries.units(user)), \
         400 if errors else 200
 
 

@@ -238,6 +238,25 @@ def test_only_agencies_with_readers_are_offered_to_share_with_or_refer_to(app, d
         assert "区纪委监委" in html and "区数据局" not in html, url
 
 
+def test_the_inspection_office_follows_the_rectification_of_what_was_shared(app, district):
+    """巡审联动 follow-up: the office reads how far the rectification of a finding shared with it
+    is (state and report-by date), never the item itself, its reports or its history."""
+    agencies, people = district
+    shared = finding_for(agencies, title="共享问题XK12")
+    ShareFactory(finding=shared, agency=agencies["inspection"], shared_by=people["auditor"])
+    auditor = as_user(app, "auditor")
+    assert auditor.post_form(f"/findings/{shared.public_id}/rectification",
+                             {"plan": "staged"}).status_code == 302
+    inspector = as_user(app, "inspector")
+    listed = inspector.get("/findings", query_string={"scope": "shared_with_us"})
+    row = page_text(listed)
+    assert "共享问题XK12" in row and "未整改" in row
+    page = inspector.get(f"/findings/{shared.public_id}").get_data(as_text=True)
+    progress = page[page.index('id="shared-progress"'):]
+    assert "未整改" in progress[:400] and "前报告" in progress[:400]
+    assert "/rectifications/" not in page
+
+
 def test_stale_edit_is_refused_with_409(app, district):
     agencies, _people = district
     finding = finding_for(agencies, title="原标题")
