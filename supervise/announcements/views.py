@@ -1,7 +1,8 @@
 """The public announcement of rectification results, and its publication.
 
-Leaders of the agency that leads a project publish, republish and unpublish it from the project's
-page. Anyone, without signing in, reads the list of published projects and each announcement; those
+Leaders of the agency that leads a project publish and republish it from a preview of its own,
+where they review the public result text of each item, and unpublish it from the project's page.
+Anyone, without signing in, reads the list of published projects and each announcement; those
 pages show the snapshot taken at publication and nothing else.
 """
 
@@ -12,9 +13,7 @@ from decimal import Decimal
 from flask import (
     Blueprint,
     abort,
-    flash,
     make_response,
-    redirect,
     render_template,
     request,
     url_for,
@@ -24,6 +23,7 @@ from flask_babel import gettext as _
 from supervise import policy
 from supervise.announcements import operations
 from supervise.extensions import db
+from supervise.pages import attempt, done
 from supervise.pagination import paginate
 from supervise.policy import Permission
 from supervise.policy import projects as project_access
@@ -48,25 +48,42 @@ def announcement_panel(project: Project):
 
 # --- the leader's controls ----------------------------------------------------------------------
 
-@blueprint.route("/projects/<public_id>/announcement", methods=["POST"])
+RESULT_FIELD = "result-"  # + the finding's public id: the public result text of that item
+
+
+@blueprint.route("/projects/<public_id>/announcement", methods=["GET", "POST"])
 @policy.requires(Permission.APPROVE)
 def publish(public_id: str):
+    """The preview of the announcement, where the leader reviews each item's public result text
+    and confirms; posted, the publication (or the preview again with why not: nothing is
+    published then)."""
     user = current_actor()
     project = project_access.project_or_404(user, public_id)
+    posting = request.method == "POST"
     confirmed = request.form.get("confirm", "").strip().lower() in CONFIRMED
+
+    def show(status: int, errors: dict):
+        shown = operations.preview(user, project)
+        texts = {item.finding: request.form.get(RESULT_FIELD + item.finding, item.prefill)
+                 if posting else item.prefill for item in shown.items}
+        return render_template(
+            "announcements/preview.html", project=project, preview=shown, texts=texts,
+            errors=errors, confirmed=confirmed, result_field=RESULT_FIELD,
+            result_limit=operations.RESULT_LIMIT), status
+
+    if not posting:
+        return show(200, {})
+    results = {name.removeprefix(RESULT_FIELD): value for name, value in request.form.items()
+               if name.startswith(RESULT_FIELD)}
     republishing = operations.announcement_of(project) is not None
-    try:
-        operations.publish(user, project, confirm_unverified=confirmed)
-    except operations.UnverifiedItems as exc:
-        db.session.rollback()
-        return render_template("announcements/confirm.html", project=project,
-                               message=exc.message, unverified=exc.unverified,
-                               items=exc.items, republishing=republishing), 409
-    db.session.commit()
-    flash(_("The results were published again.") if republishing
-          else _("The results were published."), "success")
-    return redirect(url_for("findings.project", public_id=project.public_id,
-                            _anchor="announcement"))
+    return attempt(
+        lambda: operations.publish(user, project, confirm_unverified=confirmed,
+                                   results=results),
+        done=lambda _announcement: done(
+            _("The results were published again.") if republishing
+            else _("The results were published."),
+            url_for("findings.project", public_id=project.public_id, _anchor="announcement")),
+        show=show, invalid_status=422)
 
 
 @blueprint.route("/projects/<public_id>/announcement/delete", methods=["POST"])
@@ -76,9 +93,8 @@ def unpublish(public_id: str):
     project = project_access.project_or_404(user, public_id)
     operations.unpublish(user, project)
     db.session.commit()
-    flash(_("The announcement was taken off the public pages."), "success")
-    return redirect(url_for("findings.project", public_id=project.public_id,
-                            _anchor="announcement"))
+    return done(_("The announcement was taken off the public pages."),
+                url_for("findings.project", public_id=project.public_id, _anchor="announcement"))
 
 
 # --- open pages ---------------------------------------------------------------------------------

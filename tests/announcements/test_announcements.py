@@ -1,10 +1,14 @@
-"""The public announcement of rectification results (审计结果公告): who publishes, what the open
-pages show without sign-in, the snapshot, unpublishing, unverified items, and the sensitive fields
-that never reach the public."""
+"""The public announcement of rectification results (审计结果公告): who publishes, the preview where
+the leader reviews each item's public text, what the open pages show without sign-in (public
+words only), the snapshot, unpublishing, unverified items, the texts refused for naming a person
+or carrying an identity card or phone number, and the sensitive fields that never reach the
+public."""
 
 from __future__ import annotations
 
+import html as html_lib
 import json
+import logging
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -13,12 +17,12 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from supervise.accounts.models import AgencyKind
+from supervise.accounts.models import Agency, AgencyKind
 from supervise.announcements import operations
 from supervise.announcements.models import Announcement
 from supervise.attachments.models import Attachment
 from supervise.database import now_utc
-from supervise.errors import OperationError
+from supervise.errors import InvalidInput, OperationError
 from supervise.extensions import db
 from supervise.findings.models import Comment, FindingStatus
 from supervise.rectifications.models import (
@@ -47,6 +51,9 @@ from tests.helpers import events
 S = RectificationState
 PROJECT_NAME = "2025年度区教育局部门预算执行审计"
 
+# Words of the bureau's own workflow that the public never reads.
+INTERNAL_WORDS = ["已销号", "核实通过", "销号待审批", "已整改待核实", "长期整改", "未整改"]
+
 
 # --- the district, built directly in the database ------------------------------------------------
 
@@ -71,12 +78,13 @@ def finding_of(world, **fields):
                           created_by=world.staff, **fields)
 
 
-def rectify(world, finding, state: RectificationState, reports=()) -> Rectification:
+def rectify(world, finding, state: RectificationState, reports=(),
+            plan: Plan = Plan.STAGED) -> Rectification:
     """A rectification in `state`, with reports given as (measures, amount, final)."""
     now = now_utc()
     rectification = Rectification(
         finding_id=finding.id, unit_id=finding.unit_id, owner_agency_id=finding.owner_agency_id,
-        plan=Plan.STAGED, state=state, title=finding.title, facts=finding.facts,
+        plan=plan, state=state, title=finding.title, facts=finding.facts,
         issued_by_id=world.leader.id, due_at=now + timedelta(days=60),
         warn_at=now + timedelta(days=53))
     db.session.add(rectification)
@@ -104,6 +112,23 @@ def verified(world):
     return SimpleNamespace(first=first, second=second)
 
 
+def refer(world, finding, *names: str) -> Referral:
+    """A clue sent to the discipline commission, citing `finding`, naming `names`."""
+    discipline = db.session.scalar(sa.select(Agency).where(Agency.code == "discipline")) \
+        or AgencyFactory(code="discipline", kind=AgencyKind.DISCIPLINE)
+    now = now_utc()
+    referral = Referral(
+        sender_agency_id=world.audit.id, receiver_agency_id=discipline.id,
+        kind=ReferralKind.CLUE, state=ReferralState.SENT, title="问题线索移送",
+        facts="事实", created_by_id=world.staff.id, sent_at=now, first_sent_at=now,
+        findings=[finding],
+        persons=[PersonInvolved(name=name, title="科长", position=n)
+                 for n, name in enumerate(names)])
+    db.session.add(referral)
+    db.session.commit()
+    return referral
+
+
 def signed_in(app, username):
     client = app.test_client()
     response = client.sign_in(username)
@@ -123,6 +148,29 @@ def public_url(project) -> str:
     return f"/public/announcements/{project.public_id}"
 
 
+def preview_texts(response) -> dict[str, str]:
+    """The result text fields of a preview page, as the browser would post them."""
+    html = response.get_data(as_text=True)
+    return {name: html_lib.unescape(value) for name, value in re.findall(
+        r'<textarea id="[^"]*" name="(result-[^"]+)"[^>]*>(.*?)</textarea>', html, re.S)}
+
+
+def field_of(finding) -> str:
+    return f"result-{finding.public_id}"
+
+
+def publish_through_preview(client, project, texts: dict | None = None, confirm=False):
+    """What a leader does: open the preview, change some texts (by finding), publish."""
+    page = client.get(publish_url(project))  # the preview
+    assert page.status_code == 200
+    form = preview_texts(page)
+    for finding, text in (texts or {}).items():
+        form[field_of(finding)] = text
+    if confirm:
+        form["confirm"] = "1"
+    return client.post_form(publish_url(project), form)
+
+
 def assert_open_page(response) -> None:
     """A page for the public: no sign-in, nothing inline that the CSP would block."""
     assert response.status_code == 200
@@ -133,16 +181,35 @@ def assert_open_page(response) -> None:
     assert "<style" not in html
 
 
-# --- publishing -------------------------------------------------------------------------------
 
-def test_leader_publishes_and_anyone_reads_without_signing_in(app, world, verified):
+# --- the preview and publishing ---------------------------------------------------------------
+
+FIRST_PREFILL = "经审计机关核实，该问题已整改，追回或退还资金235,567.89 元。"
+SECOND_PREFILL = "经审计机关核实，该问题已整改。"
+
+
+def test_leader_previews_publishes_and_anyone_reads_without_signing_in(app, world, verified):
     leader = signed_in(app, "leader")
-    page = leader.get(f"/projects/{world.project.public_id}")
-    html = page.get_data(as_text=True)
-    assert f'action="{publish_url(world.project)}"' in html and 'name="csrf_token"' in html
+    html = leader.get(f"/projects/{world.project.public_id}").get_data(as_text=True)
+    assert f'href="{publish_url(world.project)}"' in html  # the preview, a page of its own
     assert "/announcement/delete" not in html  # nothing to unpublish yet
 
-    response = leader.post_form(publish_url(world.project))
+    preview = leader.get(publish_url(world.project))
+    assert preview.status_code == 200
+    html = preview.get_data(as_text=True)
+    assert f'action="{publish_url(world.project)}"' in html and 'name="csrf_token"' in html
+    assert "data-confirm=" in html and PROJECT_NAME in html  # the final button names the record
+    text = page_text(preview)
+    assert "确认发布" in text and "区审计局" in text
+    assert "已整改" in text and not any(word in text for word in INTERNAL_WORDS)
+    # Prefilled from what the bureau verified, never from what the unit wrote.
+    assert preview_texts(preview) == {field_of(verified.first): FIRST_PREFILL,
+                                      field_of(verified.second): SECOND_PREFILL}
+    assert "已追回全部违规发放资金" not in html and "已完善政府采购内控制度" not in html
+    assert announcements_count() == 0 and events("announcement.publish") == []
+
+    edited = "已清退违规发放的津补贴，并修订了津补贴发放办法。"
+    response = publish_through_preview(leader, world.project, {verified.first: edited})
     assert response.status_code == 302
     assert response.headers["Location"].startswith(f"/projects/{world.project.public_id}")
     announcement = db.session.scalar(sa.select(Announcement))
@@ -169,45 +236,61 @@ def test_leader_publishes_and_anyone_reads_without_signing_in(app, world, verifi
     detail = anonymous.get(public_url(world.project))
     assert_open_page(detail)
     text = page_text(detail)
-    for expected in (PROJECT_NAME, "区审计局", "违规发放津补贴问题", "违规发放津补贴",
-                     "1,234,567.89 元", "政府采购程序不规范问题", "政府采购", "50,000.00 元",
-                     "已销号", "已追回全部违规发放资金并修订津补贴发放办法",
-                     "235,567.89 元",  # recovered: the sum of both reports
-                     "已完善政府采购内控制度"):
+    assert "区审计局 · 审计结果公告" in text  # the header names the publishing bureau
+    assert "<title>" + PROJECT_NAME + " · 区审计局" in detail.get_data(as_text=True)
+    for expected in (PROJECT_NAME, "违规发放津补贴问题", "违规发放津补贴", "1,234,567.89 元",
+                     "政府采购程序不规范问题", "政府采购", "50,000.00 元", "已整改", edited,
+                     SECOND_PREFILL,
+                     "235,567.89 元"):  # recovered: the sum of both reports
         assert expected in text, expected
-    assert "已制定整改方案" not in text  # an interim report is not the result
+    for unit_text in ("已制定整改方案", "已追回全部违规发放资金并修订津补贴发放办法",
+                      "已完善政府采购内控制度", FIRST_PREFILL):
+        assert unit_text not in text, unit_text
+    assert not any(word in text for word in INTERNAL_WORDS)
 
 
 def test_snapshot_holds_exactly_the_public_fields(app, world, verified):
-    operations.publish(world.leader, world.project, confirm_unverified=False)
+    operations.publish(world.leader, world.project, confirm_unverified=False, results={
+        verified.first.public_id: "  已整改到位。 ", verified.second.public_id: ""})
     db.session.commit()
     snapshot = json.loads(db.session.scalar(sa.select(Announcement.snapshot)))
     assert set(snapshot) == {"version", "project", "published_at", "items"}
+    assert snapshot["version"] == 2
     assert snapshot["project"] == {"name": PROJECT_NAME, "year": 2025, "lead_agency": "区审计局"}
     assert snapshot["items"] == [
-        {"title": "违规发放津补贴问题", "category": "违规发放津补贴", "amount": "1234567.89",
-         "state": "已销号", "verified": True, "amount_recovered": "235567.89",
-         "result": "已追回全部违规发放资金并修订津补贴发放办法"},
-        {"title": "政府采购程序不规范问题", "category": "政府采购", "amount": "50000.00",
-         "state": "核实通过", "verified": True,
-         "amount_recovered": "0.00", "result": "已完善政府采购内控制度"},
+        {"finding": verified.first.public_id, "title": "违规发放津补贴问题",
+         "category": "违规发放津补贴", "amount": "1234567.89", "state": "已整改",
+         "verified": True, "amount_recovered": "235567.89", "result": "已整改到位。"},
+        {"finding": verified.second.public_id, "title": "政府采购程序不规范问题",
+         "category": "政府采购", "amount": "50000.00", "state": "已整改", "verified": True,
+         "amount_recovered": "0.00", "result": ""},
     ]
+    # Without a preview (the demo's seeding), the prefilled texts are published.
+    operations.publish(world.leader, world.project, confirm_unverified=False)
+    db.session.commit()
+    snapshot = json.loads(db.session.scalar(sa.select(Announcement.snapshot)))
+    assert [i["result"] for i in snapshot["items"]] == ["已整改到位。", ""]  # as published
 
 
 def test_the_snapshot_is_chinese_whatever_the_leaders_language(app, world, verified):
     world.leader.locale = "en"
     db.session.commit()
     leader = signed_in(app, "leader")
-    assert leader.post_form(publish_url(world.project)).status_code == 302
+    preview = leader.get(publish_url(world.project))
+    assert "Confirm and publish" in page_text(preview)
+    assert preview_texts(preview)[field_of(verified.second)] == SECOND_PREFILL
+    assert publish_through_preview(leader, world.project).status_code == 302
     snapshot = json.loads(db.session.scalar(sa.select(Announcement.snapshot)))
     assert [i["category"] for i in snapshot["items"]] == ["违规发放津补贴", "政府采购"]
-    assert snapshot["items"][0]["state"] == "已销号"
+    assert [i["state"] for i in snapshot["items"]] == ["已整改", "已整改"]
+    assert [i["result"] for i in snapshot["items"]] == [FIRST_PREFILL, SECOND_PREFILL]
 
 
 def test_only_a_leader_of_the_lead_agency_publishes(app, world, verified):
     staff = signed_in(app, "auditor")
     assert "/announcement" not in staff.get(
         f"/projects/{world.project.public_id}").get_data(as_text=True)
+    assert staff.get(publish_url(world.project)).status_code == 403
     assert staff.post_form(publish_url(world.project)).status_code == 403
     assert staff.post_form(publish_url(world.project) + "/delete").status_code == 403
 
@@ -217,33 +300,39 @@ def test_only_a_leader_of_the_lead_agency_publishes(app, world, verified):
     UserFactory(username="inspection-leader", agency=inspection, roles=["leader"])
     for username in ("other-leader", "inspection-leader"):
         client = signed_in(app, username)
+        assert client.get(publish_url(world.project)).status_code == 404
         assert client.post_form(publish_url(world.project)).status_code == 404
         assert client.post_form(publish_url(world.project) + "/delete").status_code == 404
     leader = signed_in(app, "leader")
+    assert leader.get("/projects/no-such-project/announcement").status_code == 404
     assert leader.post_form("/projects/no-such-project/announcement").status_code == 404
 
     assert announcements_count() == 0
     assert events("announcement.publish") == []
 
-    # Nor may anyone outside the rule publish through the operation itself.
-    with pytest.raises(OperationError) as refused:
-        operations.publish(world.staff, world.project, confirm_unverified=True)
-    assert refused.value.status == 403
-    other = UserFactory(agency=other_audit, roles=["leader"])
-    with pytest.raises(OperationError) as refused:
-        operations.publish(other, world.project, confirm_unverified=True)
-    assert refused.value.status == 404
+    # Nor may anyone outside the rule publish or preview through the operations themselves.
+    for operation in (lambda user: operations.publish(user, world.project, True),
+                      lambda user: operations.preview(user, world.project)):
+        with pytest.raises(OperationError) as refused:
+            operation(world.staff)
+        assert refused.value.status == 403
+        other = UserFactory(agency=other_audit, roles=["leader"])
+        with pytest.raises(OperationError) as refused:
+            operation(other)
+        assert refused.value.status == 404
 
 
 def test_publishing_needs_the_form_token(app, world, verified):
     leader = signed_in(app, "leader")
-    assert leader.post(publish_url(world.project)).status_code == 400
+    form = preview_texts(leader.get(publish_url(world.project)))
+    assert leader.post(publish_url(world.project), data=form).status_code == 400
     assert announcements_count() == 0
 
 
 def test_a_project_without_issued_findings_cannot_be_published(app, world):
     finding_of(world, status=FindingStatus.DRAFT, issued_at=None)
     leader = signed_in(app, "leader")
+    assert leader.get(publish_url(world.project)).status_code == 400
     assert leader.post_form(publish_url(world.project), {"confirm": "1"}).status_code == 400
     assert announcements_count() == 0
     html = leader.get(f"/projects/{world.project.public_id}").get_data(as_text=True)
@@ -255,6 +344,8 @@ def test_drafts_and_other_projects_findings_are_not_published(app, world, verifi
     other_project = ProjectFactory(lead_agency=world.audit, created_by_id=world.staff.id)
     FindingFactory(owner_agency=world.audit, unit=world.unit, project=other_project,
                    created_by=world.staff, title="另一项目的问题")
+    leader = signed_in(app, "leader")
+    assert "尚未下达的草稿问题" not in page_text(leader.get(publish_url(world.project)))
     operations.publish(world.leader, world.project, confirm_unverified=False)
     db.session.commit()
     text = page_text(app.test_client().get(public_url(world.project)))
@@ -262,11 +353,207 @@ def test_drafts_and_other_projects_findings_are_not_published(app, world, verifi
     assert "尚未下达的草稿问题" not in text and "另一项目的问题" not in text
 
 
+# --- the public words ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("state", "plan", "word"), [
+    (S.SIGNED_OFF, Plan.STAGED, "已整改"),
+    (S.SIGN_OFF_PENDING, Plan.STAGED, "已整改"),
+    (S.VERIFIED, Plan.LONG_TERM, "已整改"),
+    (S.LONG_TERM, Plan.LONG_TERM, "持续整改"),
+    (S.IN_PROGRESS, Plan.LONG_TERM, "持续整改"),
+    (S.PENDING_VERIFICATION, Plan.LONG_TERM, "持续整改"),
+    (S.NOT_STARTED, Plan.IMMEDIATE, "整改中"),
+    (S.IN_PROGRESS, Plan.STAGED, "整改中"),
+    (S.PENDING_VERIFICATION, Plan.STAGED, "整改中"),
+])
+def test_the_public_reads_the_public_words_only(app, world, state, plan, word):
+    finding = finding_of(world, title="公开的问题")
+    rectify(world, finding, state, [("单位报送的整改措施MARK-MEASURES", "10.00", True)], plan=plan)
+    leader = signed_in(app, "leader")
+    preview = page_text(leader.get(publish_url(world.project)))
+    assert word in preview and "MARK-MEASURES" not in preview
+    assert publish_through_preview(leader, world.project, confirm=True).status_code == 302
+    text = page_text(app.test_client().get(public_url(world.project)))
+    assert word in text
+    assert not any(internal in text for internal in INTERNAL_WORDS)
+    assert "MARK-MEASURES" not in text
+    # What the unit says it recovered shows only once the bureau verified it.
+    assert ("10.00 元" in text) is (word == "已整改")
+
+
+def test_republishing_prefills_what_was_published_while_the_state_holds(app, world, verified):
+    pending = finding_of(world, title="整改中的问题")
+    rectification = rectify(world, pending, S.IN_PROGRESS)
+    leader = signed_in(app, "leader")
+    assert preview_texts(leader.get(publish_url(world.project)))[field_of(pending)] == \
+        "该问题正在整改。"
+    assert publish_through_preview(leader, world.project, {
+        verified.first: "津补贴已清退。", pending: "正在修订采购内控制度。"},
+        confirm=True).status_code == 302
+
+    # Republished: each text as published last time, while the public state is the same...
+    texts = preview_texts(leader.get(publish_url(world.project)))
+    assert texts[field_of(verified.first)] == "津补贴已清退。"
+    assert texts[field_of(pending)] == "正在修订采购内控制度。"
+    # ...and the bureau's sentence again once it changed.
+    rectification.state = S.SIGNED_OFF
+    db.session.commit()
+    texts = preview_texts(leader.get(publish_url(world.project)))
+    assert texts[field_of(pending)] == SECOND_PREFILL
+    assert texts[field_of(verified.first)] == "津补贴已清退。"
+
+
+def test_a_snapshot_of_version_1_shows_the_public_words_without_the_units_text(app, world):
+    items = [
+        {"title": "第一项问题", "category": "政府采购", "amount": "100.00", "state": "已销号",
+         "verified": True, "amount_recovered": "20.00", "result": "已对相关责任人进行诫勉谈话"},
+        {"title": "第二项问题", "category": "政府采购", "amount": None,
+         "state": "已整改待核实", "verified": False, "amount_recovered": "30.00",
+         "result": "单位自称的措施"},
+        {"title": "第三项问题", "category": "政府采购", "amount": None, "state": "长期整改",
+         "verified": False, "amount_recovered": None, "result": ""},
+        {"title": "第四项问题", "category": "政府采购", "amount": None, "state": "未下达整改",
+         "verified": False, "amount_recovered": None, "result": ""},
+    ]
+    snapshot = {"version": 1, "project": {"name": PROJECT_NAME, "year": 2025,
+                                          "lead_agency": "区审计局"},
+                "published_at": now_utc().isoformat(), "items": items}
+    db.session.add(Announcement(project_id=world.project.id, published_by_id=world.leader.id,
+                                snapshot=json.dumps(snapshot, ensure_ascii=False)))
+    db.session.commit()
+    text = page_text(app.test_client().get(public_url(world.project)))
+    for word in ("已整改", "整改中", "持续整改", "未下达整改", "20.00 元"):
+        assert word in text, word
+    for hidden in ("诫勉谈话", "单位自称的措施", "30.00 元", *INTERNAL_WORDS):
+        assert hidden not in text, hidden
+
+
+# --- what a public text may not carry -----------------------------------------------------------
+
+def test_a_text_naming_a_person_involved_is_refused_and_nothing_is_published(
+        app, world, verified, caplog):
+    refer(world, verified.first, "张志远", "李")
+    leader = signed_in(app, "leader")
+    typed = "已对张志远进行诫勉谈话。"
+    with caplog.at_level(logging.DEBUG):
+        response = publish_through_preview(leader, world.project, {verified.first: typed})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    # The form keeps what was typed, with why next to the field; the message says which item
+    # and what kind of thing, never the name.
+    assert preview_texts(response)[field_of(verified.first)] == typed
+    errors = re.findall(r'<p class="field-error" id="([^"]+)-error">(.*?)</p>', html, re.S)
+    assert [(name, html_lib.unescape(message)) for name, message in errors] == [(
+        field_of(verified.first),
+        "“违规发放津补贴问题”的公开整改结果含有涉及人员姓名，请修改后重新发布。")]
+    assert "本次未发布" in page_text(response)
+    assert html.count("张志远") == 1  # in the text field only
+    assert "张志远" not in caplog.text
+    assert announcements_count() == 0 and events("announcement.publish") == []
+
+    # Spaces or full-width letters between the characters do not hide the name.
+    for disguised in ("已对张 志　远进行谈话。", "已对张\u200b志远进行谈话。"):
+        assert publish_through_preview(leader, world.project, {
+            verified.first: disguised}).status_code == 422
+    # A one-character name is not looked for: it would refuse nearly every text.
+    assert publish_through_preview(leader, world.project, {
+        verified.first: "已修订李某所在单位的发放办法。"}).status_code == 302
+    assert "张志远" not in db.session.scalar(sa.select(Announcement.snapshot))
+
+
+def test_every_referral_of_the_finding_counts_whatever_its_state(app, world, verified):
+    referral = refer(world, verified.second, "王志强")
+    referral.state = ReferralState.DRAFT
+    db.session.commit()
+    with pytest.raises(InvalidInput) as refused:
+        operations.publish(world.leader, world.project, confirm_unverified=False, results={
+            verified.first.public_id: "", verified.second.public_id: "王志强已作出检查。"})
+    assert list(refused.value.errors) == [verified.second.public_id]
+    assert "王志强" not in str(refused.value.errors) and "王志强" not in refused.value.message
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("联系人身份证号110101199003074517。", "疑似身份证号码"),
+    ("身份证号11010119900307451X", "疑似身份证号码"),
+    ("身份证号11010119900307451x。", "疑似身份证号码"),
+    ("老身份证110101900307451", "疑似身份证号码"),
+    ("身份证号１１０１０１１９９００３０７４５１７", "疑似身份证号码"),  # full-width digits
+    ("咨询电话13812345678", "疑似电话号码"),
+    ("咨询电话138-1234-5678", "疑似电话号码"),
+    ("咨询电话138 1234 5678", "疑似电话号码"),
+    ("咨询电话+86 13812345678", "疑似电话号码"),
+    ("咨询电话010-87654321", "疑似电话号码"),
+    ("咨询电话（0755）87654321", "疑似电话号码"),
+    ("咨询电话0571 8765432", "疑似电话号码"),
+])
+def test_identity_card_and_phone_numbers_are_refused(app, world, verified, text, kind):
+    leader = signed_in(app, "leader")
+    response = publish_through_preview(leader, world.project, {verified.second: text})
+    assert response.status_code == 422
+    assert f"“政府采购程序不规范问题”的公开整改结果含有{kind}" in page_text(response)
+    assert preview_texts(response)[field_of(verified.second)] == text
+    assert announcements_count() == 0
+
+
+@pytest.mark.parametrize("text", [
+    "已追回资金9.53万元，2021年代编预算比例降至5%。",
+    "已退回超标费用12,480.00元，涉及23人。",
+    "依据《中华人民共和国政府采购法》第二十七条整改，2020年12月31日前完成。",
+    "金额1234567.89元",
+    "文号区审〔2026〕3号",
+])
+def test_ordinary_figures_are_not_mistaken_for_numbers_of_persons(app, world, verified, text):
+    leader = signed_in(app, "leader")
+    assert publish_through_preview(leader, world.project, {verified.second: text}).status_code \
+        == 302
+    assert text in page_text(app.test_client().get(public_url(world.project)))
+
+
+def test_kinds_found_together_are_named_together(app, world, verified):
+    refer(world, verified.first, "张志远")
+    errors = operations.screen(
+        operations.publish_items(world.project, None),
+        {verified.first.public_id: "张志远，电话13812345678，身份证110101199003074517",
+         verified.second.public_id: "张志远"})
+    assert errors == {verified.first.public_id: (
+        "“违规发放津补贴问题”的公开整改结果含有涉及人员姓名、疑似身份证号码和疑似电话号码，"
+        "请修改后重新发布。")}
+
+
+def test_a_text_too_long_is_refused(app, world, verified):
+    leader = signed_in(app, "leader")
+    response = publish_through_preview(leader, world.project, {
+        verified.first: "整" * (operations.RESULT_LIMIT + 1)})
+    assert response.status_code == 422
+    assert f"过长：最多 {operations.RESULT_LIMIT} 个字符" in page_text(response)
+    assert announcements_count() == 0
+
+
+def test_a_preview_out_of_date_is_shown_again_not_published(app, world, verified):
+    leader = signed_in(app, "leader")
+    form = preview_texts(leader.get(publish_url(world.project)))
+    form[field_of(verified.first)] = "我输入的文字"
+    added = finding_of(world, title="预览之后下达的问题")
+    rectify(world, added, S.SIGNED_OFF)
+    response = leader.post_form(publish_url(world.project), form)
+    assert response.status_code == 409
+    assert "拟公告的问题已有变化" in page_text(response)
+    texts = preview_texts(response)
+    assert texts[field_of(verified.first)] == "我输入的文字"  # what was typed stays
+    assert texts[field_of(added)] == SECOND_PREFILL  # the new item, prefilled
+    assert announcements_count() == 0
+    # A form naming a finding that is not among the items is out of date as well.
+    texts["result-no-such-finding"] = "x"
+    assert leader.post_form(publish_url(world.project), texts).status_code == 409
+    del texts["result-no-such-finding"]
+    assert leader.post_form(publish_url(world.project), texts).status_code == 302
+
+
 # --- the snapshot -----------------------------------------------------------------------------
 
 def test_later_edits_show_only_when_republished(app, world, verified):
     leader = signed_in(app, "leader")
-    assert leader.post_form(publish_url(world.project)).status_code == 302
+    assert publish_through_preview(leader, world.project).status_code == 302
     first_published_at = db.session.scalar(sa.select(Announcement.published_at))
 
     verified.first.title = "违规发放津补贴问题（已更正）"
@@ -281,7 +568,7 @@ def test_later_edits_show_only_when_republished(app, world, verified):
     listing = page_text(anonymous.get("/public/announcements"))
     assert PROJECT_NAME in listing and "改名后的项目" not in listing
 
-    assert leader.post_form(publish_url(world.project)).status_code == 302
+    assert publish_through_preview(leader, world.project).status_code == 302
     assert announcements_count() == 1
     db.session.expire_all()
     assert db.session.scalar(sa.select(Announcement.published_at)) >= first_published_at
@@ -310,9 +597,11 @@ def test_public_pages_read_the_snapshot_only(app, world, verified, count_queries
 
 def test_unpublish_removes_the_page_and_the_list_entry(app, world, verified):
     leader = signed_in(app, "leader")
-    assert leader.post_form(publish_url(world.project)).status_code == 302
+    assert publish_through_preview(leader, world.project).status_code == 302
     anonymous = app.test_client()
     assert anonymous.get(public_url(world.project)).status_code == 200
+    html = leader.get(f"/projects/{world.project.public_id}").get_data(as_text=True)
+    assert re.search(r'class="danger" data-confirm="[^"]+">撤下公告', html)
 
     response = leader.post_form(publish_url(world.project) + "/delete")
     assert response.status_code == 302
@@ -326,7 +615,7 @@ def test_unpublish_removes_the_page_and_the_list_entry(app, world, verified):
     assert leader.post_form(publish_url(world.project) + "/delete").status_code == 409
     assert len(events("announcement.unpublish")) == 1
     # Published again, it comes back.
-    assert leader.post_form(publish_url(world.project)).status_code == 302
+    assert publish_through_preview(leader, world.project).status_code == 302
     assert anonymous.get(public_url(world.project)).status_code == 200
 
 
@@ -345,7 +634,7 @@ def test_the_public_list_is_paginated(app, world):
     for n in range(per_page + 1):
         project = ProjectFactory(name=f"公告项目{n:03d}", lead_agency=world.audit,
                                  created_by_id=world.staff.id)
-        snapshot = {"version": 1, "project": {"name": project.name, "year": 2020,
+        snapshot = {"version": 2, "project": {"name": project.name, "year": 2020,
                                               "lead_agency": "区审计局"},
                     "published_at": (published_at + timedelta(minutes=n)).isoformat(),
                     "items": []}
@@ -368,14 +657,18 @@ def test_unverified_items_need_confirmation(app, world, verified):
     finding_of(world, title="未下达整改的问题", amount=None)
 
     leader = signed_in(app, "leader")
-    page = leader.get(f"/projects/{world.project.public_id}").get_data(as_text=True)
-    assert 'name="confirm"' in page  # warned before trying
+    page = page_text(leader.get(f"/projects/{world.project.public_id}"))
+    assert "4项中有2项尚未核实或销号" in page.replace(" ", "")  # warned before the preview
 
-    response = leader.post_form(publish_url(world.project))
+    preview = leader.get(publish_url(world.project))
+    html = preview.get_data(as_text=True)
+    assert re.search(r'<input type="checkbox" name="confirm" value="1" required>', html)
+    response = publish_through_preview(leader, world.project, {pending: "正在整改。"})
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert 'name="confirm"' in html and 'name="csrf_token"' in html
     assert "2" in page_text(response)  # how many items are unverified
+    assert preview_texts(response)[field_of(pending)] == "正在整改。"  # kept
     assert announcements_count() == 0
     assert events("announcement.publish") == []
     assert app.test_client().get(public_url(world.project)).status_code == 404
@@ -385,30 +678,33 @@ def test_unverified_items_need_confirmation(app, world, verified):
     assert (refused.value.status, refused.value.unverified, refused.value.items) == (409, 2, 4)
     db.session.rollback()
 
-    response = leader.post_form(publish_url(world.project), {"confirm": "1"})
+    response = publish_through_preview(leader, world.project, {pending: "正在整改。"},
+                                       confirm=True)
     assert response.status_code == 302
     [event] = events("announcement.publish")
     assert json.loads(event.details)["unverified"] == 2
     snapshot = json.loads(db.session.scalar(sa.select(Announcement.snapshot)))
     by_title = {i["title"]: i for i in snapshot["items"]}
-    assert by_title["待核实的问题"]["state"] == "已整改待核实"
+    assert by_title["待核实的问题"]["state"] == "整改中"
     assert by_title["待核实的问题"]["verified"] is False
-    assert by_title["待核实的问题"]["result"] == ""  # not verified: no result to publish
-    assert by_title["未下达整改的问题"] == {
+    assert by_title["待核实的问题"]["amount_recovered"] is None  # not verified: not published
+    assert by_title["待核实的问题"]["result"] == "正在整改。"
+    assert {k: v for k, v in by_title["未下达整改的问题"].items() if k != "finding"} == {
         "title": "未下达整改的问题", "category": "违规发放津补贴", "amount": None,
         "state": "未下达整改", "verified": False, "amount_recovered": None, "result": ""}
     text = page_text(app.test_client().get(public_url(world.project)))
-    assert "未下达整改" in text and "已整改待核实" in text and "单位自称已整改的措施" not in text
+    assert "未下达整改" in text and "整改中" in text and "单位自称已整改的措施" not in text
+    assert "已整改待核实" not in text
 
 
 def test_republishing_asks_again_when_items_are_unverified(app, world, verified):
     leader = signed_in(app, "leader")
-    assert leader.post_form(publish_url(world.project)).status_code == 302
+    assert publish_through_preview(leader, world.project).status_code == 302
     finding_of(world, title="新增的问题")
-    assert leader.post_form(publish_url(world.project)).status_code == 409
+    assert publish_through_preview(leader, world.project).status_code == 409
     text = page_text(app.test_client().get(public_url(world.project)))
     assert "新增的问题" not in text  # the published snapshot is untouched
-    assert leader.post_form(publish_url(world.project), {"confirm": "1"}).status_code == 302
+    assert publish_through_preview(leader, world.project, confirm=True).status_code == 302
     assert "新增的问题" in page_text(app.test_client().get(public_url(world.project)))
 
 
@@ -417,7 +713,7 @@ def test_republishing_asks_again_when_items_are_unverified(app, world, verified)
 MARKERS = ["MARK-PERSON-2", "MARK-POSITION-2", "MARK-FACTS-2", "MARK-OPINION-2",
            "MARK-REFTITLE-2", "MARK-COMMENT-2", "MARK-NOTE-2", "MARK-FILE-2", "MARK-SECRET-2",
            "MARK-BASIS-2", "MARK-ADVICE-2", "MARK-SHARE-2", "MARK-ISSUED-2", "MARK-INTERIM-2",
-           "MARK-RULES-2", "MARK-EVIDENCE-2", "MARK-UNIT-2", "MARK-MEMBER-2"]
+           "MARK-RULES-2", "MARK-EVIDENCE-2", "MARK-UNIT-2", "MARK-MEMBER-2", "MARK-FINAL-2"]
 
 
 def test_no_sensitive_field_reaches_a_public_page(app, world):
@@ -429,7 +725,7 @@ def test_no_sensitive_field_reaches_a_public_page(app, world):
                          legal_basis="MARK-BASIS-2", recommendation="MARK-ADVICE-2")
     rectification = rectify(world, finding, S.SIGNED_OFF, [
         ("MARK-INTERIM-2 阶段性措施", "10.00", False),
-        ("公开的整改结果", "20.00", True)])
+        ("MARK-FINAL-2 单位报送的最终措施", "20.00", True)])
     rectification.facts = "MARK-ISSUED-2"
     rectification.reports[-1].rules = "MARK-RULES-2"
     now = now_utc()
@@ -456,7 +752,10 @@ def test_no_sensitive_field_reaches_a_public_page(app, world):
     ShareFactory(finding=finding, note="MARK-SHARE-2")
 
     leader = signed_in(app, "leader")
-    assert leader.post_form(publish_url(world.project)).status_code == 302
+    preview = leader.get(publish_url(world.project)).get_data(as_text=True)
+    assert not any(marker in preview for marker in MARKERS)
+    assert publish_through_preview(leader, world.project, {
+        finding: "公开的整改结果"}).status_code == 302
 
     snapshot_text = db.session.scalar(sa.select(Announcement.snapshot))
     anonymous = app.test_client()
@@ -473,6 +772,9 @@ def test_no_sensitive_field_reaches_a_public_page(app, world):
     # The event of the publication carries counts, not content.
     [event] = events("announcement.publish")
     assert not any(marker in event.details for marker in MARKERS)
+    # A person's name typed in the text is refused (a Latin name, whatever its case).
+    response = publish_through_preview(leader, world.project, {finding: "mark-person-2 已谈话"})
+    assert response.status_code == 422
 
 
 def test_sensitive_findings_are_never_published(app):
