@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
-from supervise.database import BEIJING_TIME
+from supervise.database import BEIJING_TIME, now_utc
 
 
 def select_locale() -> str:
@@ -55,6 +55,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["combine_args"] = combine_args
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["kept"] = kept
+    app.jinja_env.globals["now_utc"] = now_utc
 
     @app.context_processor
     def _language_context():
