@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from supervise.accounts.models import Agency
-from supervise.database import BEIJING_TIME
+from supervise.database import BEIJING_TIME, contains
 from supervise.extensions import db
 from supervise.findings.models import Finding, FindingStatus
 from supervise.money import CENT
@@ -72,10 +72,6 @@ def _local_year_start(year: int) -> datetime:
     return datetime(year, 1, 1, tzinfo=BEIJING_TIME)
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def matching(user, f: FindingFilter) -> sa.Select:
     """The findings the user may see that match the filter, unsorted, all in SQL."""
     query = finding_access.visible_findings(user)
@@ -102,9 +98,7 @@ def matching(user, f: FindingFilter) -> sa.Select:
     if f.status:
         query = query.where(Finding.status == FindingStatus(f.status))
     if f.q:
-        pattern = _like(f.q)
-        query = query.where(sa.or_(Finding.title.ilike(pattern, escape="\\"),
-                                   Finding.facts.ilike(pattern, escape="\\")))
+        query = query.where(sa.or_(contains(Finding.title, f.q), contains(Finding.facts, f.q)))
     return query
 
 

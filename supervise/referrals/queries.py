@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from supervise import workflow
 from supervise.calendar.deadlines import ClockStatus, clock_status
-from supervise.database import now_utc
+from supervise.database import contains, now_utc
 from supervise.extensions import db
 from supervise.notifications.models import Reminder
 from supervise.policy import referrals as referral_access
@@ -170,6 +170,11 @@ def filtered(user, *, role: str = "", state: str = "", clock: str = "",
     if clock:
         query = query.where(CLOCK_FILTERS[clock](now))
     return query
+
+
+def text_clause(text: str):
+    """Referrals whose title or facts contain the text (never searched: the persons involved)."""
+    return sa.or_(contains(Referral.title, text), contains(Referral.facts, text))
 
 
 def state_counts(query: sa.Select) -> dict[ReferralState, int]:

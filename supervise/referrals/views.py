@@ -98,6 +98,7 @@ def _need(args, side: str) -> tuple[str, list[str]]:
 
 
 INBOX_TABS = {
+    "all": (lambda q, now: q, (Referral.sent_at.desc(), Referral.id.desc())),
     "acknowledge": (lambda q, now: q.where(Referral.state == S.SENT),
                     (Referral.acknowledge_by.asc(), Referral.id)),
     "handling": (lambda q, now: q.where(Referral.state.in_((S.ACKNOWLEDGED, S.IN_HANDLING))),
@@ -125,8 +126,15 @@ def inbox():
     if tab not in INBOX_TABS:
         tab = "acknowledge"
     need, errors = _need(request.args, "received")
+    text, mine = (request.args.get("q") or "").strip(), request.args.get("mine") == "1"
+    if len(text) > 200:
+        errors.append(_("Too long: at most %(n)d characters.", n=200))
     now = now_utc()
     received = queries.received_by(user)
+    if text and not errors:
+        received = received.where(queries.text_clause(text))
+    if mine:
+        received = received.where(Referral.handler_id == user.id)
     narrow, order = INBOX_TABS[tab]
     query = queries.needing(user, need, now) if need else narrow(received, now)
     if errors:
@@ -137,7 +145,8 @@ def inbox():
         for name, (f, _order) in INBOX_TABS.items()}
     return render_template("referrals/inbox.html", rows=_rows(user, page), page=page,
                            tab=None if need else tab, need=need and queries.NEEDS[need],
-                           counts=counts, errors=errors), 400 if errors else 200
+                           counts=counts, errors=errors, q=text, mine=mine), \
+        400 if errors else 200
 
 
 # --- create and edit ----------------------------------------------------------------------

@@ -101,11 +101,25 @@ def context_options() -> dict:
     return {"locale": "zh-CN"}
 
 
+def _saying_yes(page: Page) -> Page:
+    """A final step asks first (data-confirm): a journey says yes, and may read what it was
+    asked in `page.confirmations`."""
+    confirmations = []
+
+    def answer(dialog):
+        confirmations.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.confirmations = confirmations
+    return page
+
+
 @pytest.fixture
 def page(request, browser, live_server, context_options):
     context = browser.new_context(base_url=live_server.url, **context_options)
     context.set_default_timeout(10_000)
-    page = context.new_page()
+    page = _saying_yes(context.new_page())
     try:
         yield page
     finally:
@@ -138,7 +152,7 @@ def new_page(request, browser, live_server, context_options) -> Callable[[], Pag
         context = browser.new_context(base_url=live_server.url, **context_options)
         context.set_default_timeout(10_000)
         made.append(context)
-        return context.new_page()
+        return _saying_yes(context.new_page())
 
     yield open_page
     report = getattr(request.node, "rep_call", None)

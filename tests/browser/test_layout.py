@@ -169,9 +169,10 @@ def _assert_prints_the_record_alone(page: Page, path: str, parts: list[str]) -> 
     expect(page.locator("dl.facts")).to_be_visible()
     for part in parts:  # each part whole, every entry of it
         expect(page.locator(part)).to_be_visible()
-        entries = page.locator(f"{part} li")
+        entries = page.locator(f"{part} li, {part} article")
         assert entries.count() > 0, part
-        expect(page.locator(f"{part} li:visible")).to_have_count(entries.count())
+        expect(page.locator(f"{part} li:visible, {part} article:visible")).to_have_count(
+            entries.count())
 
     footer = page.locator(".print-footer")
     expect(footer).to_be_visible()

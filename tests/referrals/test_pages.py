@@ -218,3 +218,28 @@ def test_board_runs_the_same_queries_for_5_and_50(app, district, count_queries):
     for _ in range(45):
         draft(auditor, finding)
     assert measure() == few
+
+
+def test_the_inbox_has_an_all_tab_a_text_search_and_what_is_assigned_to_me(world):
+    """The commission finds a referral by words of its title or facts, or among those assigned
+    to the person; the tabs count within the search."""
+    from supervise.referrals.models import ReferralState as S
+    from tests.referrals.factories import referral_in
+
+    referral_in(world, S.SENT, title="关于食堂采购的问题线索")
+    referral_in(world, S.IN_HANDLING, title="关于工程款的问题线索", handler=world.disc_staff)
+    referral_in(world, S.IN_HANDLING, title="关于公车使用的问题线索",
+                handler=world.disc_leader, facts="公车私用100%属实")
+    client = world.client.application.test_client()
+    assert client.sign_in("disc.staff").status_code == 302
+
+    everything = page_text(client.get("/referrals/inbox", query_string={"tab": "all"}))
+    assert all(t in everything for t in ("食堂采购", "工程款", "公车使用"))
+    found = client.get("/referrals/inbox", query_string={"tab": "all", "q": "食堂"})
+    assert "食堂采购" in page_text(found) and "工程款" not in page_text(found)
+    literal = page_text(client.get("/referrals/inbox", query_string={"tab": "all", "q": "100%"}))
+    assert "公车使用" in literal and "食堂采购" not in literal
+    mine = page_text(client.get("/referrals/inbox", query_string={"tab": "all", "mine": "1"}))
+    assert "工程款" in mine and "公车使用" not in mine and "食堂采购" not in mine
+    too_long = client.get("/referrals/inbox", query_string={"q": "长" * 201})
+    assert too_long.status_code == 400 and "最多 200 个字符" in page_text(too_long)

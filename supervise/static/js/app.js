@@ -23,6 +23,11 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   document.querySelectorAll("[data-confirm]").forEach(function (button) {
     button.addEventListener("click", function (event) {
+      // A form with a field still to fill goes to the server, which says what is missing next
+      // to the field: nothing would happen, so there is nothing to confirm yet.
+      if (button.form && !button.form.checkValidity()) {
+        return;
+      }
       if (!window.confirm(button.getAttribute("data-confirm"))) {
         event.preventDefault();
       }
