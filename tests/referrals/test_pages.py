@@ -243,3 +243,23 @@ def test_the_inbox_has_an_all_tab_a_text_search_and_what_is_assigned_to_me(world
     assert "工程款" in mine and "公车使用" not in mine and "食堂采购" not in mine
     too_long = client.get("/referrals/inbox", query_string={"q": "长" * 201})
     assert too_long.status_code == 400 and "最多 200 个字符" in page_text(too_long)
+
+
+def test_what_waits_for_approval_links_back_to_the_approvals(world):
+    """A leader reaches a referral or a finding waiting for approval from the approvals queue,
+    and its back link returns there; the same record, for the staff, goes back to the list."""
+    from supervise.findings.models import FindingStatus
+    from supervise.referrals.models import ReferralState as S
+    from tests.referrals.factories import referral_in
+
+    referral = referral_in(world, S.PENDING_APPROVAL)
+    finding = FindingFactory(owner_agency=world.audit, unit=world.edu,
+                             status=FindingStatus.PENDING_ISSUE, created_by=world.audit_staff)
+    for username, back in (("audit.leader", "/approvals"), ("audit.staff", None)):
+        client = world.client.application.test_client()
+        assert client.sign_in(username).status_code == 302
+        for url, otherwise in ((f"/referrals/{referral.public_id}", "/referrals"),
+                               (f"/findings/{finding.public_id}", "/findings")):
+            html = client.get(url).get_data(as_text=True)
+            first = re.search(r'<main class="content">.*?<a href="([^"]+)"', html, re.S).group(1)
+            assert first.split("?")[0] == (back or otherwise), (username, url)
