@@ -57,10 +57,10 @@ def test_the_receiver_reads_the_cited_findings_and_their_evidence(page, live_ser
     with page.expect_download() as download:
         evidence.click()
     assert download.value.suggested_filename.endswith(".pdf")
-    assert open(download.value.path(), "rb").read().startswith(b"%PDF")
+    assert download.value.path().read_bytes().startswith(b"%PDF")
 
 
-def test_a_department_answers_with_its_own_dispositions_and_a_file(page, live_server,
+def test_a_department_answers_with_its_own_dispositions_and_a_file(page, new_page, live_server,
                                                                    demo_data, tmp_path):
     referral = _referral(TO_THE_DEPARTMENT)
     assert referral.state == ReferralState.ACKNOWLEDGED
@@ -85,10 +85,11 @@ def test_a_department_answers_with_its_own_dispositions_and_a_file(page, live_se
     expect(page.locator("section.clocks dl.facts")).to_contain_text("已采纳")
     expect(page.locator("#answer-files a")).to_have_text(["采纳情况说明.pdf"])
     # The assignment lists have nobody chosen (the commission's leader assigns its handlers).
-    sign_in(page, live_server, "discipline.leader")
+    leader = new_page()
+    sign_in(leader, live_server, "discipline.leader")
     handling = _referral("关于区教育局校舍维修工程管理问题线索的移送")
-    page.goto(f"/referrals/{handling.public_id}")
-    expect(page.locator("form.action-assign select[name=handler]")).to_have_value("")
+    leader.goto(f"/referrals/{handling.public_id}")
+    expect(leader.locator("form.action-assign select[name=handler]")).to_have_value("")
 
 
 def test_lists_find_what_each_person_looks_for(page, new_page, live_server, demo_data):
@@ -116,9 +117,9 @@ def test_lists_find_what_each_person_looks_for(page, new_page, live_server, demo
     assert items
     expect(rows).to_have_count(len(items))
     tiles = staff.locator("#rectification-states a.tile")
-    expect(tiles.first.locator(".count")).to_have_text(str(len(items)))
+    expect(tiles.first.locator(".tile-n")).to_have_text(str(len(items)))
     in_progress = sum(1 for i in items if i.state == RectificationState.IN_PROGRESS)
-    expect(staff.locator("#rectification-states a.rstate-in_progress .count")).to_have_text(
+    expect(staff.locator("#rectification-states a.rstate-in_progress .tile-n")).to_have_text(
         str(in_progress))
 
     # The commission searches all its inbox and keeps to what is assigned to its handler.
