@@ -145,13 +145,15 @@ def action_label(code: str) -> str | None:
 
 
 def all_actions() -> list[str]:
-    """Every code the product records, in the order of its areas."""
-    codes = set(ACTIONS)
+    """Every code the product records, by area: the named ones in their order, then the
+    workflow steps in the order of their table."""
+    codes = list(ACTIONS)
     for name, (_record, transitions, _states) in WORKFLOWS.items():
-        codes |= {f"{name}.{action.value}" for action in transitions}
-    order = list(AREAS)
-    return sorted(codes, key=lambda c: (order.index(c.split(".")[0])
-                                        if c.split(".")[0] in AREAS else len(order), c))
+        codes += [f"{name}.{action.value}" for action in transitions
+                  if f"{name}.{action.value}" not in ACTIONS]
+    areas = list(AREAS)
+    return sorted(codes, key=lambda c: areas.index(c.split(".")[0])
+                  if c.split(".")[0] in AREAS else len(areas))
 
 
 def action_choices() -> list[tuple[str, str, list[tuple[str, str]]]]:
@@ -165,7 +167,7 @@ def action_choices() -> list[tuple[str, str, list[tuple[str, str]]]]:
 # --- objects --------------------------------------------------------------------------------
 
 OBJECT_TYPES = {
-    "users": _l("Account"),
+    "users": _l("User"),
     "agencies": _l("Agency"),
     "findings": _l("Finding"),
     "referrals": _l("Referral"),
@@ -315,6 +317,7 @@ ACTION_DETAILS = {
     ("agency.create", "kind"): Detail(_l("Kind"), ENUM, AgencyKind),
     ("referral.create", "kind"): Detail(_l("Kind"), ENUM, ReferralKind),
     ("referral.request-extension", "until"): Detail(_l("Answer by"), DAY),
+    ("attachment.copy", "from"): Detail(_l("Copied from")),
 }
 # Keys some events carry that the audit administrator does not read: case content.
 WITHHELD = frozenset({
