@@ -102,6 +102,57 @@ def test_every_recorded_action_has_a_label(app):
     assert sorted(codes - set(words.all_actions())) == []  # and the filter offers each
 
 
+def _keys(node) -> set[str]:
+    """The text keys of a dict literal (of either dict of `a if c else b`)."""
+    if isinstance(node, ast.IfExp):
+        return _keys(node.body) | _keys(node.orelse)
+    if isinstance(node, ast.Dict):
+        return {k.value for k in node.keys if _code(k)}
+    return set()
+
+
+def _detail_keys_in_source() -> set[str]:
+    """The keys the source writes into events' details: record_event's `details=`, a
+    record_events row's "details", and what a workflow step puts in `step.details` (or an
+    operation in the `changes` it records)."""
+    keys = set()
+    for path in sorted((ROOT / "supervise").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+                    node.func, "id", None)
+                if func == "record_event":
+                    keys |= {k for kw in node.keywords if kw.arg == "details"
+                             for k in _keys(kw.value)}
+                if func == "update" and isinstance(node.func.value, ast.Attribute) \
+                        and node.func.value.attr == "details":
+                    keys |= {kw.arg for kw in node.keywords if kw.arg}
+            elif isinstance(node, ast.Dict):
+                pairs = {_code(k): v for k, v in zip(node.keys, node.values, strict=True)}
+                if "action" in pairs and "details" in pairs:
+                    keys |= _keys(pairs["details"])
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Attribute) and target.attr == "details":
+                        keys |= _keys(node.value)
+                    elif isinstance(target, ast.Subscript) and _code(target.slice) and (
+                            isinstance(target.value, ast.Attribute)
+                            and target.value.attr == "details"
+                            or isinstance(target.value, ast.Name)
+                            and target.value.id == "changes"):
+                        keys.add(target.slice.value)
+    return keys
+
+
+def test_every_detail_key_in_the_source_is_shown_or_withheld(app):
+    found = _detail_keys_in_source()
+    assert {"handler", "disposition", "amount_recovered", "display_name", "sha256",
+            "working_days", "email_off", "filter"} <= found  # the walk finds what it should
+    decided = set(words.DETAILS) | {key for _action, key in words.ACTION_DETAILS} | \
+        words.WITHHELD
+    assert sorted(found - decided) == [], "decide whether the audit administrator may read these"
+
+
 def test_a_code_nobody_named_has_no_label(app):
     assert words.action_label("test.event") is None
     assert words.action_label("referral.no-such-step") is None
