@@ -38,7 +38,8 @@ ACCOUNTS = ("audit.staff", "audit.leader", "discipline.staff", "unit.contact", "
             "secadmin", "auditadmin")
 # Events that a refused request may still write: readings, and the record of a refusal or of a
 # failed sign-in (the lock-out must count those).
-HARMLESS_EVENTS = (".read", ".download", "ledger.export", "access.denied", "auth.sign_in")
+HARMLESS_EVENTS = (".read", ".download", "ledger.export", "event.export", "access.denied",
+                   "auth.sign_in")
 
 # Field names the forms and the API use, each given a plausible value: with these a request
 # passes the shape checks and reaches the code that a hostile part of it is aimed at.

@@ -55,6 +55,7 @@ EXPECTED = {
     "admin.roles": {Permission.ASSIGN_ROLES},
     "admin.user_roles": {Permission.ASSIGN_ROLES},
     "events.events": {Permission.READ_EVENTS},
+    "events.export": {Permission.READ_EVENTS},
     "calendar.calculator": {Permission.CASE_CONTENT},
     "calendar.arrangement": {Permission.MANAGE_SETTINGS},
     "calendar.remove": {Permission.MANAGE_SETTINGS},

@@ -50,6 +50,9 @@ MIN_YEAR, MAX_YEAR = 2000, 2100
 # stored or removed, flushed and not committed; its receivers write their changes in the same
 # transaction and answer how many deadlines they moved.
 calendar_changed = Namespace().signal("calendar-changed")
+# Sent as running_clocks.send() to ask each workflow for its deadlines that still run: each
+# receiver answers a list of (deadline column, clause selecting the records whose clock runs).
+running_clocks = Namespace().signal("running-clocks")
 MAX_LINES = 366  # date lines in one import; a year has no more days
 MAX_TEXT = 50_000  # characters pasted, comments included
 MAX_LISTED_ERRORS = 20
@@ -337,6 +340,38 @@ def year_spans(years: list[int]) -> list[tuple[int, int]]:
         else:
             spans.append((year, year))
     return spans
+
+
+def years_without_calendar() -> list[tuple[int, int]]:
+    """The years in which running deadlines fall (by their day, in Asia/Shanghai) and whose
+    official arrangement is not entered, each with how many deadlines fall in it: those count
+    weekends only until the year is entered. A count across agencies, naming no record.
+
+    A few statements whatever the data: each clock's first and last deadline, then each clock's
+    deadlines counted by year."""
+    clocks = [clock for _receiver, answer in running_clocks.send(None) for clock in answer or ()]
+    spans = []
+    for due, running in clocks:
+        low, high = db.session.execute(
+            sa.select(sa.func.min(due), sa.func.max(due)).where(running)).one()
+        if low is not None:
+            spans.append((deadlines.local_date(low).year, deadlines.local_date(high).year))
+    years = {year for low, high in spans for year in range(low, high + 1)}
+    if not years:
+        return []
+    years -= set(db.session.scalars(sa.select(CalendarYear.year)
+                                    .where(CalendarYear.year.in_(years))))
+    years = sorted(years)
+    if not years:
+        return []
+    counts = dict.fromkeys(years, 0)
+    for due, running in clocks:
+        row = db.session.execute(sa.select(*(
+            sa.func.count().filter(due.between(*year_window(year))) for year in years))
+            .where(running)).one()
+        for year, n in zip(years, row, strict=True):
+            counts[year] += n
+    return [(year, n) for year, n in counts.items() if n]
 
 
 def today() -> date:

@@ -201,6 +201,7 @@ def _render_year(year: int, *, text: str | None = None, refused: ArrangementRefu
         previous_year=year - 1 if year > MIN_YEAR else None,
         next_year=year + 1 if year < MAX_YEAR else None,
         this_year=operations.today().year,
+        missing_years=operations.years_without_calendar(),
     ), status
 
 

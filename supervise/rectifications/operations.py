@@ -18,7 +18,7 @@ from supervise.calendar import deadlines
 from supervise.calendar import operations as calendar_operations
 from supervise.calendar.deadlines import Unit
 from supervise.calendar.models import load_calendar
-from supervise.calendar.operations import calendar_changed
+from supervise.calendar.operations import calendar_changed, running_clocks
 from supervise.database import now_utc
 from supervise.errors import InvalidInput, OperationError
 from supervise.events.log import record_event, record_events
@@ -160,6 +160,12 @@ def _send_back(step: Step) -> None:
 
 def _approve_sign_off(step: Step) -> None:
     step.record.signed_off_at, step.record.signed_off_by = step.now, step.user
+
+
+@running_clocks.connect
+def rectification_clocks(_sender) -> list:
+    """The report-by dates of the items still open."""
+    return [(Rectification.due_at, Rectification.state.in_(OPEN))]
 
 
 @calendar_changed.connect

@@ -26,7 +26,7 @@ from supervise.calendar import deadlines
 from supervise.calendar import operations as calendar_operations
 from supervise.calendar.deadlines import Unit
 from supervise.calendar.models import load_calendar
-from supervise.calendar.operations import calendar_changed
+from supervise.calendar.operations import calendar_changed, running_clocks
 from supervise.cleaning import clean_input
 from supervise.errors import OperationError, check_version
 from supervise.events.log import record_event, record_events
@@ -248,6 +248,14 @@ def start_clocks(referral: Referral, now: datetime) -> None:
 
 ACKNOWLEDGE_CLOCK = ("acknowledge_by", "acknowledge_warn_at", "acknowledge_calendar_complete")
 ANSWER_CLOCK = ("answer_by", "answer_warn_at", "answer_calendar_complete")
+
+
+@running_clocks.connect
+def referral_clocks(_sender) -> list:
+    """The referrals' deadlines that run: acknowledging while sent, answering until answered
+    (as the reminders count them)."""
+    return [(Referral.acknowledge_by, Referral.state == ReferralState.SENT),
+            (Referral.answer_by, Referral.state.in_(CHASEABLE))]
 
 
 @calendar_changed.connect

@@ -7,6 +7,7 @@ from flask import Blueprint, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
 from supervise import policy
+from supervise.calendar import operations as calendar_operations
 from supervise.extensions import db
 from supervise.findings.models import Finding, FindingStatus
 from supervise.pagination import count
@@ -33,7 +34,10 @@ QUEUE_ROWS = 50  # of each kind; the rest behind the link to its list
 def home():
     user = current_actor()
     items = items_for(user)
-    return render_template("todo/home.html", items=items, waiting=short_lists(user, items))
+    missing_years = calendar_operations.years_without_calendar() \
+        if policy.can(user, Permission.MANAGE_SETTINGS) else []
+    return render_template("todo/home.html", items=items, waiting=short_lists(user, items),
+                           missing_years=missing_years)
 
 
 @blueprint.route("/approvals")

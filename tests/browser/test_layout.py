@@ -202,3 +202,43 @@ def test_a_rectification_prints_as_the_record_alone(new_page, live_server, demo_
     page = _open_as(new_page, live_server, "audit.staff")
     _assert_prints_the_record_alone(page, f"/rectifications/{item.public_id}",
                                     ["#reports", "#history"])
+
+
+# The report form's visible parts, top to bottom: each part's box, and the boxes of the
+# grid's fields (the money and the rules, side by side on a desk, one under the other on a
+# phone).
+FORM_BOXES_JS = """form => {
+  const box = el => { const b = el.getBoundingClientRect();
+                      return {top: b.top, bottom: b.bottom, height: b.height}; };
+  const parts = [...form.children].filter(el => el.checkVisibility())
+    .map(el => ({name: `${el.tagName}.${el.className}`, ...box(el)}));
+  const grid = form.querySelector('.grid-form');
+  return {parts, grid: box(grid), fields: [...grid.children].map(box)};
+}"""
+# Between two consecutive parts of a form: their margins and the gap, never a blank row.
+MOST_SPACE = 32
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE],
+                         ids=["desk", "phone"])
+def test_the_units_report_form_has_no_blank_gap(new_page, live_server, demo_data, viewport):
+    """The unit's report form is one column of parts (issue 11): the fields of its grid of
+    money and rules used to sit under an empty band as tall as the fields stacked, the height
+    the grid would take at its narrowest."""
+    item = db.session.scalar(
+        sa.select(Rectification).where(Rectification.title == REPORTED_RECTIFICATION))
+    page = _open_as(new_page, live_server, "unit.contact", viewport)
+    page.goto(f"/rectifications/{item.public_id}")
+    form = page.locator("form.action-report")
+    expect(form.locator("#measures")).to_be_visible()
+    boxes = form.evaluate(FORM_BOXES_JS)
+    parts = boxes["parts"]
+    assert [p["name"] for p in parts][:2] == ["DIV.field", "DIV.grid-form"], parts
+    for above, below in zip(parts, parts[1:], strict=False):
+        assert 0 <= below["top"] - above["bottom"] <= MOST_SPACE, (above, below)
+    # The grid is as tall as its fields, no taller: no blank band above or below them.
+    grid, fields = boxes["grid"], boxes["fields"]
+    assert grid["top"] <= min(f["top"] for f in fields) <= grid["top"] + 1, boxes
+    assert max(f["bottom"] for f in fields) >= grid["bottom"] - MOST_SPACE, boxes
+    if viewport["width"] > PHONE["width"]:  # side by side on a desk
+        assert len({round(f["top"]) for f in fields}) == 1, fields
