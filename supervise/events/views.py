@@ -23,7 +23,14 @@ from supervise.events.log import record_event
 from supervise.events.models import Event, Outcome
 from supervise.extensions import db
 from supervise.i18n import combine_args
-from supervise.ledgers.workbook import XLSX_MIMETYPE, Column, Kind, local, write_ledger
+from supervise.ledgers.workbook import (
+    XLSX_MIMETYPE,
+    Column,
+    Heading,
+    Kind,
+    local,
+    write_ledger,
+)
 from supervise.pagination import count, paginate
 from supervise.policy import Permission
 from supervise.vocabulary import DOCUMENT_LOCALE
@@ -105,10 +112,10 @@ COLUMNS = [
     Column("actor", "用户", 22),
     Column("agency", "单位", 18),
     Column("ip", "IP", 16),
-    Column("action", "操作", 26, Kind.WRAP),
-    Column("object", "操作对象", 28, Kind.WRAP),
+    Column("action", "操作", 26),
+    Column("object", "操作对象", 28),
     Column("outcome", "结果", 8),
-    Column("details", "详情", 60, Kind.WRAP),
+    Column("details", "详情", 60),
     Column("code", "事件代码", 24),
 ]
 
@@ -165,10 +172,10 @@ def export():
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:
         with force_locale(DOCUMENT_LOCALE):
-            title = (f"操作日志\n筛选条件：{_filter_words(filters)}"
-                     f"　　导出时间：{local(now):%Y-%m-%d %H:%M}（北京时间）")
-            rows = write_ledger(spool, sheet_title="操作日志", title=title, columns=COLUMNS,
-                                rows=_export_rows(query))
+            heading = Heading(name="操作日志", filter=f"筛选条件：{_filter_words(filters)}",
+                              made=f"导出时间：{local(now):%Y-%m-%d %H:%M}（北京时间）")
+            rows = write_ledger(spool, sheet_title="操作日志", heading=heading,
+                                columns=COLUMNS, rows=_export_rows(query))
         size = spool.tell()
         record_event("event.export", actor=user, object_type="events",
                      details={"filter": {k: v for k, v in filters.items() if v},
