@@ -85,6 +85,16 @@ def holiday_name(name: str) -> str:
     return str(HOLIDAY_NAMES.get(name, name))
 
 
+def _stored_name(name: str) -> str:
+    """A name as stored: one of `chinesecalendar`'s in its own words when the line gives it in
+    the user's language (as `as_text` writes it), any other as entered."""
+    return next((key for key, label in HOLIDAY_NAMES.items() if name == str(label)), name)
+
+
+# The kind as `as_text` writes it, in the user's language (KINDS reads both languages).
+KIND_WORDS = {DayKind.HOLIDAY: _l("holiday"), DayKind.WORKDAY: _l("workday")}
+
+
 class ArrangementRefused(InvalidInput):
     """The pasted arrangement does not pass. `errors` maps "line 3" (or "text", "year") to a
     message, as the API shows it; `lines` maps each bad line's number to its message."""
@@ -182,7 +192,7 @@ def parse_arrangement(year: int, text: str | None) -> list[ArrangementDay]:
         if error is not None:
             errors[number] = error
             continue
-        days.append(ArrangementDay(day, kind, name, number))
+        days.append(ArrangementDay(day, kind, _stored_name(name), number))
 
     if errors:
         listed = dict(sorted(errors.items())[:MAX_LISTED_ERRORS])
@@ -323,9 +333,10 @@ def days_of_year(year: int) -> list[CalendarDay]:
 
 
 def as_text(days: list[CalendarDay]) -> str:
-    """A year's stored days in the import format, to correct and import again."""
-    return "".join(f"{d.day.isoformat()} {d.kind.value}{' ' + d.name if d.name else ''}\n"
-                   for d in days)
+    """A year's stored days in the import format, to correct and import again, in the user's
+    language: "2026-10-10 班 国庆节"."""
+    return "".join(f"{d.day.isoformat()} {KIND_WORDS[d.kind]}"
+                   f"{' ' + holiday_name(d.name) if d.name else ''}\n" for d in days)
 
 
 def year_spans(years: list[int]) -> list[tuple[int, int]]:
