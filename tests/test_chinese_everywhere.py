@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -143,7 +144,10 @@ def english_words(text: str) -> list[str]:
 # either side (or a bracket a space away from one) is a slip: "状态:" for "状态：", "(2天)" for
 # "（2天）", "待签收 (3)" for "待签收（3）".
 CJK = "\u3400-\u4dbf\u4e00-\u9fff"
-HALF_WIDTH = re.compile(rf"[{CJK}][,.:;?!)]|[,.:;?!(][{CJK}]|[{CJK}] \(|\) [{CJK}]")
+HALF_WIDTH = re.compile(rf"[{CJK}][,.:;?!()]|[,.:;?!()][{CJK}]|[{CJK}] \(|\) [{CJK}]")
+
+
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sdf]|%[sd]")
 
 
 def half_width_marks(text: str) -> list[str]:
@@ -282,9 +286,81 @@ def walk(app, username: str | None) -> Walk:
     return seen
 
 
+# What the check sees, and what it lets pass.
+@pytest.mark.parametrize(("text", "english"), [
+    ("（2 day）", ["day"]),
+    ("Please choose", ["Please", "choose"]),
+    ("请选择 a unit.", ["unit"]),
+    ("'某某' is not a valid choice for this field.", ["is", "not", "valid", "choice", "for",
+                                                     "this", "field"]),
+    ("支持 PDF、JPEG、PNG、DOCX、XLSX 或 OFD。", []),
+    ("0.6 KB · SHA-256 80c715b37952… · 2026-12-03 16:07", []),
+    ("下载台账（.xlsx）", []),
+    ("请按 HH:MM 格式填写时间。日期（YYYY-MM-DD）", []),
+    ("0 (0) · 0@supervise.example", []),  # demo data, taken out
+    ("English", []),
+])
+def test_the_check_finds_english_words(text, english):
+    assert english_words(text) == english
+
+
+@pytest.mark.parametrize(("text", "marks"), [
+    ("状态: 已签收", ["态:"]),
+    ("期限(2天)", ["限(", "天)"]),
+    ("待签收 (3)", ["收 ("]),
+    ("请选择.", ["择."]),
+    ("第2行,第3行", ["行,"]),
+    ("状态：已签收，期限（2天）。", []),
+    ("1.5 万元 · 95,300.00 元 · 23:59:59 星期一", []),
+    ("下载台账（.xlsx）", []),
+])
+def test_the_check_finds_half_width_punctuation(text, marks):
+    assert half_width_marks(text) == marks
+
+
+def test_the_chinese_catalogue_uses_full_width_punctuation():
+    """Every compiled Chinese translation, its placeholders taken out first ("%(n)d天" is
+    read "天")."""
+    from babel.messages.mofile import read_mo
+
+    mo = Path(__file__).resolve().parent.parent / \
+        "supervise/translations/zh_Hans_CN/LC_MESSAGES/messages.mo"
+    with mo.open("rb") as fh:
+        catalog = read_mo(fh)
+    wrong = []
+    for message in catalog:
+        strings = message.string if isinstance(message.string, (list, tuple)) else [
+            message.string]
+        for text in strings:
+            if message.id and half_width_marks(PLACEHOLDER.sub("", text or "")):
+                wrong.append(text)
+    assert len(catalog) > 500
+    assert wrong == []
+
+
 @pytest.fixture
 def demo(app):
     seed_demo(app)
+
+
+def test_plurals_read_as_chinese(app, demo):
+    """A count of one and a count of many read alike in Chinese, and in Chinese words."""
+    staff, secadmin = Account(app, "audit.staff"), Account(app, "secadmin")
+
+    def texts(account, url):
+        return visible_strings(account.page.get(url).get_data(as_text=True))
+
+    year = texts(secadmin, "/settings/calendar?year=2026")
+    assert "元旦：1–2（2天）" in year and "清明节：6（1天）" in year
+    for amount, unit, period in [(1, "days", "1天"), (2, "days", "2天"),
+                                 (1, "working_days", "1个工作日"),
+                                 (2, "working_days", "2个工作日"), (1, "months", "1个月"),
+                                 (2, "months", "2个月")]:
+        assert period in texts(staff, f"/calendar?amount={amount}&unit={unit}"), period
+    leader = Account(app, "audit.leader")
+    project = _id(Project, name="2020年度区教育局部门预算执行审计")
+    preview = " ".join(texts(leader, f"/projects/{project}/announcement"))
+    assert re.search(r"\d+项中有\d+项尚未核实或销号", preview)
 
 
 @pytest.mark.parametrize("username", [None] + [u[0] for u in DEMO_USERS])
