@@ -67,8 +67,9 @@ KINDS: dict[str, DayKind] = {
 
 DATE_TEXT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
 
-# The names `chinesecalendar` gives, shown in the user's language; names entered by the
-# administrator are shown as they were entered.
+# The names `chinesecalendar` gives, shown in the user's language (and stored so when entered
+# in Chinese, see `_stored_name`); other names entered by the administrator are shown as they
+# were entered.
 HOLIDAY_NAMES = {
     "New Year's Day": _l("New Year's Day"),
     "Spring Festival": _l("Spring Festival"),
@@ -86,9 +87,15 @@ def holiday_name(name: str) -> str:
 
 
 def _stored_name(name: str) -> str:
-    """A name as stored: one of `chinesecalendar`'s in its own words when the line gives it in
-    the user's language (as `as_text` writes it), any other as entered."""
-    return next((key for key, label in HOLIDAY_NAMES.items() if name == str(label)), name)
+    """A holiday name as stored: one `chinesecalendar` knows, given in its words, in the user's
+    language (as `as_text` writes it) or in Chinese (as the State Council's notice does), is
+    stored in `chinesecalendar`'s words, to be shown in each reader's language; any other name
+    as entered."""
+    known = {str(label): key for key, label in HOLIDAY_NAMES.items()}
+    with force_locale(DOCUMENT_LOCALE):
+        known.update({str(label): key for key, label in HOLIDAY_NAMES.items()})
+    known.update({key: key for key in HOLIDAY_NAMES})
+    return known.get(name, name)
 
 
 # The kind as `as_text` writes it, in the user's language (KINDS reads both languages).
