@@ -455,3 +455,27 @@ def test_refused_forms_say_why_in_chinese(app, demo):
     assert silent == []
     assert failures == [], "English or half-width punctuation on Chinese pages:\n" + \
         "\n".join(failures)
+
+
+def test_notification_emails_are_in_chinese(app, demo):
+    """The email of each kind of notification the demo raised, as a Chinese reader gets it."""
+    from supervise.notifications.mail import compose
+
+    data = DemoData()
+    wrong = []
+    notifications = db.session.scalars(sa.select(Notification).order_by(Notification.id))
+    one_of_each = {n.kind: n for n in notifications}
+    assert len(one_of_each) >= 5
+    for kind, notification in sorted(one_of_each.items()):
+        recipient = db.session.get(User, notification.recipient_id)
+        message = compose(notification, recipient)
+        texts = [message["Subject"]]
+        for part in message.iter_parts():
+            body = part.get_content()
+            texts += visible_strings(body) if part.get_content_subtype() == "html" else \
+                body.splitlines()
+        for text in texts:
+            interface = data.without(" ".join(text.split()))
+            if english_words(interface) or half_width_marks(interface):
+                wrong.append(f"{kind}: {text}")
+    assert wrong == []
