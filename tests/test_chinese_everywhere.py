@@ -60,7 +60,9 @@ ALLOWED = {
 NOT_PROSE = {"script", "style", "code"}
 # Attributes whose values a person reads.
 VISIBLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "data-confirm", "data-label"}
-BUTTON_INPUTS = {"submit", "button", "reset"}
+# Inputs whose value a person reads: a button's label, a field's text filled in beforehand.
+SHOWN_INPUTS = {"submit", "button", "reset", "text", "search", "email", "number", "date", "time",
+                "url", "tel"}
 
 
 # Elements read as part of the text around them: "待签收 (3)" is one text, whatever tags hold it.
@@ -91,7 +93,7 @@ class VisibleText(HTMLParser):
         attrs = dict(attrs)
         for name in sorted(VISIBLE_ATTRIBUTES & attrs.keys()):
             self.strings.append(attrs[name] or "")
-        if tag == "input" and (attrs.get("type") or "").lower() in BUTTON_INPUTS:
+        if tag == "input" and (attrs.get("type") or "text").lower() in SHOWN_INPUTS:
             self.strings.append(attrs.get("value") or "")
 
     def handle_startendtag(self, tag, attrs):
@@ -234,19 +236,19 @@ def _every_record(user: User, endpoint: str) -> list[str] | None:
 # Lists opened once for each of their tabs and filters as well as plainly.
 VARIANTS = {
     "referrals.board": ["state=draft", "state=sent", "state=returned", "state=answered",
-                        "clock=overdue", "clock=due_soon", "need=approve", "state=nonsense"],
+                        "clock=overdue", "clock=due_soon", "need=approve", "state=某某"],
     "referrals.inbox": ["tab=all", "tab=handling", "tab=due_soon", "tab=overdue",
-                        "tab=answered", "tab=returned", "q=违规", "mine=1", "need=nonsense"],
+                        "tab=answered", "tab=returned", "q=违规", "mine=1", "need=某某"],
     "rectifications.rectifications": ["clock=overdue", "clock=due_soon", "clock=running",
-                                      "state=nonsense"],
-    "findings.findings": ["scope=own", "scope=shared", "scope=nonsense"],
+                                      "state=某某"],
+    "findings.findings": ["scope=own", "scope=shared_with_us", "scope=某某"],
     "notifications.notifications": ["show=all"],
     "calendar.calculator": ["amount=2&unit=days", "amount=1&unit=days",
                             "amount=2&unit=working_days", "amount=1&unit=working_days",
                             "amount=2&unit=months", "amount=1&unit=months",
-                            "amount=abc&unit=days"],
+                            "amount=三&unit=days"],
     "calendar.arrangement": ["year=2020", "year=2021", "year=2099"],
-    "events.events": ["outcome=denied", "from=nonsense"],
+    "events.events": ["outcome=denied", "from=某某"],
     "admin.users": ["q=audit"],
 }
 
@@ -399,7 +401,7 @@ def refused_forms() -> list[tuple[str | None, str, dict]]:
     agency = db.session.scalar(sa.select(Agency.id).where(Agency.code == "unit-street"))
     return [
         (None, "/login", {"username": "audit.staff", "password": "某某"}),
-        (None, "/login", {"username": "x" * 100, "password": ""}),
+        (None, "/login", {"username": "某" * 100, "password": ""}),
         ("audit.staff", "/account/password", {"current_password": "wrong", "new_password": "a",
                                               "confirm_password": "b"}),
         ("audit.staff", "/findings/new", {}),
