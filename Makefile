@@ -9,7 +9,7 @@ PO := supervise/translations/zh_Hans_CN/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 
-.PHONY: run test test-browser test-all lint translations extract-messages clean
+.PHONY: run test test-browser test-print lint translations extract-messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,13 +37,19 @@ run: $(VENV)/.run-deps $(MO)
 	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: $(VENV)/.dev-deps $(MO)
-	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not browser and not print" $(PYTEST_ARGS)
 
 # Needs Debian's Chromium and a CJK font:
 #   apt-get install -y --no-install-recommends chromium fonts-wqy-microhei
 test-browser: $(VENV)/.dev-deps $(MO)
 	@test -x /usr/bin/chromium || { echo "Install Chromium first: apt-get install -y chromium fonts-wqy-microhei"; exit 1; }
 	$(BIN)/pytest -m browser $(PYTEST_ARGS)
+
+# Prints the ledgers to PDF; needs LibreOffice Calc and poppler:
+#   apt-get install -y --no-install-recommends libreoffice-calc-nogui poppler-utils
+test-print: $(VENV)/.dev-deps $(MO)
+	@command -v soffice >/dev/null && command -v pdftotext >/dev/null || { echo "Install LibreOffice Calc and poppler first: apt-get install -y --no-install-recommends libreoffice-calc-nogui poppler-utils"; exit 1; }
+	$(BIN)/pytest -m print $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .

@@ -49,7 +49,14 @@ from supervise.extensions import db
 from supervise.findings import queries as finding_queries
 from supervise.findings.models import Finding, FindingStatus
 from supervise.findings.schemas import FindingQuerySchema
-from supervise.ledgers.workbook import XLSX_MIMETYPE, Column, Kind, local, write_ledger
+from supervise.ledgers.workbook import (
+    XLSX_MIMETYPE,
+    Column,
+    Heading,
+    Kind,
+    local,
+    write_ledger,
+)
 from supervise.policy import Capability, Permission
 from supervise.policy import findings as finding_access
 from supervise.policy import rectifications as rectification_access
@@ -153,7 +160,7 @@ class Field:
     value: Callable[[Any, Any], Any]
 
 
-NUMBER = Column("no", "序号", 6, Kind.INT)
+NUMBER = Column("no", "序号", 5, Kind.INT)
 
 
 @dataclass
@@ -190,13 +197,14 @@ def _rows(ledger: Ledger) -> Iterator[list]:
 def _export(user: User, ledger: Ledger):
     """Write the ledger, record the export, and send the file."""
     now = now_utc()
-    title = (f"{user.agency.name}{ledger.name}\n筛选条件：{ledger.filter_words}"
-             f"　　导出时间：{local(now):%Y-%m-%d %H:%M}（北京时间）")
+    heading = Heading(name=f"{user.agency.name}{ledger.name}",
+                      filter=f"筛选条件：{ledger.filter_words}",
+                      made=f"导出时间：{local(now):%Y-%m-%d %H:%M}（北京时间）")
     columns = [NUMBER, *(f.column for f in ledger.fields)]
     # Closed, and so removed, by the response once sent; here if anything fails before.
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:
-        rows = write_ledger(spool, sheet_title=ledger.name, title=title, columns=columns,
+        rows = write_ledger(spool, sheet_title=ledger.name, heading=heading, columns=columns,
                             rows=_rows(ledger))
         size = spool.tell()
         record_event("ledger.export", actor=user, object_type="ledger", object_id=ledger.key,
@@ -319,29 +327,29 @@ def findings_ledger(args):
     recipient_columns = f.scope != "own"
 
     fields = [
-        Field(Column("title", "问题标题", 44, Kind.WRAP), lambda x, _: x.title),
-        Field(Column("unit", "被审计单位", 20), lambda x, _: x.unit.name),
-        Field(Column("project", "所属项目", 28, Kind.WRAP),
+        Field(Column("title", "问题标题", 30), lambda x, _: x.title),
+        Field(Column("unit", "被审计单位", 12), lambda x, _: x.unit.name),
+        Field(Column("project", "所属项目", 20),
               lambda x, _: x.project.name if x.project else None),
-        Field(Column("year", "年度", 8, Kind.INT), lambda x, _: _finding_year(x)),
-        Field(Column("category", "问题类别", 16), lambda x, _: x.category.name),
-        Field(Column("amount", "涉及金额", 18, Kind.AMOUNT), lambda x, _: x.amount),
-        Field(Column("sensitivity", "敏感程度", 10),
+        Field(Column("year", "年度", 6, Kind.INT), lambda x, _: _finding_year(x)),
+        Field(Column("category", "问题类别", 12), lambda x, _: x.category.name),
+        Field(Column("amount", "涉及金额", 16, Kind.AMOUNT), lambda x, _: x.amount),
+        Field(Column("sensitivity", "敏感程度", 8),
               lambda x, _: chinese(x.sensitivity)),
-        Field(Column("status", "状态", 10), lambda x, _: chinese(x.status)),
-        Field(Column("owner", "所属单位", 16), lambda x, _: x.owner_agency.name),
+        Field(Column("status", "状态", 9), lambda x, _: chinese(x.status)),
+        Field(Column("owner", "所属单位", 11), lambda x, _: x.owner_agency.name),
     ]
     if owner_columns:
-        fields.append(Field(Column("shares", "共享单位数", 10, Kind.INT), _share_count(user)))
+        fields.append(Field(Column("shares", "共享单位数", 8, Kind.INT), _share_count(user)))
     if recipient_columns:
-        fields.append(Field(Column("handling", "共享处理要求", 20), _handling(user)))
+        fields.append(Field(Column("handling", "共享处理要求", 14), _handling(user)))
     if owner_columns:
         fields += [
-            Field(Column("rectification_state", "整改状态", 14),
+            Field(Column("rectification_state", "整改状态", 11),
                   lambda x, r: chinese(r.state) if r else None),
-            Field(Column("rectification_due", "整改期限", 12, Kind.DATE),
+            Field(Column("rectification_due", "整改期限", 11, Kind.DATE),
                   lambda x, r: r.due_at if r else None),
-            Field(Column("rectification_clock", "整改期限状态", 14),
+            Field(Column("rectification_clock", "整改期限状态", 11),
                   lambda x, r: _clock_word(r.clock, r.calendar_complete) if r else None),
         ]
     fields += [
@@ -396,26 +404,26 @@ def referrals_ledger(args):
     sort = args["sort"]
 
     fields = [
-        Field(Column("title", "移送事项", 40, Kind.WRAP), lambda x, _: x.title),
-        Field(Column("kind", "移送类型", 12), lambda x, _: chinese(x.kind)),
-        Field(Column("sender", "移送单位", 16), lambda x, _: x.sender_agency.name),
-        Field(Column("receiver", "接收单位", 16), lambda x, _: x.receiver_agency.name),
-        Field(Column("state", "状态", 14), lambda x, _: chinese(x.state)),
+        Field(Column("title", "移送事项", 30), lambda x, _: x.title),
+        Field(Column("kind", "移送类型", 9), lambda x, _: chinese(x.kind)),
+        Field(Column("sender", "移送单位", 11), lambda x, _: x.sender_agency.name),
+        Field(Column("receiver", "接收单位", 11), lambda x, _: x.receiver_agency.name),
+        Field(Column("state", "状态", 11), lambda x, _: chinese(x.state)),
         Field(Column("sent_at", "移送时间", 17, Kind.DATETIME), lambda x, _: x.sent_at),
-        Field(Column("acknowledge_by", "签收期限", 12, Kind.DATE),
+        Field(Column("acknowledge_by", "签收期限", 11, Kind.DATE),
               lambda x, _: x.acknowledge_by),
-        Field(Column("acknowledge_clock", "签收期限状态", 14),
+        Field(Column("acknowledge_clock", "签收期限状态", 11),
               lambda x, e: _clock_word(e.clocks.acknowledge, x.acknowledge_calendar_complete)),
-        Field(Column("answer_by", "反馈期限", 12, Kind.DATE), lambda x, _: x.answer_by),
-        Field(Column("answer_clock", "反馈期限状态", 14),
+        Field(Column("answer_by", "反馈期限", 11, Kind.DATE), lambda x, _: x.answer_by),
+        Field(Column("answer_clock", "反馈期限状态", 11),
               lambda x, e: _clock_word(e.clocks.answer, x.answer_calendar_complete)),
-        Field(Column("chasers", "催办次数", 10, Kind.INT), lambda x, e: e.chasers),
+        Field(Column("chasers", "催办次数", 6, Kind.INT), lambda x, e: e.chasers),
         Field(Column("last_chased_at", "最近催办时间", 17, Kind.DATETIME),
               lambda x, e: e.last_chased_at),
-        Field(Column("disposition", "处置方式", 16),
+        Field(Column("disposition", "处置方式", 11),
               lambda x, _: chinese(x.disposition)),
         Field(Column("answered_at", "反馈时间", 17, Kind.DATETIME), lambda x, _: x.answered_at),
-        Field(Column("persons", "涉及人员", 30, Kind.WRAP), lambda x, _: _persons(x)),
+        Field(Column("persons", "涉及人员", 18), lambda x, _: _persons(x)),
     ]
 
     query = referral_queries.filtered(user, role=role, state=state, clock=clock, now=now)
@@ -467,29 +475,29 @@ def rectifications_ledger(args):
         return [field] if owner else []
 
     fields = [
-        Field(Column("title", "问题标题（下达时）", 44, Kind.WRAP), lambda x, _: x.title),
-        Field(Column("unit", "整改单位", 18), lambda x, _: x.unit.name),
-        *internal(Field(Column("owner", "下达单位", 16), lambda x, _: x.owner_agency.name)),
-        Field(Column("plan", "整改方式", 12), lambda x, _: chinese(x.plan)),
-        Field(Column("state", "整改状态", 14), lambda x, _: chinese(x.state)),
-        *internal(Field(Column("issued_at", "下达日期", 12, Kind.DATE), lambda x, _: x.issued_at)),
-        Field(Column("due_at", "整改期限", 12, Kind.DATE), lambda x, _: x.due_at),
-        Field(Column("clock", "期限状态", 14),
+        Field(Column("title", "问题标题（下达时）", 30), lambda x, _: x.title),
+        Field(Column("unit", "整改单位", 12), lambda x, _: x.unit.name),
+        *internal(Field(Column("owner", "下达单位", 11), lambda x, _: x.owner_agency.name)),
+        Field(Column("plan", "整改方式", 9), lambda x, _: chinese(x.plan)),
+        Field(Column("state", "整改状态", 11), lambda x, _: chinese(x.state)),
+        *internal(Field(Column("issued_at", "下达日期", 11, Kind.DATE), lambda x, _: x.issued_at)),
+        Field(Column("due_at", "整改期限", 11, Kind.DATE), lambda x, _: x.due_at),
+        Field(Column("clock", "期限状态", 11),
               lambda x, _: _clock_word(rectification_queries.clock(x, now),
                                        x.calendar_complete)),
-        Field(Column("chasers", "催办次数", 10, Kind.INT), lambda x, n: n),
-        Field(Column("amount", "问题金额", 18, Kind.AMOUNT), lambda x, _: x.amount),
-        Field(Column("amount_recovered", "已追回（退还）金额", 18, Kind.AMOUNT),
+        Field(Column("chasers", "催办次数", 6, Kind.INT), lambda x, n: n),
+        Field(Column("amount", "问题金额", 16, Kind.AMOUNT), lambda x, _: x.amount),
+        Field(Column("amount_recovered", "已追回（退还）金额", 16, Kind.AMOUNT),
               lambda x, _: x.amount_recovered),
-        Field(Column("rectified_at", "整改完成报告日期", 14, Kind.DATE),
+        Field(Column("rectified_at", "整改完成报告日期", 11, Kind.DATE),
               lambda x, _: x.rectified_at),
-        *internal(Field(Column("signed_off_at", "销号日期", 12, Kind.DATE),
+        *internal(Field(Column("signed_off_at", "销号日期", 11, Kind.DATE),
                         lambda x, _: x.signed_off_at)),
-        *internal(Field(Column("project", "所属项目", 28, Kind.WRAP),
+        *internal(Field(Column("project", "所属项目", 20),
                         lambda x, _: x.finding.project.name if x.finding.project else None)),
-        *internal(Field(Column("category", "问题类别", 16), lambda x, _: x.finding.category.name)),
-        *internal(Field(Column("issued_by", "下达人", 12), lambda x, _: x.issued_by.display_name)),
-        *internal(Field(Column("signed_off_by", "销号审批人", 12),
+        *internal(Field(Column("category", "问题类别", 12), lambda x, _: x.finding.category.name)),
+        *internal(Field(Column("issued_by", "下达人", 9), lambda x, _: x.issued_by.display_name)),
+        *internal(Field(Column("signed_off_by", "销号审批人", 9),
                         lambda x, _: x.signed_off_by.display_name if x.signed_off_by else None)),
     ]
 

@@ -3,8 +3,16 @@
 
 A ledger is a Chinese document that people print and file: its title row, headers and words are
 Chinese whatever language the user reads the screens in. Row 1 is the title (agency, ledger,
-filter, time of export), row 2 the headers, data from row 3; the panes are frozen below the
-headers, an auto-filter covers headers and data, and the header row repeats on every printed page.
+filter, time of export), row 2 the headers, data from row 3, and after the data the total row
+(合计: how many rows, and the sum of every amount column); the panes are frozen below the headers
+and an auto-filter covers headers and data.
+
+Printed, a ledger is A4 landscape at its own size (10.5 pt, 五号), never shrunk to fit: a ledger
+wider than a page prints several pages across, each page of a row after the other, with the
+header row and the row number (序号) repeated on every page and every text wrapped within its
+column (a long title or state is never cut off). The title row is for the screen; on paper the
+page header carries it (ledger, filter, time of export) on every page, and the footer "第 N 页
+共 M 页".
 
 The workbook is openpyxl's write-only kind: each row goes to disk as it is appended, so a ledger
 of any length needs the memory of one batch of rows. Amounts are written as the exact decimals
@@ -20,6 +28,8 @@ Excel and openpyxl read as the number.
 from __future__ import annotations
 
 import contextlib
+import math
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,11 +52,18 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 TITLE_ROW, HEADER_ROW, FIRST_DATA_ROW = 1, 2, 3
+FONT = "宋体"
+POINTS = 10.5  # 五号, the size of an official document's text
+TITLE_POINTS = 13
+TOTAL_LABEL = "合计"
+# The title is merged over the first columns up to this width, what a screen shows at once.
+TITLE_WIDTH = 110
+# A page header's part is cut to this many characters (a header holds 255 in all).
+HEADER_PART = 70
 
 
 class Kind(StrEnum):
-    TEXT = "text"  # a short text on one line
-    WRAP = "wrap"  # a longer text, wrapped within the column
+    TEXT = "text"  # wrapped within its column
     INT = "int"
     AMOUNT = "amount"  # yuan, an exact Decimal
     DATE = "date"  # a day (a deadline is the end of its day: the day is what counts)
@@ -71,28 +88,28 @@ def _border():
 
 def _styles() -> dict[str, NamedStyle]:
     """One named style per kind of cell: a cell takes all its formatting in one assignment."""
-    top = Alignment(vertical="top")
-    made = {
-        "title": NamedStyle(name="台账标题", font=Font(bold=True, size=13),
+    top = Alignment(vertical="top", wrap_text=True)
+    font, bold = Font(name=FONT, size=POINTS), Font(name=FONT, size=POINTS, bold=True)
+
+    def style(name: str, number_format: str, **extra) -> NamedStyle:
+        extra.setdefault("font", font)
+        extra.setdefault("alignment", top)
+        return NamedStyle(name=name, border=_border(), number_format=number_format, **extra)
+
+    return {
+        "title": NamedStyle(name="台账标题", font=Font(name=FONT, size=13, bold=True),
                             alignment=Alignment(wrap_text=True, vertical="center")),
-        "header": NamedStyle(name="台账表头", font=Font(bold=True), border=_border(),
-                             fill=PatternFill("solid", fgColor="DDEBF7"),
-                             alignment=Alignment(horizontal="center", vertical="center",
-                                                 wrap_text=True)),
-        Kind.TEXT: NamedStyle(name="台账文本", border=_border(), alignment=top,
-                              number_format="@"),
-        Kind.WRAP: NamedStyle(name="台账长文本", border=_border(), number_format="@",
-                              alignment=Alignment(vertical="top", wrap_text=True)),
-        Kind.INT: NamedStyle(name="台账整数", border=_border(), alignment=top,
-                             number_format="0"),
-        Kind.AMOUNT: NamedStyle(name="台账金额", border=_border(), alignment=top,
-                                number_format=YUAN_FORMAT),
-        Kind.DATE: NamedStyle(name="台账日期", border=_border(), alignment=top,
-                              number_format=DATE_FORMAT),
-        Kind.DATETIME: NamedStyle(name="台账时间", border=_border(), alignment=top,
-                                  number_format=DATETIME_FORMAT),
+        "header": style("台账表头", "@", font=bold, fill=PatternFill("solid", fgColor="DDEBF7"),
+                        alignment=Alignment(horizontal="center", vertical="center",
+                                            wrap_text=True)),
+        "total": style("台账合计", "@", font=bold),
+        "total_amount": style("台账合计金额", YUAN_FORMAT, font=bold),
+        Kind.TEXT: style("台账文本", "@"),
+        Kind.INT: style("台账整数", "0"),
+        Kind.AMOUNT: style("台账金额", YUAN_FORMAT),
+        Kind.DATE: style("台账日期", DATE_FORMAT),
+        Kind.DATETIME: style("台账时间", DATETIME_FORMAT),
     }
-    return made
 
 
 def clean_text(value: Any) -> str:
@@ -124,7 +141,7 @@ def local_day(value: datetime | None) -> date | None:
 def _value(kind: Kind, value: Any) -> Any:
     if value is None or value == "":
         return None
-    if kind in (Kind.TEXT, Kind.WRAP):
+    if kind == Kind.TEXT:
         return clean_text(value)
     if kind == Kind.AMOUNT:
         if not isinstance(value, Decimal):
@@ -141,8 +158,45 @@ def _value(kind: Kind, value: Any) -> Any:
     raise ValueError(kind)
 
 
+def _text_width(text: str) -> int:
+    """A line's width in column units at POINTS as Excel and WPS measure it (LibreOffice a
+    little less): a Chinese character takes two, another character one."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _height(text: str, width: float, points: float = POINTS) -> float:
+    """The height in points of a row whose cell of `width` holds `text`, wrapped.
+
+    A spreadsheet program fits a row to its wrapped text only where it is asked to (LibreOffice
+    does not on opening a file), so each row carries its height: the lines its text takes,
+    each 1.3 times the font's size, with room to spare rather than a cut-off line."""
+    room = max(width - 1, 1) * POINTS / points  # a larger font fits fewer characters
+    lines = sum(max(1, math.ceil(_text_width(line) / room)) for line in text.split("\n"))
+    return round(lines * points * 1.3 + 3, 1)
+
+
+def _header_footer_text(text: str) -> str:
+    """Text as a page header or footer carries it: "&" starts a code there."""
+    text = text if len(text) <= HEADER_PART else text[:HEADER_PART - 1] + "…"
+    return text.replace("&", "&&")
+
+
+@dataclass(frozen=True)
+class Heading:
+    """What heads a ledger: its name (区审计局问题台账), its filter in words, when it was made."""
+
+    name: str
+    filter: str
+    made: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.name}\n{self.filter}　　{self.made}"
+
+
 class _Sheet:
-    def __init__(self, workbook: Workbook, sheet_title: str, columns: Sequence[Column]):
+    def __init__(self, workbook: Workbook, sheet_title: str, columns: Sequence[Column],
+                 heading: Heading):
         self.columns = list(columns)
         self.styles = _styles()
         for style in self.styles.values():
@@ -152,16 +206,31 @@ class _Sheet:
         # What precedes the rows in the file is set before the first row is appended.
         for i, column in enumerate(self.columns, 1):
             ws.column_dimensions[get_column_letter(i)].width = column.width
-        ws.row_dimensions[TITLE_ROW].height = 36
-        ws.row_dimensions[HEADER_ROW].height = 30
+        self.next_row = TITLE_ROW
         ws.freeze_panes = f"A{FIRST_DATA_ROW}"
-        ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+        self._print_setup(heading)
+        self.last_column = get_column_letter(len(self.columns))
+        self.sums = {i: Decimal(0) for i, c in enumerate(self.columns) if c.kind == Kind.AMOUNT}
+
+    def _print_setup(self, heading: Heading) -> None:
+        ws = self.ws
         ws.page_setup.orientation = "landscape"
         ws.page_setup.paperSize = 9  # A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        self.last_column = get_column_letter(len(self.columns))
+        ws.page_setup.scale = 100  # never shrunk: several pages across instead
+        ws.page_setup.pageOrder = "overThenDown"  # a row's pages one after the other
+        ws.sheet_properties.pageSetUpPr.fitToPage = False
+        ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+        ws.print_title_cols = "A:A"  # the row number ties a row's pages together
+        ws.page_margins.left = ws.page_margins.right = 0.3  # inches
+        ws.page_margins.top = ws.page_margins.bottom = 0.7
+        ws.page_margins.header = ws.page_margins.footer = 0.25
+        for part, text, size in ((ws.oddHeader.left, heading.name, 11),
+                                 (ws.oddHeader.center, heading.filter, 9),
+                                 (ws.oddHeader.right, heading.made, 9),
+                                 (ws.oddFooter.center, "第 &P 页 共 &N 页", 9)):
+            part.text = text if "&P" in text else _header_footer_text(text)
+            part.size = size
+        ws.oddHeader.left.font = f"{FONT},Bold"
 
     def _cell(self, style: str | Kind, value: Any):
         cell = WriteOnlyCell(self.ws)
@@ -175,23 +244,57 @@ class _Sheet:
                 cell.data_type = "s"  # never a formula, never an error code
         return cell
 
+    def _append(self, cells: list, texts: Sequence[tuple[str, float, float]]) -> None:
+        """Append a row of cells, as high as the tallest of its (text, width, points)."""
+        height = max((_height(*t) for t in texts), default=_height("", 1))
+        self.ws.row_dimensions[self.next_row].height = height
+        self.ws.append(cells)
+        self.next_row += 1
+
     def title(self, text: str) -> None:
-        if len(self.columns) > 1:
-            self.ws.merged_cells.add(f"A{TITLE_ROW}:{self.last_column}{TITLE_ROW}")
-        self.ws.append([self._cell("title", clean_text(text))])
+        """The title, merged over the columns of the first printed page."""
+        text = clean_text(text)
+        span, width = 0, 0.0
+        for column in self.columns:
+            if span and width + column.width > TITLE_WIDTH:
+                break
+            span, width = span + 1, width + column.width
+        if span > 1:
+            self.ws.merged_cells.add(f"A{TITLE_ROW}:{get_column_letter(span)}{TITLE_ROW}")
+        self._append([self._cell("title", text)], [(text, width, TITLE_POINTS)])
 
     def headers(self) -> None:
-        self.ws.append([self._cell("header", clean_text(c.header)) for c in self.columns])
+        texts = [clean_text(c.header) for c in self.columns]
+        self._append([self._cell("header", t) for t in texts],
+                     [(t, c.width, POINTS) for t, c in zip(texts, self.columns, strict=True)])
 
     def row(self, values: Sequence[Any]) -> None:
         if len(values) != len(self.columns):
             raise ValueError(f"{len(values)} values for {len(self.columns)} columns")
-        self.ws.append([self._cell(c.kind, _value(c.kind, v))
-                        for c, v in zip(self.columns, values, strict=True)])
+        cells = [_value(c.kind, v) for c, v in zip(self.columns, values, strict=True)]
+        for i in self.sums:
+            self.sums[i] += cells[i] or 0
+        self._append([self._cell(c.kind, v) for c, v in zip(self.columns, cells, strict=True)],
+                     [(v, c.width, POINTS) for c, v in zip(self.columns, cells, strict=True)
+                      if isinstance(v, str)])
+
+    def total(self, rows: int) -> None:
+        """The total row: how many rows, and the sum of each amount column (0.00 for none)."""
+        cells = [self._cell("total", None) for _ in self.columns]
+        cells[0] = self._cell("total", TOTAL_LABEL)
+        if len(cells) > 1:
+            cells[1] = self._cell("total", f"共{rows}项")
+        for i, amount in self.sums.items():
+            cells[i] = self._cell("total_amount", amount.quantize(Decimal("0.01")))
+        self._append(cells, [])
 
     def finish(self, rows: int) -> None:
+        """After the data: the auto-filter over headers and data, then the total row below;
+        what prints is all but the title row."""
         last_row = HEADER_ROW + max(rows, 0)
         self.ws.auto_filter.ref = f"A{HEADER_ROW}:{self.last_column}{last_row}"
+        self.total(rows)
+        self.ws.print_area = f"A{HEADER_ROW}:{self.last_column}{last_row + 1}"
 
     def discard(self) -> None:
         """After a failure: close the sheet's temporary file and remove it."""
@@ -206,15 +309,15 @@ class _Sheet:
                 writer.cleanup()
 
 
-def write_ledger(out: IO[bytes], *, sheet_title: str, title: str,
+def write_ledger(out: IO[bytes], *, sheet_title: str, heading: Heading,
                  columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> int:
     """Write the ledger to the binary file `out`, taking the rows as they come; return how many
     data rows were written. Each row holds one value per column, in column order."""
     workbook = Workbook(write_only=True)
-    sheet = _Sheet(workbook, sheet_title, columns)
+    sheet = _Sheet(workbook, sheet_title, columns, heading)
     written = 0
     try:
-        sheet.title(title)
+        sheet.title(heading.title)
         sheet.headers()
         for values in rows:
             sheet.row(values)

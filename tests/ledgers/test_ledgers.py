@@ -63,7 +63,9 @@ class Sheet:
         rows = list(self.ws.iter_rows())
         self.title = rows[0][0].value
         self.headers = [c.value for c in rows[1]]
-        self.rows = rows[2:]
+        self.rows, total = rows[2:-1], rows[-1]
+        assert total[0].value == "合计", "a ledger ends with its total row"
+        self.total = dict(zip(self.headers, (c.value for c in total), strict=True))
 
     def column(self, header: str) -> list:
         i = self.headers.index(header)
@@ -87,7 +89,7 @@ class Sheet:
                 archive.read("xl/worksheets/sheet1.xml"))
         values = []
         for row in root.iterfind("x:sheetData/x:row", NS):
-            if int(row.get("r")) < 3:
+            if not 3 <= int(row.get("r")) < 3 + len(self.rows):
                 continue
             cell = row.find(f"x:c[@r='{letter}{row.get('r')}']", NS)
             v = cell.find("x:v", NS) if cell is not None else None
@@ -253,6 +255,45 @@ def test_filters_a_page_leaves_at_all_are_no_filters(many, rectifications, refer
     assert download(caller, "findings", year=" ")[0] == 422
 
 
+def list_items(caller, url, **params) -> list[dict]:
+    items, page = [], 1
+    while True:
+        body = caller.get(url, query_string={**params, "page": page, "per_page": 100}).get_json()
+        items += body["items"]
+        if page * 100 >= body["total"]:
+            return items
+        page += 1
+
+
+@pytest.mark.parametrize("params", [{}, {"unit": "edu"}, {"q": "abc"}, {"unit": "nowhere"}])
+def test_the_total_row_counts_and_sums_what_the_list_holds(many, rectifications, as_, params):
+    caller = as_("audit_staff")
+    for ledger, amounts in (("findings", ["涉及金额"]),
+                            ("rectifications", ["问题金额", "已追回（退还）金额"])):
+        query = params if ledger == "findings" else {
+            k: v for k, v in params.items() if k == "unit"}
+        sheet = ledger_of(caller, ledger, **query)
+        items = list_items(caller, f"/{ledger}", **query)
+        assert sheet.total["序号"] == "合计"
+        assert sheet.total[sheet.headers[1]] == f"共{len(items)}项"
+        for header in amounts:
+            assert Decimal(str(sheet.total[header])) == sum(
+                (Decimal(v) for v in sheet.raw_values(header) if v), Decimal(0))
+        listed = sum((Decimal(i["amount"]) for i in items if i.get("amount")), Decimal(0))
+        assert Decimal(str(sheet.total[amounts[0]])) == listed, ledger
+        # Nothing else is summed: a year or a count of chasers is not a total.
+        assert {h for h, v in sheet.total.items() if v is not None} == {
+            "序号", sheet.headers[1], *amounts}
+
+
+def test_an_empty_ledger_totals_nothing(world, as_):
+    sheet = ledger_of(as_("audit_staff"), "findings", unit="nowhere")
+    assert sheet.rows == []
+    assert sheet.total["问题标题"] == "共0项" and sheet.total["涉及金额"] == 0
+    with zipfile.ZipFile(io.BytesIO(sheet.data)) as archive:
+        assert "<v>0.00</v>" in archive.read("xl/worksheets/sheet1.xml").decode()
+
+
 def test_paging_is_ignored(many, as_):
     caller = as_("audit_staff")
     sheet = ledger_of(caller, "findings", page=3, per_page=1000)
@@ -296,9 +337,22 @@ def test_the_findings_ledger_layout_and_types(many, as_):
                              "签发时间"]
     assert ws.freeze_panes == "A3"
     assert ws.auto_filter.ref == f"A2:Q{2 + len(sheet.rows)}"
-    assert ws.print_title_rows == "$2:$2"
-    assert ws.column_dimensions["B"].width == 44
+    assert ws.column_dimensions["B"].width == 30
     assert all(ws.column_dimensions[letter].width for letter in "ABCDEFGHIJKLMNOPQ")
+    # Printed: A4 landscape at full size, headers and row numbers on every page, the title in
+    # the page header, the page numbers in the footer (tests/ledgers/test_printing.py prints it).
+    assert (ws.page_setup.orientation, ws.page_setup.paperSize) == ("landscape", 9)
+    assert not ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.page_setup.scale == 100
+    assert (ws.print_title_rows, ws.print_title_cols) == ("$2:$2", "$A:$A")
+    assert ws.print_area == f"'问题台账'!$A$2:$Q${3 + len(sheet.rows)}"
+    assert ws.oddHeader.left.text == "区审计局问题台账"
+    assert ws.oddHeader.center.text.startswith("筛选条件：被审计单位：区教育局")
+    assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
+    # Every text wraps, and each row is as high as its longest text needs.
+    assert all(c.alignment.wrap_text for c in sheet.cells("问题标题"))
+    heights = [ws.row_dimensions[3 + i].height for i in range(4)]
+    assert heights[0] < heights[1] == heights[3]  # the project's name takes two lines
 
     assert sheet.column("问题标题") == ["跨年记录的问题 100%完成", "=1+1 以等号开头的标题",
                                     "ABC公司违规发放津补贴", "公务接待超标准"]
