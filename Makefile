@@ -56,9 +56,11 @@ lint: $(VENV)/.dev-deps
 	$(BIN)/lint-imports
 
 # After changing user-facing strings: refresh the catalogue, then translate the new entries.
+# (The template goes to a file of its own: two checkouts extracting at once must not share one.)
 extract-messages: $(VENV)/.run-deps
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o /tmp/supervise-messages.pot .
-	$(BIN)/pybabel update -i /tmp/supervise-messages.pot -d supervise/translations --no-fuzzy-matching --ignore-obsolete
+	@pot=$$(mktemp --suffix=.pot) && trap 'rm -f $$pot' EXIT && \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o $$pot . && \
+	$(BIN)/pybabel update -i $$pot -d supervise/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

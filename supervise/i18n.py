@@ -34,6 +34,20 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(BEIJING_TIME).strftime(fmt)
 
 
+# Half-width marks and their full-width forms, as Chinese text writes them.
+FULL_WIDTH = str.maketrans(",.:;!?()", "，。：；！？（）")
+
+
+def punctuation(marks: str) -> str:
+    """Punctuation a template puts between its words and values: as given in English (": ",
+    " ("), and in Chinese full-width without the spaces ("：", "（")."""
+    from flask_babel import get_locale
+
+    if get_locale().language == "en":
+        return marks
+    return marks.strip().translate(FULL_WIDTH)
+
+
 def combine_args(args: dict | None = None, **overrides) -> dict:
     """Query arguments for a link: the page's own without the page number, empty values and
     names `url_for` would take as its own options (`_method`, `_external`, ...), with
@@ -56,6 +70,7 @@ def init_app(app) -> None:
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["kept"] = kept
     app.jinja_env.globals["now_utc"] = now_utc
+    app.jinja_env.globals["punct"] = punctuation
 
     @app.context_processor
     def _language_context():

@@ -39,7 +39,8 @@ def _agency_choices():
     agencies = db.session.scalars(
         sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.kind, Agency.code)
     )
-    return [SelectChoice(a.id, f"{a.name} ({a.code})") for a in agencies]
+    return [SelectChoice(a.id, _("%(name)s (%(code)s)", name=a.name, code=a.code))
+            for a in agencies]
 
 
 # --- agencies -----------------------------------------------------------------------------

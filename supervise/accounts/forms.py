@@ -60,4 +60,5 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class RolesForm(FlaskForm):
-    roles = MultiCheckboxField(_l("Roles"), choices=Role.choices())
+    # An unknown role is refused by operations.set_roles, in the user's language.
+    roles = MultiCheckboxField(_l("Roles"), choices=Role.choices(), validate_choice=False)

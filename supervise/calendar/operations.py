@@ -70,8 +70,9 @@ KINDS: dict[str, DayKind] = {
 
 DATE_TEXT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
 
-# The names `chinesecalendar` gives, shown in the user's language; names entered by the
-# administrator are shown as they were entered.
+# The names `chinesecalendar` gives, shown in the user's language (and stored so when entered
+# in Chinese, see `_stored_name`); other names entered by the administrator are shown as they
+# were entered.
 HOLIDAY_NAMES = {
     "New Year's Day": _l("New Year's Day"),
     "Spring Festival": _l("Spring Festival"),
@@ -86,6 +87,22 @@ HOLIDAY_NAMES = {
 
 def holiday_name(name: str) -> str:
     return str(HOLIDAY_NAMES.get(name, name))
+
+
+def _stored_name(name: str) -> str:
+    """A holiday name as stored: one `chinesecalendar` knows, given in its words, in the user's
+    language (as `as_text` writes it) or in Chinese (as the State Council's notice does), is
+    stored in `chinesecalendar`'s words, to be shown in each reader's language; any other name
+    as entered."""
+    known = {str(label): key for key, label in HOLIDAY_NAMES.items()}
+    with force_locale(DOCUMENT_LOCALE):
+        known.update({str(label): key for key, label in HOLIDAY_NAMES.items()})
+    known.update({key: key for key in HOLIDAY_NAMES})
+    return known.get(name, name)
+
+
+# The kind as `as_text` writes it, in the user's language (KINDS reads both languages).
+KIND_WORDS = {DayKind.HOLIDAY: _l("holiday"), DayKind.WORKDAY: _l("workday")}
 
 
 class ArrangementRefused(InvalidInput):
@@ -185,7 +202,7 @@ def parse_arrangement(year: int, text: str | None) -> list[ArrangementDay]:
         if error is not None:
             errors[number] = error
             continue
-        days.append(ArrangementDay(day, kind, name, number))
+        days.append(ArrangementDay(day, kind, _stored_name(name), number))
 
     if errors:
         listed = dict(sorted(errors.items())[:MAX_LISTED_ERRORS])
@@ -326,9 +343,10 @@ def days_of_year(year: int) -> list[CalendarDay]:
 
 
 def as_text(days: list[CalendarDay]) -> str:
-    """A year's stored days in the import format, to correct and import again."""
-    return "".join(f"{d.day.isoformat()} {d.kind.value}{' ' + d.name if d.name else ''}\n"
-                   for d in days)
+    """A year's stored days in the import format, to correct and import again, in the user's
+    language: "2026-10-10 班 国庆节"."""
+    return "".join(f"{d.day.isoformat()} {KIND_WORDS[d.kind]}"
+                   f"{' ' + holiday_name(d.name) if d.name else ''}\n" for d in days)
 
 
 def year_spans(years: list[int]) -> list[tuple[int, int]]:

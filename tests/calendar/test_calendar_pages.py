@@ -282,8 +282,8 @@ def test_secadmin_sees_a_known_years_holidays_and_working_weekends(secadmin):
                             "2026-09-20", "2026-10-10"):
         assert f'<time datetime="{working_weekend}">' in html
     assert "16–20, 23" in html  # the Spring Festival's weekdays off
-    # The textarea holds the year in the import format, ready to correct.
-    assert "2026-10-10 workday National Day" in html
+    # The textarea holds the year in the import format, ready to correct, in Chinese.
+    assert "2026-10-10 班 国庆节" in html and "workday" not in html.split("<textarea")[1]
 
 
 def test_secadmin_sees_that_a_year_is_unknown(secadmin):
@@ -342,12 +342,13 @@ def test_secadmin_imports_2027_and_deadlines_follow_it(secadmin, staff):
     row = db.session.get(CalendarYear, 2027)
     sec = db.session.scalar(sa.select(CalendarYear.updated_by_id).where(CalendarYear.year == 2027))
     assert row is not None and sec is not None and "sec" in row.source
-    # Weekday holidays and working weekend days are stored; weekend holidays are not.
+    # Weekday holidays and working weekend days are stored; weekend holidays are not. The
+    # names chinesecalendar knows are stored in its words, to show in each reader's language.
     assert days_of(2027) == {
-        date(2027, 1, 1): ("holiday", "元旦"),
-        date(2027, 2, 7): ("workday", "春节"),
-        **{date(2027, 2, d): ("holiday", "春节") for d in (8, 9, 10, 11, 12)},
-        date(2027, 2, 20): ("workday", "春节"),
+        date(2027, 1, 1): ("holiday", "New Year's Day"),
+        date(2027, 2, 7): ("workday", "Spring Festival"),
+        **{date(2027, 2, d): ("holiday", "Spring Festival") for d in (8, 9, 10, 11, 12)},
+        date(2027, 2, 20): ("workday", "Spring Festival"),
     }
     [event] = events("calendar.import")
     assert json.loads(event.details) == {"year": 2027, "holidays": 6, "workdays": 2,
@@ -390,6 +391,25 @@ def test_an_import_replaces_the_whole_year(secadmin):
     # Other years are untouched.
     assert days_of(2026) == {r["day"]: (r["kind"], r["name"])
                              for r in seed_rows_of(2026)}
+
+
+def test_a_year_imported_as_shown_stays_as_it_was(app, secadmin):
+    """The text the page shows, in Chinese or in English, imported again, changes nothing: the
+    holiday names stay as chinesecalendar gives them, whatever language they were shown in."""
+    seeded = {r["day"]: (r["kind"], r["name"]) for r in seed_rows_of(2026)}
+    html = secadmin.get("/settings/calendar?year=2026").get_data(as_text=True)
+    chinese = re.search(r"<textarea[^>]*>(.*?)</textarea>", html, re.S).group(1)
+    assert "2026-01-01 休 元旦\n" in chinese
+    assert secadmin.post_form("/settings/calendar",
+                              {"year": "2026", "text": chinese}).status_code == 302
+    assert days_of(2026) == seeded
+    secadmin.post_form("/language", {"locale": "en", "next": "/"})
+    html = secadmin.get("/settings/calendar?year=2026").get_data(as_text=True)
+    english = re.search(r"<textarea[^>]*>(.*?)</textarea>", html, re.S).group(1)
+    assert "2026-01-01 holiday New Year&#39;s Day\n" in english
+    assert secadmin.post_form("/settings/calendar", {
+        "year": "2026", "text": english.replace("&#39;", "'")}).status_code == 302
+    assert days_of(2026) == seeded
 
 
 def seed_rows_of(year: int) -> list[dict]:
@@ -525,7 +545,7 @@ def test_parse_accepts_every_spelling_of_the_kinds():
         (date(2027, 1, 4), DayKind.HOLIDAY, "", 2),
         (date(2027, 1, 5), DayKind.HOLIDAY, "元旦 补休", 3),
         (date(2027, 2, 7), DayKind.WORKDAY, "", 6),
-        (date(2027, 2, 20), DayKind.WORKDAY, "春节", 7),
+        (date(2027, 2, 20), DayKind.WORKDAY, "Spring Festival", 7),  # a name it knows
         (date(2027, 2, 21), DayKind.WORKDAY, "", 8),
     ]
 
