@@ -214,8 +214,8 @@ def test_a_failed_finding_form_keeps_the_input_and_asks_to_choose(app, district)
     auditor = as_user(app, "auditor")
     blank = auditor.get("/findings/new").get_data(as_text=True)
     for name in ("unit", "title", "facts", "category"):
-        label = re.search(rf'<label for="{name}">(.*?)</label>', blank).group(1)
-        assert 'class="required"' in label, name  # inside the label, read with its name
+        label = re.search(rf'<label for="{name}">[^<]*</label>(.*?)\n', blank).group(1)
+        assert 'class="required"' in label, name
     response = auditor.post_form("/findings/new", {
         "unit": "", "project": "", "title": "食堂采购未招标XK10", "facts": "事实经过XK11",
         "category": "", "amount": "10.00", "sensitivity": "normal"})
