@@ -7,12 +7,11 @@ the number of rows.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -24,11 +23,11 @@ from supervise.events.models import Event, Outcome
 from supervise.extensions import db
 from supervise.i18n import combine_args
 from supervise.ledgers.workbook import (
-    XLSX_MIMETYPE,
     Column,
     Heading,
     Kind,
     local,
+    send_ledger,
     write_ledger,
 )
 from supervise.pagination import count, paginate
@@ -41,7 +40,6 @@ blueprint = Blueprint("events", __name__, url_prefix="/audit")
 FILTERS = ("actor", "action", "outcome", "object_type", "object_id", "ip", "from", "to")
 EXPORT_BATCH = 1000
 EXPORT_MAX_ROWS = 100_000  # one file; a longer list is narrowed by its filter first
-SPOOL_BYTES = 8 * 1024 * 1024
 
 
 def _local_day_start(text: str) -> datetime | None:
@@ -168,26 +166,17 @@ def export():
         return redirect(back)
     now = now_utc()
     user = current_actor()
-    # Closed, and so removed, by the response once sent; here if anything fails before.
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-    try:
-        with force_locale(DOCUMENT_LOCALE):
-            heading = Heading(name="操作日志", filter=f"筛选条件：{_filter_words(filters)}",
-                              made=f"导出时间：{local(now):%Y-%m-%d %H:%M}（北京时间）")
-            rows = write_ledger(spool, sheet_title="操作日志", heading=heading,
-                                columns=COLUMNS, rows=_export_rows(query))
-        size = spool.tell()
-        record_event("event.export", actor=user, object_type="events",
-                     details={"filter": {k: v for k, v in filters.items() if v},
-                              "rows": rows})
-        db.session.commit()
-        spool.seek(0)
-        response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                             download_name=f"操作日志-{local(now):%Y%m%d}.xlsx",
-                             conditional=False, etag=False, max_age=0)
-    except BaseException:
-        spool.close()
-        db.session.rollback()
-        raise
-    response.content_length = size
-    return response
+    with force_locale(DOCUMENT_LOCALE):
+        heading = Heading.of("操作日志", _filter_words(filters), now)
+    return send_ledger(
+        f"操作日志-{local(now):%Y%m%d}.xlsx",
+        lambda out: _written(out, heading, query),
+        lambda rows: record_event("event.export", actor=user, object_type="events",
+                                  details={"filter": {k: v for k, v in filters.items() if v},
+                                           "rows": rows}))
+
+
+def _written(out, heading: Heading, query: sa.Select) -> int:
+    with force_locale(DOCUMENT_LOCALE):
+        return write_ledger(out, sheet_title="操作日志", heading=heading, columns=COLUMNS,
+                            rows=_export_rows(query))

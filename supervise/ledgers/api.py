@@ -28,14 +28,12 @@ text only as "given", never its words), the columns and the number of rows.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import send_file
 from marshmallow import pre_load
 from sqlalchemy.orm import joinedload
 
@@ -55,6 +53,7 @@ from supervise.ledgers.workbook import (
     Heading,
     Kind,
     local,
+    send_ledger,
     write_ledger,
 )
 from supervise.policy import Capability, Permission
@@ -80,8 +79,6 @@ blueprint = Blueprint("ledgers_api", __name__, description="Excel ledgers of the
 # Rows are read from the database this many at a time (a server-side cursor on PostgreSQL);
 # what a row needs from other tables is read once per batch.
 BATCH = 500
-# A ledger is built in memory up to this size, then in a temporary file.
-SPOOL_BYTES = 4 * 1024 * 1024
 
 PAGING = ("page", "per_page")
 
@@ -197,30 +194,16 @@ def _rows(ledger: Ledger) -> Iterator[list]:
 def _export(user: User, ledger: Ledger):
     """Write the ledger, record the export, and send the file."""
     now = now_utc()
-    heading = Heading(name=f"{user.agency.name}{ledger.name}",
-                      filter=f"筛选条件：{ledger.filter_words}",
-                      made=f"导出时间：{local(now):%Y-%m-%d %H:%M}（北京时间）")
+    heading = Heading.of(f"{user.agency.name}{ledger.name}", ledger.filter_words, now)
     columns = [NUMBER, *(f.column for f in ledger.fields)]
-    # Closed, and so removed, by the response once sent; here if anything fails before.
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-    try:
-        rows = write_ledger(spool, sheet_title=ledger.name, heading=heading, columns=columns,
-                            rows=_rows(ledger))
-        size = spool.tell()
-        record_event("ledger.export", actor=user, object_type="ledger", object_id=ledger.key,
-                     details={"filter": ledger.filter_details, "rows": rows,
-                              "columns": [c.key for c in columns]})
-        db.session.commit()
-        spool.seek(0)
-        response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                             download_name=f"{ledger.name}-{local(now):%Y%m%d}.xlsx",
-                             conditional=False, etag=False, max_age=0)
-    except BaseException:
-        spool.close()
-        db.session.rollback()
-        raise
-    response.content_length = size
-    return response
+    return send_ledger(
+        f"{ledger.name}-{local(now):%Y%m%d}.xlsx",
+        lambda out: write_ledger(out, sheet_title=ledger.name, heading=heading,
+                                 columns=columns, rows=_rows(ledger)),
+        lambda rows: record_event(
+            "ledger.export", actor=user, object_type="ledger", object_id=ledger.key,
+            details={"filter": ledger.filter_details, "rows": rows,
+                     "columns": [c.key for c in columns]}))
 
 
 def _agency_name(code: str) -> str:

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,6 +39,7 @@ from enum import StrEnum
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from flask import send_file
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -45,6 +47,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.utils import get_column_letter
 
 from supervise.database import BEIJING_TIME
+from supervise.extensions import db
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 YUAN_FORMAT = '#,##0.00"元"'
@@ -189,6 +192,11 @@ class Heading:
     filter: str
     made: str
 
+    @classmethod
+    def of(cls, name: str, filter_words: str, now: datetime) -> Heading:
+        return cls(name=name, filter=f"筛选条件：{filter_words}",
+                   made=f"导出时间：{local(now):%Y-%m-%d %H:%M}（北京时间）")
+
     @property
     def title(self) -> str:
         return f"{self.name}\n{self.filter}　　{self.made}"
@@ -328,3 +336,32 @@ def write_ledger(out: IO[bytes], *, sheet_title: str, heading: Heading,
         raise
     workbook.save(out)
     return written
+
+
+# A ledger is built in memory up to this size, then in a temporary file.
+SPOOL_BYTES = 4 * 1024 * 1024
+
+
+def send_ledger(download_name: str, write: Callable[[IO[bytes]], int],
+                record: Callable[[int], None]):
+    """Write a ledger (`write(file)` returns its number of rows), record its export
+    (`record(rows)`) and commit, and answer with the file. If anything fails, nothing is
+    recorded and the file is gone."""
+    # Closed, and so removed, by the response once sent; here if anything fails before.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    try:
+        rows = write(spool)
+        size = spool.tell()
+        record(rows)
+        db.session.commit()
+        spool.seek(0)
+        response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
+                             download_name=download_name, conditional=False, etag=False,
+                             max_age=0)
+    except BaseException:
+        spool.close()
+        db.session.rollback()
+        raise
+    response.content_length = size
+    return response
+
