@@ -242,3 +242,34 @@ def test_the_units_report_form_has_no_blank_gap(new_page, live_server, demo_data
     assert max(f["bottom"] for f in fields) >= grid["bottom"] - MOST_SPACE, boxes
     if viewport["width"] > PHONE["width"]:  # side by side on a desk
         assert len({round(f["top"]) for f in fields}) == 1, fields
+
+
+# Each required mark on the page: its box, its label's, and the control's after it.
+MARKS_JS = """() => [...document.querySelectorAll('abbr.required')].map(mark => {
+  const box = el => el && el.getBoundingClientRect();
+  const label = mark.closest('label') || mark.previousElementSibling;
+  const control = mark.closest('label') ? label.querySelector('input, select, textarea')
+                                        : mark.nextElementSibling;
+  const [m, l, c] = [box(mark), box(label), box(control)];
+  return {label: label.textContent.trim(), markTop: m.top, markBottom: m.bottom,
+          labelTop: l.top, labelBottom: l.bottom, labelRight: l.right, markLeft: m.left,
+          controlTop: c ? c.top : null, inside: !!mark.closest('label')};
+})"""
+
+
+@pytest.mark.parametrize("path", ["/findings/new", "/referrals/new"])
+def test_a_required_mark_stands_on_its_labels_line(new_page, live_server, demo_data, path):
+    """The red * of a required field follows its label's words on the same line (issue 11: it
+    stood alone on a line between label and field); the field starts the line below."""
+    page = _open_as(new_page, live_server, "audit.staff")
+    page.goto(path)
+    marks = page.evaluate(MARKS_JS)
+    assert len(marks) >= 3, marks
+    for mark in marks:
+        if not mark["inside"]:  # next to its label, on its line, just after its words
+            assert mark["markTop"] < mark["labelBottom"] and mark["markBottom"] > mark["labelTop"], mark
+            assert 0 <= mark["markLeft"] - mark["labelRight"] < 16, mark
+        if mark["controlTop"] is not None:
+            assert mark["controlTop"] >= mark["markBottom"] - 1, mark
+    # The label's own words are what a reader finds the field by.
+    expect(page.get_by_label("标题", exact=True)).to_be_visible()
