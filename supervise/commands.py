@@ -17,6 +17,7 @@ from supervise.extensions import db
 
 def register_commands(app) -> None:
     app.cli.add_command(seed_demo)
+    app.cli.add_command(demo_otp)
     app.cli.add_command(create_admin)
     app.cli.add_command(verify_events)
     app.cli.add_command(worker)
@@ -47,11 +48,34 @@ def seed_demo(password: str | None) -> None:
     demo.seed_referrals()
     demo.seed_rectifications()
     demo.publish_announcement()
+    otp_secrets = demo.enrol_second_factors()
     db.session.commit()
 
     click.echo(f"Demo accounts (password for all: {password}):")
     for username, _name, agency_code, roles in demo.DEMO_USERS:
-        click.echo(f"  {username:<18} {','.join(roles):<11} {agencies[agency_code].name}")
+        line = f"  {username:<18} {','.join(roles):<11} {agencies[agency_code].name}"
+        if username in otp_secrets:
+            line += f"  second factor key {otp_secrets[username]}"
+        click.echo(line)
+    click.echo("Accounts with a second factor key sign in with a code too: add the key to an "
+               "authenticator app, or run `flask --app wsgi demo-otp USERNAME`.")
+
+
+@click.command("demo-otp")
+@with_appcontext
+@click.argument("username")
+def demo_otp(username: str) -> None:
+    """Print the current second-factor code of a demo account (development only)."""
+    import pyotp
+
+    from supervise.accounts.models import User
+
+    if current_app.config["SUPERVISE_ENV"] == "production":
+        raise click.ClickException("demo-otp is refused when SUPERVISE_ENV=production.")
+    user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
+    if user is None or user.otp_enrolled_at is None or not user.otp_secret:
+        raise click.ClickException(f"{username} has no second factor set up.")
+    click.echo(pyotp.TOTP(user.otp_secret).now())
 
 
 @click.command("create-admin")

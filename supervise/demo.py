@@ -8,11 +8,14 @@ import io
 import struct
 import zlib
 
+import pyotp
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
+from supervise.accounts import twofactor
 from supervise.accounts.auth import hash_password, verify_password
 from supervise.accounts.models import Agency, AgencyKind, User
+from supervise.database import now_utc
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.findings import operations as findings
@@ -75,6 +78,23 @@ def seed_accounts(password: str) -> dict[str, Agency]:
             user.must_change_password = False
             record_event("user.reset_password", obj=user, details={"seed": True})
     return agencies
+
+
+def enrol_second_factors() -> dict[str, str]:
+    """Enrol every demo account that needs a second factor (the administrators, the discipline
+    commission), so that the demo is two commands away; the secrets by user name, to add to an
+    authenticator app (or read with `flask demo-otp`)."""
+    secrets_by_name = {}
+    for username, *_rest in DEMO_USERS:
+        user = _user(username)
+        if not twofactor.required(user):
+            continue
+        if not twofactor.enrolled(user):
+            user.otp_secret = pyotp.random_base32()
+            user.otp_enrolled_at = now_utc()
+            record_event("user.enrol_second_factor", obj=user, details={"seed": True})
+        secrets_by_name[username] = user.otp_secret
+    return secrets_by_name
 
 
 def _user(username: str) -> User:

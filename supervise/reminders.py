@@ -38,14 +38,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
-from supervise.accounts.models import Agency, Role, User, UserRole
+from supervise.accounts.models import Role
 from supervise.calendar import deadlines
 from supervise.calendar.models import CalendarYear, load_calendar
 from supervise.database import now_utc
 from supervise.events.log import record_events
 from supervise.extensions import db
 from supervise.notifications.models import DIGEST, EmailOptOut, Kind, Notification, Reminder
-from supervise.notifications.outbox import active_accounts, mail_enabled, notify, values
+from supervise.notifications.outbox import (
+    active_accounts,
+    active_holders,
+    mail_enabled,
+    notify,
+    values,
+)
 from supervise.rectifications import operations as rectification_operations
 from supervise.rectifications import queries as rectification_queries
 from supervise.rectifications.models import Rectification, RectificationStep
@@ -198,10 +204,7 @@ def missing_calendar_years() -> list[int]:
 def tell_missing_calendars(now: datetime) -> int:
     """Tell the security administrators, once a year, of each year whose calendar the running
     deadlines lack (a count only: no record is named)."""
-    admins = list(db.session.scalars(
-        sa.select(User).join(User.role_rows).join(User.agency)
-        .where(UserRole.role == Role.SECADMIN, User.active.is_(True),
-               Agency.active.is_(True))))
+    admins = active_holders(Role.SECADMIN)
     if not admins:
         return 0  # kept for when there is one to tell
     inserted = _insert_new_reminders([

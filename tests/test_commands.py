@@ -1,7 +1,10 @@
 """Command-line tasks: demo data, the first administrator, configuration."""
 
 import contextvars
+import re
+import time
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 
@@ -21,15 +24,32 @@ def test_seed_demo_is_idempotent_and_every_account_signs_in(app):
     assert first.exit_code == 0, first.output
     agencies, users = count(Agency), count(User)
     assert (agencies, users) == (len(DEMO_AGENCIES), len(DEMO_USERS))
+    keys = dict(re.findall(r"^ +(\S+) .*second factor key (\w+)$", first.output, re.M))
+    # The administrators and the discipline commission are enrolled, their keys printed.
+    assert set(keys) == {"discipline.staff", "discipline.leader", "sysadmin", "secadmin",
+                         "auditadmin"}
     second = runner.invoke(args=["seed-demo", "--password", "demo-pass-2026"])
     assert second.exit_code == 0
     assert (count(Agency), count(User)) == (agencies, users)
+    assert dict(re.findall(r"^ +(\S+) .*second factor key (\w+)$", second.output, re.M)) == keys
     for username, *_ in DEMO_USERS:
         client = app.test_client()
-        assert client.sign_in(username, "demo-pass-2026").headers["Location"] == "/", username
-        token = client.post("/api/v1/tokens", json={"username": username,
-                                                    "password": "demo-pass-2026"})
+        body = {"username": username, "password": "demo-pass-2026"}
+        if username in keys:  # the code demo-otp prints is the key's, and it signs in
+            code = runner.invoke(args=["demo-otp", username]).output.strip()
+            assert code in {pyotp.TOTP(keys[username]).at(time.time() + d) for d in (-30, 0)}
+            body["otp"] = code
+        token = client.post("/api/v1/tokens", json=body)
         assert token.status_code == 201, username
+        assert client.sign_in(username, "demo-pass-2026").headers["Location"] == "/", username
+
+
+def test_demo_otp_is_refused_in_production_and_for_an_account_without_a_key(app, app_factory):
+    assert app.test_cli_runner().invoke(args=["demo-otp", "nobody"]).exit_code != 0
+    runner = app_factory(SUPERVISE_ENV="production").test_cli_runner()
+    result = contextvars.Context().run(runner.invoke, args=["demo-otp", "sysadmin"])
+    assert result.exit_code != 0
+    assert "production" in result.output
 
 
 def test_seed_demo_agencies_and_roles_are_as_specified(app):

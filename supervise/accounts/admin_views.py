@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from supervise import policy
-from supervise.accounts import operations
+from supervise.accounts import operations, twofactor
 from supervise.accounts.forms import (
     ActionForm,
     AgencyEditForm,
@@ -179,6 +179,29 @@ def user_roles(user_id: int):
         lambda: operations.set_roles(current_actor(), user, form.roles.data),
         done=lambda _result: done(_("Roles saved; the account was signed out everywhere."),
                             url_for("admin.roles")),
-        show=lambda status, _errors: (render_template(
-            "admin/user_roles.html", user=user, form=form), status),
+        show=lambda status, _errors: _user_roles_page(user, form, status),
         form=form)
+
+
+def _user_roles_page(user, form, status):
+    return render_template("admin/user_roles.html", user=user, form=form,
+                           reset_form=ActionForm(formdata=None),
+                           two_factor={"required": twofactor.required(user),
+                                       "enrolled": twofactor.enrolled(user),
+                                       "codes_left": twofactor.unused_recovery_codes(user)}), \
+        status
+
+
+@blueprint.route("/roles/<int:user_id>/second-factor", methods=["POST"])
+@policy.requires(Permission.RESET_SECOND_FACTOR)
+def user_reset_second_factor(user_id: int):
+    """Forget an account's second factor (a lost phone): the holder enrols again."""
+    user = _get_or_404(User, user_id)
+    return attempt(
+        lambda: operations.reset_second_factor(current_actor(), user),
+        done=lambda _result: done(_("The second factor was reset; the holder sets up a new "
+                                    "one at the next sign-in and has been told."),
+                                  url_for("admin.user_roles", user_id=user.id)),
+        show=lambda status, _errors: _user_roles_page(
+            user, RolesForm(formdata=None, roles=[r.value for r in user.roles]), status),
+        form=ActionForm())

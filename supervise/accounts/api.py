@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from supervise import policy
-from supervise.accounts import auth
+from supervise.accounts import auth, twofactor
 from supervise.accounts.models import CredentialKind
 from supervise.accounts.schemas import MeSchema, TokenRequestSchema, TokenSchema
 from supervise.database import now_utc
@@ -22,15 +22,27 @@ blueprint = Blueprint("accounts_api", __name__, description="Sign-in tokens and 
 @blueprint.response(201, TokenSchema)
 @policy.public(csrf=False)
 def create_token(credentials):
-    """Exchange a user name and password for a bearer token.
+    """Exchange a user name and password, and for an account with a second factor its code
+    (`otp`), for a bearer token.
 
-    Every bad credential gets the same 401; lock-out applies as on the sign-in page.
+    Every bad combination gets the same 401; lock-out applies as on the sign-in page. An
+    account that must enrol a second factor first does so on the web.
     """
+    refused = OperationError(_("The user name, password or code is not correct, or sign-in is "
+                               "locked or disabled for this account."), 401)
     result = auth.authenticate(credentials["username"], credentials["password"])
+    if result.outcome == auth.SignIn.OK and twofactor.needed(result.user):
+        if not twofactor.enrolled(result.user):
+            db.session.commit()
+            raise OperationError(_("Set up your second factor on the web before using the "
+                                   "API."), 403)
+        check = twofactor.CodeCheck(credentials.get("otp") or "")
+        result = auth.attempt(result.user.username, check, event="auth.second_factor")
+        if result.outcome == auth.SignIn.OK and not check.spend(result.user):
+            result = auth.SignInResult(auth.SignIn.BAD_CREDENTIALS)
     if result.outcome != auth.SignIn.OK:
         db.session.commit()  # keep the failure count and the events
-        raise OperationError(_("The user name or password is not correct, or sign-in is "
-                               "locked or disabled for this account."), 401)
+        raise refused
     user = result.user
     if user.must_change_password:
         db.session.commit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -194,8 +195,16 @@ def _record_lock(user: User | None, scopes: list[str], until: datetime) -> None:
 
 
 def authenticate(username: str, password: str, event: str = "auth.sign_in") -> SignInResult:
-    """Check credentials, count failures and lock out; records the events. Never commits the
-    request's session (the counters commit on their own).
+    """Check a user name and password (see `attempt`)."""
+    return attempt(username, lambda user: verify_password(user, password), event)
+
+
+def attempt(username: str, check: Callable[[User | None], bool],
+            event: str = "auth.sign_in") -> SignInResult:
+    """Check one factor of a sign-in (`check` of the account, None when the name is unknown),
+    count failures and lock out; records the events. Never commits the request's session (the
+    counters commit on their own). A password and a second-factor code count against the same
+    limits.
 
     Unknown user and wrong password give the same result, and lock-out applies to any user name,
     so that neither reveals which accounts exist. Locking costs an attacker: five wrong passwords
@@ -205,8 +214,8 @@ def authenticate(username: str, password: str, event: str = "auth.sign_in") -> S
     fails twenty times on any names is locked out of all of them. Every attempt is counted
     before its password is checked, so simultaneous guesses cannot outrun the count.
 
-    `event` names the attempts in the event log: a sign-in, or the check of the current password
-    before a change, which counts against the same limits.
+    `event` names the attempts in the event log: a sign-in, its second factor, or the check of
+    the current password before a change, which counts against the same limits.
     """
     cfg = current_app.config
     username = (username or "").strip().lower()[:64]
@@ -237,7 +246,7 @@ def authenticate(username: str, password: str, event: str = "auth.sign_in") -> S
         _record_lock(user, locked, lockout)
         return SignInResult(SignIn.LOCKED, locked_until=refused)
 
-    if not verify_password(user, password):
+    if not check(user):
         # The counters first, the events after: on SQLite an event takes the database's write
         # lock until the request commits, which the counters' own connection would wait for.
         locked = _lock_due(throttle, pair, name, address, guarded, lockout)

@@ -17,6 +17,17 @@ class SignInForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[required(), Length(max=256)])
 
 
+class CodeForm(FlaskForm):
+    code = StringField(_l("Verification code"), validators=[required(), Length(max=40)],
+                       description=_l("The six digits your authenticator app shows now, or "
+                                      "one of your recovery codes."))
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(_l("First code"), validators=[required(), Length(max=40)],
+                       description=_l("The six digits the app shows after adding the account."))
+
+
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[required()])
     new_password = PasswordField(_l("New password"), validators=[required()])

@@ -83,6 +83,15 @@ class User(UserMixin, db.Model):
     email: Mapped[str | None] = mapped_column(sa.String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the system administrator last gave the account a temporary password.
+    password_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The second factor (TOTP, RFC 6238): the shared secret, set when enrolment starts and
+    # confirmed by a first code (`otp_enrolled_at`); the time step of the last code accepted, so
+    # that no code is accepted twice; when the security administrator last reset it.
+    otp_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    otp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    otp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    otp_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -133,6 +142,37 @@ class UserRole(db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class RecoveryCode(db.Model):
+    """One of the ten one-time codes that stand in for the second factor; only a hash is kept
+    (the codes are random and long, so a plain SHA-256 cannot be reversed)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TwoFactorRule(db.Model):
+    """Who must sign in with a second factor, set by the security administrator: every holder
+    of a role (`scope` "role"), or every account of an agency kind (`scope` "agency_kind")."""
+
+    __tablename__ = "two_factor_rules"
+    __table_args__ = (sa.CheckConstraint("scope IN ('role', 'agency_kind')", name="scope"),)
+
+    scope: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+
+
+# By default the three administrators and every account of the discipline commission.
+DEFAULT_TWO_FACTOR_RULES = [("role", Role.SYSADMIN.value), ("role", Role.SECADMIN.value),
+                            ("role", Role.AUDITADMIN.value),
+                            ("agency_kind", AgencyKind.DISCIPLINE.value)]
 
 
 class CredentialKind(StrEnum):

@@ -7,12 +7,15 @@ commits once. A rule that fails raises `OperationError` with a message for the u
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
+from blinker import Namespace
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 
+from supervise.accounts import twofactor
 from supervise.accounts.auth import (
     SignIn,
     authenticate,
@@ -35,6 +38,12 @@ from supervise.errors import InvalidInput, OperationError
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.i18n import local_time
+
+# Sent as account_reset.send(actor, user=…, what="password" | "second_factor") once a reset is
+# flushed and not committed; the receivers (notifications) tell the holder, in the same
+# transaction.
+account_reset = Namespace().signal("account-reset")
+RESETS_WINDOW = timedelta(days=1)
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
@@ -202,12 +211,36 @@ def reset_password(actor: User, user: User) -> str:
     password = generate_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
-    user.password_changed_at = now_utc()
+    user.password_changed_at = user.password_reset_at = now_utc()
     revoke_all_credentials(user)
     _clear_lockout(user)
     record_event("user.reset_password", actor=actor, obj=user)
     db.session.flush()
+    account_reset.send(actor, user=user, what="password")
     return password
+
+
+def reset_second_factor(actor: User, user: User) -> None:
+    """Forget the account's second factor (the security administrator's, for a lost phone):
+    the holder enrols again at the next sign-in, with the password only they know."""
+    if user.id == actor.id:
+        raise OperationError(_("You cannot reset your own second factor."))
+    if not twofactor.enrolled(user) and not user.otp_secret:
+        raise OperationError(_("This account has no second factor to reset."))
+    twofactor.remove(user)
+    user.otp_reset_at = now_utc()
+    revoke_all_credentials(user)
+    record_event("user.reset_second_factor", actor=actor, obj=user)
+    db.session.flush()
+    account_reset.send(actor, user=user, what="second_factor")
+
+
+def resets_close_together(user: User) -> bool:
+    """Password and second factor both reset within a day of each other: what two
+    administrators acting together would do to enter the account."""
+    if user.password_reset_at is None or user.otp_reset_at is None:
+        return False
+    return abs(user.password_reset_at - user.otp_reset_at) <= RESETS_WINDOW
 
 
 def set_roles(actor: User, user: User, roles) -> User:

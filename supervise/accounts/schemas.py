@@ -6,6 +6,9 @@ from supervise.schemas import AgencyRefSchema, LocalDateTime
 class TokenRequestSchema(Schema):
     username = fields.String(required=True, metadata={"description": "User name"})
     password = fields.String(required=True, load_only=True)
+    otp = fields.String(load_only=True, allow_none=True, metadata={
+        "description": "For an account that signs in with a second factor: the code of its "
+                       "authenticator app, or one of its recovery codes", "maxLength": 40})
 
 
 class TokenSchema(Schema):

@@ -2,13 +2,31 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from supervise import policy
-from supervise.accounts import auth, operations
-from supervise.accounts.forms import ActionForm, ChangePasswordForm, LanguageForm, SignInForm
+from supervise.accounts import auth, operations, twofactor
+from supervise.accounts.forms import (
+    ActionForm,
+    ChangePasswordForm,
+    CodeForm,
+    EnrolForm,
+    LanguageForm,
+    SignInForm,
+)
+from supervise.accounts.models import User
+from supervise.database import now_utc
 from supervise.errors import OperationError
 from supervise.extensions import db
 from supervise.i18n import local_time
@@ -38,12 +56,13 @@ def login():
     if request.method == "POST":
         if form.validate():
             result = auth.authenticate(form.username.data, form.password.data)
+            if result.outcome == auth.SignIn.OK and twofactor.needed(result.user):
+                db.session.commit()  # a rehashed password
+                _await_second_factor(result.user)
+                step = "second_factor" if twofactor.enrolled(result.user) else "enrol"
+                return redirect(url_for(f"accounts.{step}"))
             if result.outcome == auth.SignIn.OK:
-                auth.sign_in(result.user)
-                db.session.commit()
-                if result.user.must_change_password:
-                    return redirect(url_for("accounts.change_password"))
-                return redirect(_safe_next(request.args.get("next")))
+                return _signed_in(result.user, request.args.get("next"))
             db.session.commit()  # keep the failure count and the events
             status = 401 if result.outcome == auth.SignIn.BAD_CREDENTIALS else 403
             if result.outcome == auth.SignIn.LOCKED:
@@ -60,6 +79,121 @@ def login():
         error = _("Your session has ended. Please sign in again.")
     form.password.data = None
     return render_template("accounts/login.html", form=form, error=error), status
+
+
+def _signed_in(user, target: str | None):
+    auth.sign_in(user)
+    db.session.commit()
+    if user.must_change_password:
+        return redirect(url_for("accounts.change_password"))
+    return redirect(_safe_next(target))
+
+
+# --- the second step of a sign-in: a code, or enrolment --------------------------------------
+# Between the password and the code, the session holds only whose password was right, when, and
+# where to go after; it signs nobody in (no `sid`), and it lapses after a few minutes.
+PENDING_KEY = "pending_sign_in"
+
+
+def _await_second_factor(user) -> None:
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    session[PENDING_KEY] = {"user": user.id, "since": now_utc().timestamp(),
+                            "next": request.args.get("next") or ""}
+
+
+def _pending_user():
+    """The account whose password was just right, or None (none, lapsed, or now disabled)."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    since = pending.get("since")
+    if not isinstance(since, int | float) or \
+            now_utc().timestamp() - since > twofactor.PENDING_LIFETIME.total_seconds():
+        session.pop(PENDING_KEY, None)
+        return None
+    user = db.session.get(User, pending.get("user")) if isinstance(pending.get("user"), int) \
+        else None
+    return user if user is not None and user.is_active else None
+
+
+def _back_to_sign_in():
+    session.pop(PENDING_KEY, None)
+    flash(_("Sign in with your user name and password first."), "error")
+    return redirect(url_for("accounts.login"))
+
+
+def _complete(user):
+    target = session.pop(PENDING_KEY, {}).get("next")
+    return _signed_in(user, target)
+
+
+@blueprint.route("/login/code", methods=["GET", "POST"])
+@policy.public
+def second_factor():
+    user = _pending_user()
+    if user is None or not twofactor.enrolled(user):
+        return _back_to_sign_in()
+    form = CodeForm()
+    error, status = None, 200
+    if request.method == "POST":
+        if form.validate():
+            check = twofactor.CodeCheck(form.code.data)
+            result = auth.attempt(user.username, check, event="auth.second_factor")
+            if result.outcome == auth.SignIn.OK and check.spend(result.user):
+                return _complete(result.user)
+            db.session.commit()  # keep the failure count and the events
+            if result.outcome == auth.SignIn.LOCKED:
+                session.pop(PENDING_KEY, None)
+                flash(_("Too many failed attempts. Sign-in for this user name is locked "
+                        "until %(time)s.", time=local_time(result.locked_until, "%H:%M")),
+                      "error")
+                return redirect(url_for("accounts.login"))
+            error, status = _("The code is not correct, or it has been used already."), 401
+        else:
+            error, status = _("Enter the code."), 400
+    form.code.data = None
+    return render_template("accounts/second_factor.html", form=form, error=error), status
+
+
+@blueprint.route("/login/enrol", methods=["GET", "POST"])
+@policy.public
+def enrol():
+    """Add the platform to an authenticator app: its QR code, then a first code; then the
+    recovery codes, shown once."""
+    user = _pending_user()
+    if user is None or twofactor.enrolled(user):
+        return _back_to_sign_in()
+    form = EnrolForm()
+    error, status = None, 200
+    secret = twofactor.pending_secret(user)
+    if request.method == "POST":
+        if form.validate():
+            codes = twofactor.enrol(user, form.code.data)
+            if codes is not None:
+                session.pop(PENDING_KEY, None)
+                auth.sign_in(user)
+                db.session.commit()
+                response = make_response(render_template(
+                    "accounts/recovery_codes.html", codes=codes,
+                    next_url=url_for("accounts.change_password") if user.must_change_password
+                    else url_for("todo.home")))
+                response.headers["Cache-Control"] = "no-store"
+                return response
+            error, status = _("The code is not correct. Check the time on your phone and try "
+                              "again with the code it shows now."), 400
+        else:
+            error, status = _("Enter the code."), 400
+    db.session.commit()  # the secret being enrolled, kept across reloads
+    uri = twofactor.provisioning_uri(user, secret)
+    form.code.data = None
+    response = make_response(render_template(
+        "accounts/enrol.html", form=form, error=error, secret=secret, qr=twofactor.qr_svg(uri)),
+        status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.route("/logout", methods=["POST"])

@@ -51,6 +51,7 @@ ACTIONS = {
     "auth.unlock": _l("Sign-in lock lifted"),
     "auth.token_issued": _l("API token issued"),
     "auth.token_revoked": _l("API token revoked"),
+    "auth.second_factor": _l("Second-factor code checked"),
     "access.denied": _l("Access refused"),
     "agency.create": _l("Agency created"),
     "agency.update": _l("Agency changed"),
@@ -63,10 +64,15 @@ ACTIONS = {
     "user.disable": _l("Account disabled"),
     "user.reset_password": _l("Password reset"),
     "user.set_roles": _l("Roles changed"),
+    "user.enrol_second_factor": _l("Second factor set up"),
+    "user.recovery_code_used": _l("Recovery code used"),
+    "user.reset_second_factor": _l("Second factor reset"),
+    "user.resets_flagged": _l("Password and second factor reset within a day"),
     "user.password_check": _l("Current password checked"),
     "user.change_password": _l("Password changed"),
     "notification.preferences": _l("Email preferences changed"),
     "settings.change": _l("Setting changed"),
+    "settings.two_factor": _l("Who needs a second factor changed"),
     "category.create": _l("Finding category added"),
     "category.enable": _l("Finding category enabled"),
     "category.disable": _l("Finding category disabled"),
@@ -248,6 +254,10 @@ FIELD_NAMES = {
     "persons_involved": _l("Persons involved"), "findings": _l("Findings"),
 }
 
+# A rule of who needs a second factor, as settings.two_factor names it ("scope:value").
+TWO_FACTOR_RULES = {**{f"role:{r.value}": r.label for r in Role},
+                    **{f"agency_kind:{k.value}": k.label for k in AgencyKind}}
+
 # What each detail key is called and how its value is written, whichever event carries it.
 DETAILS = {
     "username": Detail(_l("User name")),
@@ -265,6 +275,7 @@ DETAILS = {
     "cli": Detail(_l("From the command line"), YES_NO),
     "set": Detail(_l("Address set"), YES_NO),
     "sessions_revoked": Detail(_l("Sessions ended"), "int"),
+    "left": Detail(_l("Recovery codes left"), "int"),
     "reason": Detail(_l("Reason"), WORDS, REASONS),
     "scope": Detail(_l("Locked"), WORDS, LOCK_SCOPES),
     "until": Detail(_l("Until"), TIME),
@@ -318,6 +329,10 @@ ACTION_DETAILS = {
     ("referral.create", "kind"): Detail(_l("Kind"), ENUM, ReferralKind),
     ("referral.request-extension", "until"): Detail(_l("Answer by"), DAY),
     ("attachment.copy", "from"): Detail(_l("Copied from")),
+    ("settings.two_factor", "added"): Detail(_l("Now need a second factor"), WORDS,
+                                             TWO_FACTOR_RULES),
+    ("settings.two_factor", "removed"): Detail(_l("No longer need a second factor"), WORDS,
+                                               TWO_FACTOR_RULES),
 }
 # Keys some events carry that the audit administrator does not read: case content.
 WITHHELD = frozenset({

@@ -20,6 +20,8 @@ from supervise.vocabulary import LabelledEnum
 # The subject of a digest: how many records of one clock (subject_id the count, subject_public_id
 # "workflow:clock"), for a person the reminder sweep would otherwise tell of each.
 DIGEST = "digest"
+# The subject of a reset's notice: a user account (subject_id the user's id).
+ACCOUNT = "account"
 
 
 class Kind(LabelledEnum):
@@ -48,6 +50,9 @@ class Kind(LabelledEnum):
     ESCALATED = "escalated", _l("Escalated")
     EXPORT_READY = "export_ready", _l("Export ready")
     CALENDAR_MISSING = "calendar_missing", _l("Calendar year missing")
+    PASSWORD_RESET = "password_reset", _l("Your password was reset")
+    SECOND_FACTOR_RESET = "second_factor_reset", _l("Your second factor was reset")
+    RESETS_FLAGGED = "resets_flagged", _l("Password and second factor reset within a day")
 
 
 class EmailState(LabelledEnum):

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
-from supervise.accounts.models import Agency, User
+from supervise.accounts.models import Agency, Role, User, UserRole
+from supervise.accounts.operations import account_reset, resets_close_together
 from supervise.database import new_public_id, now_utc
+from supervise.events.log import record_event
+from supervise.events.models import Outcome
 from supervise.extensions import db
-from supervise.notifications.models import EmailOptOut, EmailState, Kind, Notification
+from supervise.notifications.models import (
+    ACCOUNT,
+    EmailOptOut,
+    EmailState,
+    Kind,
+    Notification,
+)
 
 
 def mail_enabled() -> bool:
@@ -69,6 +79,27 @@ def active_accounts(agency_ids: Iterable[int]) -> list[User]:
         sa.select(User).join(User.agency)
         .where(User.agency_id.in_(ids), User.active.is_(True), Agency.active.is_(True))
         .order_by(User.id)))
+
+
+def active_holders(role: Role) -> list[User]:
+    """The active accounts holding a role (an administrator's, say), in active agencies."""
+    return list(db.session.scalars(
+        sa.select(User).join(User.role_rows).join(User.agency)
+        .where(UserRole.role == role, User.active.is_(True), Agency.active.is_(True))
+        .order_by(User.id)))
+
+
+@account_reset.connect
+def _tell_of_a_reset(actor, *, user: User, what: str) -> None:
+    """The holder hears of every reset of their password or second factor (in the platform and
+    by email); the audit administrators hear of an account whose password and second factor
+    were both reset within a day, and the event log keeps it."""
+    account = SimpleNamespace(id=user.id, public_id=str(user.id))
+    kind = Kind.PASSWORD_RESET if what == "password" else Kind.SECOND_FACTOR_RESET
+    notify(kind, ACCOUNT, account, [user])
+    if resets_close_together(user):
+        notify(Kind.RESETS_FLAGGED, ACCOUNT, account, active_holders(Role.AUDITADMIN))
+        record_event("user.resets_flagged", actor=actor, obj=user, outcome=Outcome.DENIED)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from supervise.web import Denied, bearer_token
 class Permission(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"  # agencies, users, password resets
     ASSIGN_ROLES = "assign_roles"
+    RESET_SECOND_FACTOR = "reset_second_factor"  # never with a password reset: two people
     MANAGE_SETTINGS = "manage_settings"  # settings and the working-day calendar
     READ_EVENTS = "read_events"
     CASE_CONTENT = "case_content"  # findings, referrals, rectifications
@@ -35,7 +36,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.STAFF: frozenset({Permission.CASE_CONTENT}),
     Role.LEADER: frozenset({Permission.CASE_CONTENT, Permission.APPROVE}),
     Role.SYSADMIN: frozenset({Permission.MANAGE_ACCOUNTS}),
-    Role.SECADMIN: frozenset({Permission.ASSIGN_ROLES, Permission.MANAGE_SETTINGS}),
+    Role.SECADMIN: frozenset({Permission.ASSIGN_ROLES, Permission.MANAGE_SETTINGS,
+                              Permission.RESET_SECOND_FACTOR}),
     Role.AUDITADMIN: frozenset({Permission.READ_EVENTS}),
 }
 

@@ -15,9 +15,10 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from supervise.accounts.models import User
 from supervise.extensions import db
 from supervise.findings.models import Finding
-from supervise.notifications.models import DIGEST, Notification
+from supervise.notifications.models import ACCOUNT, DIGEST, Notification
 from supervise.policy.core import one_or_404
 from supervise.policy.findings import visible_findings_clause
 from supervise.policy.rectifications import visible_rectifications_clause
@@ -70,6 +71,14 @@ def subject_endpoint(notification: Notification) -> str | None:
     return entry[2] if entry else None
 
 
+def _account_names(notifications) -> dict[int, str]:
+    """The user names of the accounts these notifications tell of (one statement)."""
+    ids = {n.subject_id for n in notifications if n.subject_type == ACCOUNT}
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
 @dataclass(frozen=True)
 class Listed:
     """A notification as its reader sees it: the title of its record only while the reader may
@@ -86,8 +95,17 @@ class Listed:
 def listed(user, notifications) -> list[Listed]:
     notifications = list(notifications)
     readable = readable_subjects(user, notifications)
+    accounts = _account_names(notifications)
     shown = []
     for n in notifications:
+        if n.subject_type == ACCOUNT:  # a reset: of one's own account, or flagged to the auditor
+            if n.subject_id == user.id:
+                shown.append(Listed(n, _("Your account"), url_for("accounts.change_password")))
+            else:
+                shown.append(Listed(n, _("Account %(username)s", username=accounts.get(
+                    n.subject_id, "")), url_for("events.events", object_type="users",
+                                                object_id=n.subject_id)))
+            continue
         if n.subject_type == "calendar":  # a year whose official calendar is missing
             shown.append(Listed(n, _("Working-day calendar of %(year)s", year=n.subject_id),
                                 url_for("calendar.arrangement", year=n.subject_id)))

@@ -5,6 +5,8 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from supervise import policy
+from supervise.accounts import twofactor
+from supervise.accounts.models import ADMIN_ROLES, AgencyKind, Role
 from supervise.extensions import db
 from supervise.pages import attempt, done
 from supervise.policy import Permission
@@ -30,6 +32,31 @@ def settings():
                  and operations.set_setting(current_actor(), key, request.form[key])],
         done=lambda changed: done(_("Saved.") if changed else _("Nothing was changed."),
                                   url_for("settings.settings")),
+        show=show)
+
+
+@blueprint.route("/two-factor", methods=["GET", "POST"])
+@policy.requires(Permission.MANAGE_SETTINGS)
+def two_factor():
+    """Who must sign in with a second factor: by role and by agency kind."""
+    def show(status, _errors):
+        chosen = twofactor.rules()
+        if request.method == "POST":
+            chosen = {("role", r) for r in request.form.getlist("role")} | {
+                ("agency_kind", k) for k in request.form.getlist("agency_kind")}
+        return render_template("settings/two_factor.html", roles=list(Role),
+                               kinds=list(AgencyKind), chosen=chosen,
+                               admin_roles=ADMIN_ROLES), status
+
+    if request.method != "POST":
+        return show(200, {})
+    return attempt(
+        lambda: twofactor.set_rules(current_actor(), request.form.getlist("role"),
+                                    request.form.getlist("agency_kind")),
+        done=lambda changed: done(_("Saved. Accounts that now need a second factor set it up "
+                                    "at their next sign-in.") if changed
+                                  else _("Nothing was changed."),
+                                  url_for("settings.two_factor")),
         show=show)
 
 

@@ -41,7 +41,7 @@ def test_every_bad_credential_gets_the_same_401(client):
                token_for(client, "gone", TEST_PASSWORD)]
     assert {a.status_code for a in answers} == {401}
     assert len({a.get_json()["message"] for a in answers}) == 1
-    assert "用户名或密码不正确" in answers[0].get_json()["message"]
+    assert "用户名、密码或验证码不正确" in answers[0].get_json()["message"]
 
 
 def test_lock_out_applies_to_tokens(client):
@@ -146,7 +146,7 @@ def test_missing_field_is_named(client):
 def test_errors_are_json_in_english_on_request(client):
     response = client.post("/api/v1/tokens", json={"username": "x", "password": "y"},
                            headers={"Accept-Language": "en"})
-    assert response.get_json()["message"].startswith("The user name or password is not correct")
+    assert response.get_json()["message"].startswith("The user name, password or code is not correct")
     assert client.get("/api/v1/nowhere").get_json() == {"status": 404, "message": "未找到。"}
 
 

@@ -267,7 +267,8 @@ def test_a_required_mark_stands_on_its_labels_line(new_page, live_server, demo_d
     assert len(marks) >= 3, marks
     for mark in marks:
         if not mark["inside"]:  # next to its label, on its line, just after its words
-            assert mark["markTop"] < mark["labelBottom"] and mark["markBottom"] > mark["labelTop"], mark
+            assert mark["markTop"] < mark["labelBottom"], mark
+            assert mark["markBottom"] > mark["labelTop"], mark
             assert 0 <= mark["markLeft"] - mark["labelRight"] < 16, mark
         if mark["controlTop"] is not None:
             assert mark["controlTop"] >= mark["markBottom"] - 1, mark

@@ -9,9 +9,9 @@ from playwright.sync_api import Page, expect
 
 from supervise.demo import DEMO_AGENCIES, DEMO_USERS
 
-pytestmark = pytest.mark.browser
+from .conftest import DEMO_PASSWORD, answer_second_factor
 
-DEMO_PASSWORD = "demo-pass-2026"
+pytestmark = pytest.mark.browser
 
 AGENCY_NAMES = {code: name for code, name, _kind in DEMO_AGENCIES}
 ACCOUNTS = {username: (display_name, AGENCY_NAMES[agency], roles)
@@ -68,7 +68,9 @@ def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD, *,
     user_label, password_label, button = SIGN_IN_FORM[language]
     page.get_by_label(user_label, exact=True).fill(username)
     page.get_by_label(password_label, exact=True).fill(password)
-    page.get_by_role("button", name=button, exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name=button, exact=True).click()
+    answer_second_factor(page, username, language)
 
 
 def test_the_demo_accounts_are_the_expected_ones():
