@@ -37,9 +37,8 @@ def serve(user, record, attachment: Attachment):
         current_app.logger.error("attachment %s: stored file %s does not match its SHA-256",
                                  attachment.public_id, attachment.storage_name)
         record_integrity_failure(user, record, attachment)
-        raise OperationError(_("This file was changed after it was uploaded, so it is not "
-                               "sent. The security administrator has been told of it in the "
-                               "event log."), 409) from None
+        raise OperationError(_("This file no longer matches what was uploaded, so it is not "
+                               "sent. The refusal is recorded in the event log."), 409) from None
     record_download(user, record, attachment)
     db.session.commit()
     return response
