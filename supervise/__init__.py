@@ -30,11 +30,12 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from supervise import i18n, web
+    from supervise import crypto, i18n, web
     from supervise.extensions import api, babel, csrf, db, login_manager, migrate
 
     web.init_app(app)  # the request and JSON classes, the path converters: before any route
     db.init_app(app)
+    crypto.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)

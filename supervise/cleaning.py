@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
 
 from supervise.errors import InvalidInput
+
+# Spaces and invisible characters someone might put between the characters of a name.
+_GAPS = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]+")
+
+
+def name_key(text: str) -> str:
+    """The form names are compared in: full-width letters and digits as ASCII ones (NFKC), no
+    spaces or invisible characters, case folded. 张 三 and 张三 are one name."""
+    return _GAPS.sub("", unicodedata.normalize("NFKC", text or "")).casefold()
+
 
 # clean(field, raw, values, errors): put the field's model value(s) in `values`, or its problem
 # in `errors`.

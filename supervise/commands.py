@@ -20,6 +20,7 @@ def register_commands(app) -> None:
     app.cli.add_command(demo_otp)
     app.cli.add_command(create_admin)
     app.cli.add_command(verify_events)
+    app.cli.add_command(rotate_data_key)
     app.cli.add_command(worker)
 
 
@@ -131,6 +132,30 @@ def verify_events() -> None:
         click.echo(f"Event log is NOT intact after {count} good events: {problem}", err=True)
         sys.exit(1)
     click.echo(f"Event log intact: {count} events.")
+
+
+@click.command("rotate-data-key")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100000),
+              help="Rows changed and committed at a time.")
+@with_appcontext
+def rotate_data_key(batch_size: int) -> None:
+    """Wrap every sealed value's data key under DATA_KEY (opening with DATA_KEYS_RETIRED) and
+    compute the blind indexes again, batch by batch, while the application runs. Running it
+    again changes nothing; a value no configured key opens refuses it before any change."""
+    from supervise.crypto import RotationRefused, SealError, keyring, rotate
+
+    ring = keyring()
+    try:
+        changed = rotate(db.session, ring, batch_size=batch_size, report=click.echo)
+    except RotationRefused as exc:
+        raise click.ClickException(f"Rotation refused, {exc}") from None
+    except SealError as exc:
+        db.session.rollback()
+        raise click.ClickException(
+            f"Rotation stopped at a value that does not open ({exc}). The batches before it "
+            "are done; run it again once that row is repaired.") from None
+    click.echo(f"Data key rotation done: {changed} row(s) changed; every sealed value is now "
+               f"wrapped under key {ring.current.id}. DATA_KEYS_RETIRED may be emptied.")
 
 
 @click.command("worker")

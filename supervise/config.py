@@ -2,6 +2,7 @@
 """Settings, read from the environment once when the app is created."""
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -52,6 +53,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # The event chain is keyed with a secret that never enters the database, so that someone
         # able to write to the database still cannot rewrite the log unnoticed.
         "EVENT_LOG_KEY": secret("EVENT_LOG_KEY", "event_log_key"),
+        # The event chain's HMAC: "sha256", or "sm3" (GB/T 32905). Each event records the one
+        # it was written with, so a log that switched midway still verifies.
+        "EVENT_CHAIN_HASH": env.get("EVENT_CHAIN_HASH", "sha256"),
+        # The master key of the persons involved and the internal notes sealed at rest
+        # (supervise.crypto): 64 hex digits, outside the database and its backups. Retired
+        # master keys (comma-separated) still open what they sealed, until rotate-data-key.
+        "DATA_KEY": secret("DATA_KEY", "data_key"),
+        "DATA_KEYS_RETIRED": [k.strip() for k in env.get("DATA_KEYS_RETIRED", "").split(",")
+                              if k.strip()],
+        "DATA_CIPHER": env.get("DATA_CIPHER", "sm4-gcm"),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", default_db),
         # Bound parameters never reach a log or an error message: they can hold the persons
         # involved in a referral.
@@ -110,4 +121,28 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMINDER_SWEEP_SECONDS": float(env.get("REMINDER_SWEEP_SECONDS", "900")),
     }
     config.update(overrides)
+    check_crypto_settings(config)
     return config
+
+
+CHAIN_HASHES = ("sha256", "sm3")
+DATA_CIPHERS = ("sm4-gcm", "aes-gcm")
+HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def check_crypto_settings(config: dict) -> None:
+    """Refuse to start with a data key or an algorithm that is not one (the message never
+    repeats a key)."""
+    if config["EVENT_CHAIN_HASH"] not in CHAIN_HASHES:
+        raise ConfigError(f"EVENT_CHAIN_HASH must be one of {', '.join(CHAIN_HASHES)}")
+    if config["DATA_CIPHER"] not in DATA_CIPHERS:
+        raise ConfigError(f"DATA_CIPHER must be one of {', '.join(DATA_CIPHERS)}")
+    keys = [("DATA_KEY", config["DATA_KEY"])]
+    keys += [(f"DATA_KEYS_RETIRED (key {n})", key)
+             for n, key in enumerate(config["DATA_KEYS_RETIRED"], start=1)]
+    for name, key in keys:
+        if not isinstance(key, str) or not HEX_KEY.fullmatch(key):
+            raise ConfigError(f"{name} must be 64 hexadecimal digits (a 256-bit key), such as "
+                              "python3 -c 'import secrets; print(secrets.token_hex(32))' "
+                              "prints")
+

@@ -30,6 +30,7 @@ BASE_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test-secret-key",
     "EVENT_LOG_KEY": "test-event-log-key",
+    "DATA_KEY": "0123456789abcdef" * 4,
     "ARGON2_TIME_COST": 1,
     "ARGON2_MEMORY_COST": 8,
     "ARGON2_PARALLELISM": 1,

@@ -100,25 +100,75 @@ def test_create_admin_refuses_a_weak_password(app):
 
 
 def test_production_requires_secrets(tmp_path, monkeypatch):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.delenv("EVENT_LOG_KEY", raising=False)
+    for name in ("SECRET_KEY", "EVENT_LOG_KEY", "DATA_KEY", "DATA_KEYS_RETIRED"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SUPERVISE_ENV", "production")
     with pytest.raises(ConfigError):
         load_config(str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", "k" * 32)
     with pytest.raises(ConfigError, match="EVENT_LOG_KEY"):
         load_config(str(tmp_path))
+    monkeypatch.setenv("EVENT_LOG_KEY", "e" * 32)
+    with pytest.raises(ConfigError, match="DATA_KEY must be set when SUPERVISE_ENV=production"):
+        load_config(str(tmp_path))
+    monkeypatch.setenv("DATA_KEY", "ab" * 32)
+    assert load_config(str(tmp_path))["DATA_KEY"] == "ab" * 32
+    assert not (tmp_path / "data_key").exists()
+
+
+def test_production_without_a_data_key_refuses_to_start(tmp_path, monkeypatch):
+    from supervise import create_app
+
+    monkeypatch.delenv("DATA_KEY", raising=False)
+    monkeypatch.setenv("SUPERVISE_ENV", "production")
+    with pytest.raises(ConfigError, match="DATA_KEY"):
+        create_app({"SECRET_KEY": "k" * 32, "EVENT_LOG_KEY": "e" * 32,
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+
+
+@pytest.mark.parametrize(("setting", "value", "message"), [
+    ("DATA_KEY", "ab" * 31, "DATA_KEY must be 64 hexadecimal digits"),
+    ("DATA_KEY", "zz" * 32, "DATA_KEY must be 64 hexadecimal digits"),
+    ("DATA_KEY", "ab" * 32 + "\n", "DATA_KEY must be 64 hexadecimal digits"),
+    ("DATA_KEYS_RETIRED", "cd" * 32 + ",nonsense", r"DATA_KEYS_RETIRED \(key 2\) must be 64"),
+    ("DATA_CIPHER", "des", "DATA_CIPHER must be one of sm4-gcm, aes-gcm"),
+    ("EVENT_CHAIN_HASH", "md5", "EVENT_CHAIN_HASH must be one of sha256, sm3"),
+])
+def test_malformed_crypto_settings_refuse_to_start(tmp_path, monkeypatch, setting, value,
+                                                   message):
+    monkeypatch.setenv("DATA_KEY", "ab" * 32)
+    monkeypatch.setenv(setting, value)
+    with pytest.raises(ConfigError, match=message) as refused:
+        load_config(str(tmp_path))
+    assert "nonsense" not in str(refused.value) and "zz" not in str(refused.value)
+
+
+def test_crypto_settings_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_KEY", "AB" * 32)
+    monkeypatch.setenv("DATA_KEYS_RETIRED", f" {'cd' * 32} , {'ef' * 32},")
+    monkeypatch.setenv("DATA_CIPHER", "aes-gcm")
+    monkeypatch.setenv("EVENT_CHAIN_HASH", "sm3")
+    config = load_config(str(tmp_path))
+    assert config["DATA_KEYS_RETIRED"] == ["cd" * 32, "ef" * 32]
+    assert (config["DATA_CIPHER"], config["EVENT_CHAIN_HASH"]) == ("aes-gcm", "sm3")
+    for name in ("DATA_KEYS_RETIRED", "DATA_CIPHER", "EVENT_CHAIN_HASH"):
+        monkeypatch.delenv(name)
+    config = load_config(str(tmp_path))
+    assert (config["DATA_KEYS_RETIRED"], config["DATA_CIPHER"], config["EVENT_CHAIN_HASH"]) \
+        == ([], "sm4-gcm", "sha256")
 
 
 def test_development_secrets_are_generated_once_into_instance(tmp_path, monkeypatch):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.delenv("EVENT_LOG_KEY", raising=False)
-    monkeypatch.delenv("SUPERVISE_ENV", raising=False)
+    for name in ("SECRET_KEY", "EVENT_LOG_KEY", "DATA_KEY", "SUPERVISE_ENV"):
+        monkeypatch.delenv(name, raising=False)
     first = load_config(str(tmp_path))
     second = load_config(str(tmp_path))
     assert first["SECRET_KEY"] == second["SECRET_KEY"]
-    assert first["SECRET_KEY"] != first["EVENT_LOG_KEY"]
-    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert first["DATA_KEY"] == second["DATA_KEY"]
+    assert len({first["SECRET_KEY"], first["EVENT_LOG_KEY"], first["DATA_KEY"]}) == 3
+    assert len(bytes.fromhex(first["DATA_KEY"])) == 32
+    for name in ("secret_key", "data_key"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
 
 
 def test_settings_from_the_environment(tmp_path, monkeypatch):

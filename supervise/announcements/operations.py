@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 from supervise import policy
 from supervise.accounts.models import Role, User
 from supervise.announcements.models import Announcement, PublicState
+from supervise.cleaning import name_key
 from supervise.database import now_utc
 from supervise.errors import InvalidInput, OperationError
 from supervise.events.log import record_event
@@ -211,29 +212,22 @@ MOBILE = re.compile(rf"(?<![0-9])(?:\+?86{_SEPARATOR})?1[3-9][0-9]{_SEPARATOR}[0
                     rf"{_SEPARATOR}[0-9]{{4}}(?![0-9])")
 LANDLINE = re.compile(rf"(?<![0-9])(?:\(0[0-9]{{2,3}}\){_SEPARATOR}|0[0-9]{{2,3}}{_SEPARATOR})"
                       rf"[0-9]{{7,8}}(?![0-9])")
-# Spaces and invisible characters someone might put between the characters of a name.
-_GAPS = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]+")
-
-
 def _plain(text: str) -> str:
     """Full-width digits, letters and brackets as ASCII ones (NFKC), for the patterns."""
     return unicodedata.normalize("NFKC", text)
 
 
-def _name_key(text: str) -> str:
-    return _GAPS.sub("", _plain(text)).casefold()
-
-
 def _persons_of(items: list[Item]) -> dict[int, set[str]]:
     """The names of the persons involved in every referral that cites each item's finding,
-    whatever the referral's state or sender. Names of one character match too much to test."""
+    whatever the referral's state or sender (opened: they are sealed at rest). Names of one
+    character match too much to test."""
     rows = db.session.execute(
-        sa.select(referral_findings.c.finding_id, PersonInvolved.name)
+        sa.select(referral_findings.c.finding_id, PersonInvolved)
         .join(PersonInvolved, PersonInvolved.referral_id == referral_findings.c.referral_id)
         .where(referral_findings.c.finding_id.in_([i.finding_id for i in items]))).all()
     names: dict[int, set[str]] = {}
-    for finding_id, name in rows:
-        key = _name_key(name)
+    for finding_id, person in rows:
+        key = name_key(person.name)
         if len(key) >= 2:
             names.setdefault(finding_id, set()).add(key)
     return names
@@ -246,7 +240,7 @@ def screen(items: list[Item], texts: Mapping[str, str]) -> dict[str, str]:
     errors = {}
     for item in items:
         text = texts[item.finding]
-        plain, key = _plain(text), _name_key(text)
+        plain, key = _plain(text), name_key(text)
         found = []
         if any(name in key for name in persons.get(item.finding_id, ())):
             found.append(_("the name of a person involved in a referral of this finding"))

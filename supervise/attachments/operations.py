@@ -9,6 +9,7 @@ from supervise.attachments import storage
 from supervise.attachments.models import Attachment
 from supervise.errors import InvalidInput
 from supervise.events.log import record_event
+from supervise.events.models import Outcome
 from supervise.extensions import db
 from supervise.settings.models import get_setting
 
@@ -60,3 +61,15 @@ def attach_all(user, uploads, *, record, field: str = "files", **owner) -> list[
 def record_download(user, record, attachment: Attachment) -> None:
     record_event("attachment.download", actor=user, obj=record,
                  details={"attachment": attachment.public_id, "sha256": attachment.sha256})
+
+
+def record_integrity_failure(user, record, attachment: Attachment) -> None:
+    """A stored file no longer matches its SHA-256: recorded and committed in a transaction of
+    its own (whatever the request had pending is dropped first), so the refusal stays recorded
+    when the request ends in an error."""
+    details = {"attachment": attachment.public_id, "sha256": attachment.sha256}
+    object_type, object_id = record.__tablename__, record.public_id
+    db.session.rollback()
+    record_event("attachment.integrity_failed", actor=user, object_type=object_type,
+                 object_id=object_id, outcome=Outcome.FAILURE, details=details)
+    db.session.commit()

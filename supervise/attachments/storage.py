@@ -4,6 +4,9 @@ Accepted: PDF, JPEG, PNG, DOCX, XLSX and OFD (GB/T 33190, China's fixed-layout e
 a ZIP package whose entry point is OFD.xml). Everything else, an executable renamed to .pdf
 included, is refused.
 
+A stored file is checked against the SHA-256 taken at upload every time it is read
+(`open_verified`): a file changed on disk is never handed out.
+
 A file is stored before the row that names it is committed. Each stored file is noted on the
 database session that will commit it: if that session rolls back instead, the file goes too, so
 that a failed request leaves no orphan on disk, whatever part of the code it failed in.
@@ -12,6 +15,7 @@ that a failed request leaves no orphan on disk, whatever part of the code it fai
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 import shutil
@@ -175,3 +179,23 @@ def stored_path(storage_name: str) -> Path:
     return path
 
 
+class FileChanged(Exception):
+    """A stored file whose content is no longer what was uploaded."""
+
+
+def open_verified(storage_name: str, sha256: str):
+    """The stored file opened for reading, at its start, once its content has been hashed (in
+    chunks, never all in memory) and found to be what was uploaded; FileNotFoundError or
+    FileChanged otherwise. What is sent is read from the same open file that was checked."""
+    fh = stored_path(storage_name).open("rb")
+    try:
+        digest = hashlib.sha256()
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+        if not hmac.compare_digest(digest.hexdigest(), sha256):
+            raise FileChanged(storage_name)
+        fh.seek(0)
+    except BaseException:
+        fh.close()
+        raise
+    return fh

@@ -2,6 +2,10 @@
 
 `record_event` is called by operations inside the transaction of the change it records; it
 never commits. `verify_chain` walks the whole log and names the first row that does not fit.
+
+The chain's HMAC is SHA-256 or SM3 (EVENT_CHAIN_HASH); every row names the one it was written
+with (`hash_algorithm`) and is verified with it, so a log that switched midway still verifies.
+The head's seal uses the algorithm of the last row.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 
+from supervise.crypto import hmac_sm3
 from supervise.database import now_utc
 from supervise.events.models import Event, EventChainHead, Outcome
 from supervise.extensions import db
@@ -30,8 +35,18 @@ FORBIDDEN_DETAIL_KEYS = frozenset(
 )
 
 
+MACS = {
+    "sha256": lambda key, data: hmac.new(key, data, hashlib.sha256).digest(),
+    "sm3": hmac_sm3,
+}
+
+
 def _key() -> bytes:
     return current_app.config["EVENT_LOG_KEY"].encode()
+
+
+def _algorithm() -> str:
+    return current_app.config["EVENT_CHAIN_HASH"]
 
 
 def _canonical(event: Event) -> bytes:
@@ -53,11 +68,11 @@ def _canonical(event: Event) -> bytes:
 
 
 def row_hash(event: Event, key: bytes) -> str:
-    return hmac.new(key, _canonical(event), hashlib.sha256).hexdigest()
+    return MACS[event.hash_algorithm](key, _canonical(event)).hex()
 
 
-def head_mac(seq: int, last_hash: str, key: bytes) -> str:
-    return hmac.new(key, f"head:{seq}:{last_hash}".encode(), hashlib.sha256).hexdigest()
+def head_mac(seq: int, last_hash: str, key: bytes, algorithm: str) -> str:
+    return MACS[algorithm](key, f"head:{seq}:{last_hash}".encode()).hex()
 
 
 def client_ip() -> str | None:
@@ -112,6 +127,7 @@ def record_event(
         outcome=str(outcome),
         details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
         prev_hash=prev_hash,
+        hash_algorithm=_algorithm(),
     )
     key = _key()
     event.hash = row_hash(event, key)
@@ -119,7 +135,7 @@ def record_event(
     db.session.execute(
         sa.update(EventChainHead)
         .where(EventChainHead.id == HEAD_ID)
-        .values(hash=event.hash, mac=head_mac(seq, event.hash, key))
+        .values(hash=event.hash, mac=head_mac(seq, event.hash, key, event.hash_algorithm))
     )
     db.session.flush()
     return event
@@ -143,7 +159,7 @@ def record_events(events: list[dict]) -> int:
         raise RuntimeError("event chain head is missing: run the migrations")
     last_seq, prev_hash = head  # the head still names the last event's hash
     seq = last_seq - len(events)
-    key = _key()
+    key, algorithm = _key(), _algorithm()
     rows = []
     for spec in events:
         details = dict(spec.get("details") or {})
@@ -160,14 +176,14 @@ def record_events(events: list[dict]) -> int:
             else spec.get("object_id"),
             outcome=str(Outcome.SUCCESS),
             details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
-            prev_hash=prev_hash)
+            prev_hash=prev_hash, hash_algorithm=algorithm)
         row.hash = prev_hash = row_hash(row, key)
         rows.append(vars(row))
     db.session.execute(sa.insert(Event.__table__), rows)
     db.session.execute(
         sa.update(EventChainHead)
         .where(EventChainHead.id == HEAD_ID)
-        .values(hash=prev_hash, mac=head_mac(seq, prev_hash, key))
+        .values(hash=prev_hash, mac=head_mac(seq, prev_hash, key, algorithm))
     )
     return len(rows)
 
@@ -198,6 +214,7 @@ def verify_chain() -> tuple[int, ChainProblem | None]:
     key = _key()
     expected_seq = 1
     prev_hash = GENESIS_HASH
+    algorithm = None  # of the last row
     count = 0
     with _events_in_order() as rows:
         for event in rows:
@@ -209,9 +226,11 @@ def verify_chain() -> tuple[int, ChainProblem | None]:
                 return count, ChainProblem(event.seq, reason)
             if event.prev_hash != prev_hash:
                 return count, ChainProblem(event.seq, "does not link to the previous event")
+            if event.hash_algorithm not in MACS:
+                return count, ChainProblem(event.seq, "names no known hash algorithm")
             if not hmac.compare_digest(event.hash, row_hash(event, key)):
                 return count, ChainProblem(event.seq, "content does not match its hash")
-            prev_hash = event.hash
+            prev_hash, algorithm = event.hash, event.hash_algorithm
             expected_seq += 1
             count += 1
 
@@ -223,6 +242,7 @@ def verify_chain() -> tuple[int, ChainProblem | None]:
         return count, ChainProblem(
             None, f"names event #{head.seq} but the log ends at #{last_seq}: events were removed"
         )
-    if last_seq and not hmac.compare_digest(head.mac or "", head_mac(last_seq, prev_hash, key)):
+    if last_seq and not hmac.compare_digest(head.mac or "",
+                                            head_mac(last_seq, prev_hash, key, algorithm)):
         return count, ChainProblem(None, "its seal does not match")
     return count, None

@@ -19,7 +19,8 @@ class Outcome(LabelledEnum):
 
 class Event(db.Model):
     """One thing that happened. Rows are chained: each `hash` is an HMAC over the row's content
-    and the previous row's hash, under a key kept outside the database.
+    and the previous row's hash, under a key kept outside the database, with the hash function
+    the row names.
 
     Who did it is stored as text as well as by id, so a row stays readable on its own.
     """
@@ -45,6 +46,8 @@ class Event(db.Model):
     details: Mapped[str] = mapped_column(sa.Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
+    # The HMAC's hash function: "sha256" or "sm3" (supervise.events.log.MACS).
+    hash_algorithm: Mapped[str] = mapped_column(sa.String(8), server_default="sha256")
 
 
 class EventChainHead(db.Model):

@@ -34,6 +34,7 @@ from supervise.referrals.schemas import (
     DecisionRequestSchema,
     DispositionSchema,
     ExtensionRequestSchema,
+    PersonLookupSchema,
     ReferralCreateSchema,
     ReferralPageSchema,
     ReferralQuerySchema,
@@ -117,6 +118,25 @@ def list_referrals(args):
     total = count(query)
     items = list(db.session.scalars(
         queries.for_list(query).order_by(*SORTS[args["sort"]])
+        .limit(per_page).offset((page - 1) * per_page)).unique())
+    return {"items": as_listed(items, queries.chasers(r.id for r in items)), "page": page,
+            "per_page": per_page, "total": total}
+
+
+@blueprint.route("/referrals/named", methods=["POST"])
+@blueprint.arguments(PersonLookupSchema)
+@blueprint.response(200, ReferralPageSchema)
+@policy.requires(Permission.CASE_CONTENT)
+def find_by_person(args):
+    """Referrals the caller's agency sent or received that name a person involved, exactly
+    (spaces, full-width letters and case aside), newest first. A POST, so that the name stays
+    out of URLs and of the logs that keep them. The lookup is recorded, never the name."""
+    user = current_actor()
+    query, total = operations.find_by_person(user, args["name"])
+    db.session.commit()
+    page, per_page = args["page"], args["per_page"]
+    items = list(db.session.scalars(
+        queries.for_list(query).order_by(*SORTS["-created_at"])
         .limit(per_page).offset((page - 1) * per_page)).unique())
     return {"items": as_listed(items, queries.chasers(r.id for r in items)), "page": page,
             "per_page": per_page, "total": total}

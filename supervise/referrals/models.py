@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from supervise.accounts.models import Agency, AgencyKind, User
 from supervise.attachments.models import Attachment
+from supervise.crypto import SealedText
 from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
 from supervise.findings.models import Finding
@@ -201,7 +202,9 @@ class CitedFinding(db.Model):
 
 class PersonInvolved(db.Model):
     """涉及人员: the most sensitive field of the system. Never logged, never in an event, masked in
-    lists, shown only to staff and leaders of the two parties."""
+    lists, shown only to staff and leaders of the two parties. The name and the position are
+    sealed at rest (supervise.crypto); the name's blind index finds the referrals naming a
+    person without a plaintext column."""
 
     __tablename__ = "referral_persons"
 
@@ -209,10 +212,19 @@ class PersonInvolved(db.Model):
     referral_id: Mapped[int] = mapped_column(
         sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)  # order in the list
-    name: Mapped[str] = mapped_column(sa.String(50))
-    title: Mapped[str] = mapped_column(sa.String(100), default="")  # 职务
+    seal_id: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    sealed_name: Mapped[str] = mapped_column("name", sa.Text)
+    sealed_title: Mapped[str] = mapped_column("title", sa.Text)  # 职务
+    name_index: Mapped[str] = mapped_column(sa.String(64), index=True)
+
+    name = SealedText("sealed_name", index="name_index")
+    title = SealedText("sealed_title")
 
     referral: Mapped[Referral] = relationship(back_populates="persons")
+
+    def __init__(self, *, name: str, title: str = "", **values):
+        super().__init__(**values)
+        self.name, self.title = name, title
 
     def __repr__(self) -> str:  # never the name, not even in a traceback
         return f"<PersonInvolved #{self.id}>"
@@ -230,18 +242,27 @@ def mask_name(name: str) -> str:
 
 class TimelineEntry(StepMixin, db.Model):
     """One step of a referral's history, with actor, time and comment. `internal` entries are the
-    receiver's own handling notes and are never shown to the sender."""
+    receiver's own handling notes and are never shown to the sender; `internal` is fixed when
+    the step is written."""
 
     __tablename__ = "referral_timeline"
 
     referral_id: Mapped[int] = mapped_column(
         sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
     internal: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # An internal note's comment is sealed at rest (supervise.crypto), bound to this id.
+    seal_id: Mapped[str | None] = mapped_column(sa.String(24), unique=True)
+    stored_comment: Mapped[str] = mapped_column("comment", sa.Text, default="")
+    comment = SealedText("stored_comment", when="internal")
 
     referral: Mapped[Referral] = relationship(back_populates="entries")
     attachments: Mapped[list[Attachment]] = relationship(
         primaryjoin="Attachment.timeline_entry_id == TimelineEntry.id",
         order_by="Attachment.uploaded_at", viewonly=True)
+
+    def __init__(self, *, comment: str = "", **values):
+        super().__init__(**values)  # `internal` first: it decides whether the comment is sealed
+        self.comment = comment
 
 
 class ExtensionDecision(StrEnum):

@@ -27,15 +27,17 @@ from supervise.calendar import operations as calendar_operations
 from supervise.calendar.deadlines import Unit
 from supervise.calendar.models import load_calendar
 from supervise.calendar.operations import calendar_changed, running_clocks
-from supervise.cleaning import clean_input
-from supervise.errors import OperationError, check_version
+from supervise.cleaning import clean_input, name_key
+from supervise.errors import InvalidInput, OperationError, check_version
 from supervise.events.log import record_event, record_events
 from supervise.extensions import db
 from supervise.findings.models import Finding
 from supervise.notifications.models import Reminder
 from supervise.notifications.outbox import Audience
+from supervise.pagination import count
 from supervise.policy import findings as finding_access
 from supervise.policy import referrals as referral_access
+from supervise.referrals import queries
 from supervise.referrals.models import (
     CitedFinding,
     Extension,
@@ -193,6 +195,17 @@ def add_attachment(user: User, referral: Referral, upload) -> Attachment:
     """Evidence for the referral: the sender's, while it can still change the content."""
     _check_editable(user, referral)
     return attachments.attach(user, upload, record=referral, referral_id=referral.id)
+
+
+def find_by_person(user: User, name: Any) -> tuple[sa.Select, int]:
+    """The referrals the user may see that name a person involved (queries.naming_clause),
+    and how many. Looking a person up is recorded, with the number found, never the name."""
+    if not isinstance(name, str) or not name_key(name) or len(name.strip()) > 50:
+        raise InvalidInput({"name": _("Give a name of at most 50 characters.")})
+    query = referral_access.visible_referrals(user).where(queries.naming_clause(name))
+    found = count(query)
+    record_event("referral.person_lookup", actor=user, details={"found": found})
+    return query, found
 
 
 def open_referral(user: User, public_id: str) -> Referral:

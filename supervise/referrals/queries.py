@@ -13,11 +13,18 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from supervise import workflow
 from supervise.calendar.deadlines import ClockStatus, clock_status
+from supervise.crypto import keyring
 from supervise.database import contains, now_utc
 from supervise.extensions import db
 from supervise.notifications.models import Reminder
 from supervise.policy import referrals as referral_access
-from supervise.referrals.models import Extension, Referral, ReferralState, TimelineEntry
+from supervise.referrals.models import (
+    Extension,
+    PersonInvolved,
+    Referral,
+    ReferralState,
+    TimelineEntry,
+)
 from supervise.referrals.workflow import HANDLING
 
 S = ReferralState
@@ -175,6 +182,12 @@ def filtered(user, *, role: str = "", state: str = "", clock: str = "",
 def text_clause(text: str):
     """Referrals whose title or facts contain the text (never searched: the persons involved)."""
     return sa.or_(contains(Referral.title, text), contains(Referral.facts, text))
+
+
+def naming_clause(name: str):
+    """Referrals that name this person involved, exactly as names compare (cleaning.name_key),
+    found through the name's blind index (supervise.crypto): no plaintext column exists."""
+    return Referral.persons.any(PersonInvolved.name_index.in_(keyring().blind_indexes(name)))
 
 
 def state_counts(query: sa.Select) -> dict[ReferralState, int]:

@@ -113,6 +113,12 @@ class ReferralQuerySchema(PageQuerySchema):
                                  "earliest deadline first"})
 
 
+class PersonLookupSchema(PageQuerySchema):
+    name = fields.String(required=True, metadata={
+        "maxLength": 50, "description": "The name of a person involved, exactly (spaces, "
+                                        "full-width letters and case aside)"})
+
+
 class ActionRequestSchema(Schema):
     """What a step of the workflow may carry; each action reads the fields it needs."""
 

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from supervise import policy
 from supervise.accounts.models import Role, User
 from supervise.attachments.web import serve
+from supervise.errors import InvalidInput
 from supervise.extensions import db
 from supervise.findings.models import Finding
 from supervise.pages import attempt, done, take_step
@@ -51,12 +52,12 @@ def chase_text(referral) -> str:
     return str(CHASE_TEXT.get(referral.state, ""))
 
 
-def _rows(user, page):
+def _rows(user, referrals):
     """What every list row shows beside the referral: its clocks, its chasers, and whether the
     user may chase it from the list."""
-    chasers = queries.chasers(r.id for r in page.items)
+    chasers = queries.chasers(r.id for r in referrals)
     return [(r, queries.clocks(r), chasers.get(r.id),
-             referral_access.may_take_now(user, r, Action.CHASE)) for r in page.items]
+             referral_access.may_take_now(user, r, Action.CHASE)) for r in referrals]
 
 
 # --- lists --------------------------------------------------------------------------------
@@ -82,9 +83,9 @@ def board():
         query = queries.filtered(user, role="sent", state=state, clock=clock)
     page = paginate(queries.for_list(query).order_by(Referral.created_at.desc(),
                                                      Referral.id.desc()))
-    return render_template("referrals/board.html", rows=_rows(user, page), page=page, state=state,
-                           clock=clock, need=need and queries.NEEDS[need], errors=errors,
-                           states=list(S), state_counts=queries.state_counts(sent),
+    return render_template("referrals/board.html", rows=_rows(user, page.items), page=page,
+                           state=state, clock=clock, need=need and queries.NEEDS[need],
+                           errors=errors, states=list(S), state_counts=queries.state_counts(sent),
                            clock_counts=queries.clock_counts(sent),
                            board_args=_board_args(request.args)), 400 if errors else 200
 
@@ -143,10 +144,37 @@ def inbox():
     counts = {name: db.session.scalar(
         f(received, now).order_by(None).with_only_columns(sa.func.count(Referral.id)))
         for name, (f, _order) in INBOX_TABS.items()}
-    return render_template("referrals/inbox.html", rows=_rows(user, page), page=page,
+    return render_template("referrals/inbox.html", rows=_rows(user, page.items), page=page,
                            tab=None if need else tab, need=need and queries.NEEDS[need],
                            counts=counts, errors=errors, q=text, mine=mine), \
         400 if errors else 200
+
+
+# The most rows a lookup by person shows: a person is named in a few referrals, not hundreds.
+NAMED_LIMIT = 100
+
+
+@blueprint.route("/referrals/named", methods=["GET", "POST"])
+@policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
+def named():
+    """The referrals the agency sent or received that name a person involved. The name is
+    posted, never put in a URL (which logs keep); the lookup is recorded without it."""
+    user = current_actor()
+    name, rows, found, errors = "", None, 0, []
+    if request.method == "POST":
+        try:
+            query, found = operations.find_by_person(user, request.form.get("name"))
+        except InvalidInput as exc:
+            db.session.rollback()
+            errors = [str(message) for message in exc.errors.values()]
+        else:
+            db.session.commit()
+            name = request.form["name"].strip()
+            rows = _rows(user, list(db.session.scalars(
+                queries.for_list(query).order_by(Referral.created_at.desc(), Referral.id.desc())
+                .limit(NAMED_LIMIT)).unique()))
+    return render_template("referrals/named.html", name=name, rows=rows, found=found,
+                           limit=NAMED_LIMIT, errors=errors), 422 if errors else 200
 
 
 # --- create and edit ----------------------------------------------------------------------

@@ -59,11 +59,12 @@ def test_leader_is_refused_a_name_then_publishes_the_public_words(
     with app.app_context():
         project_id = db.session.scalar(sa.select(Project.public_id).where(
             Project.name == PROJECT))
-        finding_id, name = db.session.execute(
-            sa.select(Finding.public_id, PersonInvolved.name)
+        finding_id, person = db.session.execute(
+            sa.select(Finding.public_id, PersonInvolved)
             .join(referral_findings, referral_findings.c.finding_id == Finding.id)
             .join(PersonInvolved, PersonInvolved.referral_id == referral_findings.c.referral_id)
             .where(Finding.title == TITLE)).first()
+        name = person.name
         published_before = db.session.scalar(sa.select(sa.func.count()).select_from(Event).where(
             Event.action == "announcement.publish"))
     public_path = f"/public/announcements/{project_id}"

@@ -170,3 +170,86 @@ def test_event_list_query_count_does_not_grow(client, count_queries):
         record_event("test.event", actor=user, details={"i": i})
     db.session.commit()
     assert measure() == few
+
+
+# --- the chain's hash: SHA-256 or SM3, named by each row ----------------------------------
+
+
+def _append(user, n, **details):
+    for i in range(n):
+        record_event("test.event", actor=user, obj=user, details={"i": i, **details})
+    db.session.commit()
+
+
+def _hashes():
+    return [e.hash_algorithm for e in db.session.scalars(sa.select(Event).order_by(Event.seq))]
+
+
+def test_an_sm3_chain_verifies_and_a_changed_row_fails(app, monkeypatch):
+    from supervise.events.log import record_events
+
+    monkeypatch.setitem(app.config, "EVENT_CHAIN_HASH", "sm3")
+    user = UserFactory(username="writer")
+    _append(user, 5)
+    record_events([{"action": "test.swept", "object_type": "users", "object_id": "x",
+                    "details": {"n": n}} for n in range(3)])
+    db.session.commit()
+    assert _hashes() == ["sm3"] * 8
+    assert verify(app)[0] == 0
+    assert verify_chain() == (8, None)
+    db.session.execute(sa.update(Event).where(Event.seq == 7).values(details='{"n": 9}'))
+    db.session.commit()
+    code, output = verify(app)
+    assert code == 1 and "#7" in output and "hash" in output
+
+
+def test_a_chain_that_switched_midway_verifies_whatever_the_setting_is_now(app, monkeypatch):
+    user = UserFactory(username="writer")
+    _append(user, 3)  # sha256, the default
+    monkeypatch.setitem(app.config, "EVENT_CHAIN_HASH", "sm3")
+    _append(user, 3)
+    monkeypatch.setitem(app.config, "EVENT_CHAIN_HASH", "sha256")
+    _append(user, 2)
+    assert _hashes() == ["sha256"] * 3 + ["sm3"] * 3 + ["sha256"] * 2
+    assert verify_chain() == (8, None)
+    monkeypatch.setitem(app.config, "EVENT_CHAIN_HASH", "sm3")
+    assert verify_chain() == (8, None)
+    assert verify(app)[0] == 0
+
+
+@pytest.mark.parametrize("tampered", [2, 5])  # a SHA-256 row, an SM3 row
+def test_a_changed_row_of_a_mixed_chain_fails(app, monkeypatch, tampered):
+    user = UserFactory(username="writer")
+    _append(user, 3)
+    monkeypatch.setitem(app.config, "EVENT_CHAIN_HASH", "sm3")
+    _append(user, 3)
+    db.session.execute(sa.update(Event).where(Event.seq == tampered)
+                       .values(actor_username="someone-else"))
+    db.session.commit()
+    code, output = verify(app)
+    assert code == 1 and f"#{tampered}" in output
+
+
+def test_a_row_relabelled_to_the_other_hash_fails(app, monkeypatch):
+    user = UserFactory(username="writer")
+    _append(user, 3)
+    db.session.execute(sa.update(Event).where(Event.seq == 2).values(hash_algorithm="sm3"))
+    db.session.commit()
+    assert verify_chain()[1].seq == 2
+    db.session.execute(sa.update(Event).where(Event.seq == 2).values(hash_algorithm="md5"))
+    db.session.commit()
+    problem = verify_chain()[1]
+    assert (problem.seq, problem.reason) == (2, "names no known hash algorithm")
+
+
+def test_the_head_is_sealed_with_the_last_rows_hash(app, monkeypatch):
+    """A cut-off tail is caught in an SM3 chain too."""
+    monkeypatch.setitem(app.config, "EVENT_CHAIN_HASH", "sm3")
+    user = UserFactory(username="writer")
+    _append(user, 4)
+    previous = db.session.get(Event, 3)
+    db.session.execute(sa.delete(Event).where(Event.seq == 4))
+    db.session.execute(sa.update(EventChainHead).values(seq=3, hash=previous.hash))
+    db.session.commit()
+    code, output = verify(app)
+    assert code == 1 and "seal" in output

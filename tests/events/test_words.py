@@ -288,7 +288,7 @@ def test_nothing_of_a_case_reaches_the_audit_administrator(demo, client):
     from supervise.rectifications.models import Rectification
     from supervise.referrals.models import PersonInvolved, Referral
 
-    secret = set(db.session.scalars(sa.select(PersonInvolved.name)))
+    secret = {p.name for p in db.session.scalars(sa.select(PersonInvolved))}
     assert secret, "the demo names persons involved"
     for model in (Referral, Finding, Rectification, Project):
         column = model.name if model is Project else model.title
