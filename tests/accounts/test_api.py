@@ -146,7 +146,8 @@ def test_missing_field_is_named(client):
 def test_errors_are_json_in_english_on_request(client):
     response = client.post("/api/v1/tokens", json={"username": "x", "password": "y"},
                            headers={"Accept-Language": "en"})
-    assert response.get_json()["message"].startswith("The user name, password or code is not correct")
+    assert response.get_json()["message"].startswith(
+        "The user name, password or code is not correct")
     assert client.get("/api/v1/nowhere").get_json() == {"status": 404, "message": "未找到。"}
 
 
