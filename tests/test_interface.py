@@ -158,3 +158,19 @@ def test_error_pages_are_in_the_users_language(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "未找到" in page_text(response)
+
+
+def test_no_fixed_api_path_answers_for_the_methods_of_a_variable_one(app):
+    """A fixed API path such as /api/v1/referrals/named must not also match /referrals/<id>:
+    its Allow header (OPTIONS, 405) would then advertise the methods of another resource, which
+    the OpenAPI document does not list. (Web pages have no such contract.)"""
+    adapter = app.url_map.bind("localhost")
+    shadowed = {}
+    for rule in app.url_map.iter_rules():
+        if rule.arguments or not rule.rule.startswith("/api/"):
+            continue
+        own = set().union(*(r.methods for r in app.url_map.iter_rules() if r.rule == rule.rule))
+        advertised = set(adapter.allowed_methods(rule.rule))
+        if advertised != own:
+            shadowed[rule.rule] = sorted(advertised - own)
+    assert not shadowed

@@ -123,7 +123,7 @@ def list_referrals(args):
             "per_page": per_page, "total": total}
 
 
-@blueprint.route("/referrals/named", methods=["POST"])
+@blueprint.route("/referral-lookups", methods=["POST"])
 @blueprint.arguments(PersonLookupSchema)
 @blueprint.response(200, ReferralPageSchema)
 @policy.requires(Permission.CASE_CONTENT)
