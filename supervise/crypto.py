@@ -305,7 +305,13 @@ class SealedText:
             obj.__dict__[self.cache] = opened
         return opened[1]
 
-    def __set__(self, obj, value: str) -> None:
+    def __set__(self, obj, value: str | None) -> None:
+        if value is None:  # nothing to seal (a second factor removed)
+            setattr(obj, self.stored, None)
+            obj.__dict__.pop(self.cache, None)
+            if self.index is not None:
+                setattr(obj, self.index, None)
+            return
         if self.index is not None:
             setattr(obj, self.index, keyring().blind_index(value))
         if not self.sealed(obj):
@@ -328,7 +334,7 @@ def _in_use(session, field: SealedText) -> dict[str, int]:
     """How many values of the field each master key wraps (read in the database: the key id
     is the third part of the sealed text)."""
     column, table = field.column, field.table
-    query = sa.select(column)
+    query = sa.select(column).where(column.is_not(None))
     if field.when:
         query = query.where(table.c[field.when].is_(True))
     counts: dict[str, int] = {}
@@ -406,6 +412,8 @@ def _rotated(ring, table, row, columns, indexes) -> dict[str, str]:
     values = {}
     for column in columns:
         old = row._mapping[column]
+        if old is None:
+            continue
         new = ring.rewrap(old)
         if new != old:
             values[column.name] = new

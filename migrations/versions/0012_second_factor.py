@@ -38,10 +38,12 @@ def _kinds(values):
 def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('password_reset_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('seal_id', sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column('otp_secret', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('otp_enrolled_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('otp_last_step', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('otp_reset_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_users_seal_id'), ['seal_id'])
 
     op.create_table(
         'recovery_codes',
@@ -84,4 +86,6 @@ def downgrade():
         batch_op.drop_column('otp_last_step')
         batch_op.drop_column('otp_enrolled_at')
         batch_op.drop_column('otp_secret')
+        batch_op.drop_constraint(batch_op.f('uq_users_seal_id'), type_='unique')
+        batch_op.drop_column('seal_id')
         batch_op.drop_column('password_reset_at')

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from supervise.crypto import SealedText
 from supervise.database import UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
 from supervise.vocabulary import LabelledEnum
@@ -86,9 +87,13 @@ class User(UserMixin, db.Model):
     # When the system administrator last gave the account a temporary password.
     password_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The second factor (TOTP, RFC 6238): the shared secret, set when enrolment starts and
-    # confirmed by a first code (`otp_enrolled_at`); the time step of the last code accepted, so
-    # that no code is accepted twice; when the security administrator last reset it.
-    otp_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    # confirmed by a first code (`otp_enrolled_at`), sealed at rest like the persons involved
+    # (supervise.crypto; bound to `seal_id`): whoever reads the database cannot make codes; the
+    # time step of the last code accepted, so that no code is accepted twice; when the security
+    # administrator last reset it.
+    seal_id: Mapped[str | None] = mapped_column(sa.String(24), unique=True)
+    sealed_otp_secret: Mapped[str | None] = mapped_column("otp_secret", sa.String(255))
+    otp_secret = SealedText("sealed_otp_secret")
     otp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     otp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     otp_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

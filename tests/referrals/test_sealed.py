@@ -1,6 +1,7 @@
-"""The persons involved and the commission's internal notes are sealed at rest (supervise.crypto):
-a planted name is nowhere in the stored database, a rotation of the master key leaves everything
-readable, and the parties find a referral by a person's exact name through the blind index.
+"""The persons involved, the commission's internal notes and the second factors' secrets are
+sealed at rest (supervise.crypto): a planted name is nowhere in the stored database, a rotation
+of the master key leaves everything readable, and the parties find a referral by a person's
+exact name through the blind index.
 
 The database is read as an intruder would read it: the SQLite file itself (with its journal), or
 what `pg_dump` writes on PostgreSQL (the CI runs both).
@@ -14,15 +15,19 @@ import os
 import subprocess
 from pathlib import Path
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 
+from supervise.accounts.models import User
 from supervise.crypto import key_id_of, keyring
 from supervise.events.models import Event
 from supervise.extensions import db
 from supervise.referrals.models import PersonInvolved, TimelineEntry
+from tests.conftest import TEST_PASSWORD
 from tests.factories import FindingFactory
 from tests.referrals.factories import OUTSIDERS
+from tests.support.twofactor import SECRET, enrol
 
 NAME = "甄隐名ZQ4R"
 POSITION = "机要科长WV8K"
@@ -78,11 +83,17 @@ def reads_in_full(caller, rid) -> None:
     assert NOTE in json.dumps(detail["timeline"], ensure_ascii=False)
 
 
-def test_a_planted_name_is_nowhere_in_the_stored_database(planted, as_):
+def test_a_planted_name_is_nowhere_in_the_stored_database(planted, as_, world, client):
     reads_in_full(as_("disc_staff"), planted)
+    otp_secret = pyotp.random_base32()
+    enrol(world.disc_leader, otp_secret)
+    db.session.commit()
+    client.post_form("/login", {"username": "disc.leader", "password": TEST_PASSWORD})
+    assert client.post_form("/login/code", {
+        "code": pyotp.TOTP(otp_secret).now()}).status_code == 302
     stored = stored_bytes()
     assert TITLE.encode() in stored, "the scan reads the stored data"
-    for secret in SECRETS:
+    for secret in (*SECRETS, otp_secret):
         assert secret.encode() not in stored, secret
         assert secret.encode("utf-16-le") not in stored, secret
 
@@ -104,12 +115,16 @@ def run_in_app(app, work):
 def sealed_key_ids() -> set[str]:
     texts = db.session.scalars(sa.select(PersonInvolved.sealed_name)).all()
     texts += db.session.scalars(sa.select(PersonInvolved.sealed_title)).all()
+    texts += db.session.scalars(sa.select(User.sealed_otp_secret).where(
+        User.sealed_otp_secret.is_not(None))).all()
     texts += db.session.scalars(sa.select(TimelineEntry.stored_comment).where(
         TimelineEntry.internal.is_(True))).all()
     return {key_id_of(text) for text in texts}
 
 
 def test_everything_reads_back_after_a_rotation(planted, as_, app, app_factory, world):
+    enrol(world.disc_leader)
+    db.session.commit()
     old_key = app.config["DATA_KEY"]
     old_id = keyring().current.id
     assert sealed_key_ids() == {old_id}
@@ -140,6 +155,7 @@ def test_everything_reads_back_after_a_rotation(planted, as_, app, app_factory, 
                 reads_in_full(caller, planted)
             found = caller.post("/referral-lookups", json={"name": NAME})
             assert [item["id"] for item in found.get_json()["items"]] == [planted]
+        assert db.session.merge(world.disc_leader).otp_secret == SECRET
     run_in_app(only_new, read_back)
     stored = stored_bytes()
     for secret in SECRETS:
