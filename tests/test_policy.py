@@ -59,6 +59,8 @@ EXPECTED = {
     "admin.user_reset_second_factor": {Permission.RESET_SECOND_FACTOR},
     "events.events": {Permission.READ_EVENTS},
     "events.export": {Permission.READ_EVENTS},
+    "events.export_csv": {Permission.READ_EVENTS},
+    "events.check_export": {Permission.READ_EVENTS},
     "calendar.calculator": {Permission.CASE_CONTENT},
     "calendar.arrangement": {Permission.MANAGE_SETTINGS},
     "calendar.remove": {Permission.MANAGE_SETTINGS},

@@ -103,6 +103,7 @@ ACTIONS = {
     "rectification.escalate": _l("Rectification: escalated"),
     "ledger.export": _l("Ledger exported"),
     "event.export": _l("Event log exported"),
+    "event.export_check": _l("Export of the event log checked"),
 }
 
 # The workflows whose steps are recorded as `<name>.<action>` (supervise.workflow.Workflow), with
@@ -242,7 +243,9 @@ FILTER_KEYS = {
     "state": _l("State"), "clock": _l("Deadline"), "actor": _l("User"),
     "action": _l("Action"), "outcome": _l("Outcome"), "object_type": _l("Object type"),
     "object_id": _l("Object id"), "ip": _l("IP"), "from": _l("From"), "to": _l("To"),
+    "reads": _l("Reads"),
 }
+SENSITIVE_READS_WORDS = _l("Reads of sensitive records only")
 
 # The fields of a finding or a referral, named in "fields changed" (what changed, never how).
 FIELD_NAMES = {
@@ -321,6 +324,9 @@ DETAILS = {
     "unverified": Detail(_l("Not yet verified"), "int"),
     "republished": Detail(_l("Published again"), YES_NO),
     "rows": Detail(_l("Rows"), "int"),
+    "matched": Detail(_l("Rows as in the log"), "int"),
+    "head": Detail(_l("Chain head (event no.)"), "int"),
+    "format": Detail(_l("Format")),
     "found": Detail(_l("Referrals found"), "int"),
     "columns": Detail(_l("Columns"), "count"),
     "filter": Detail(_l("Filter"), FILTER),

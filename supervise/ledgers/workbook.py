@@ -28,6 +28,8 @@ Excel and openpyxl read as the number.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import math
 import tempfile
 import unicodedata
@@ -191,15 +193,17 @@ class Heading:
     name: str
     filter: str
     made: str
+    note: str = ""  # a third line of the title (the event log's export: the chain's head)
 
     @classmethod
-    def of(cls, name: str, filter_words: str, now: datetime) -> Heading:
+    def of(cls, name: str, filter_words: str, now: datetime, note: str = "") -> Heading:
         return cls(name=name, filter=f"筛选条件：{filter_words}",
-                   made=f"导出时间：{local(now):%Y-%m-%d %H:%M}（北京时间）")
+                   made=f"导出时间：{local(now):%Y-%m-%d %H:%M}（北京时间）", note=note)
 
     @property
     def title(self) -> str:
-        return f"{self.name}\n{self.filter}　　{self.made}"
+        title = f"{self.name}\n{self.filter}　　{self.made}"
+        return f"{title}\n{self.note}" if self.note else title
 
 
 class _Sheet:
@@ -338,12 +342,52 @@ def write_ledger(out: IO[bytes], *, sheet_title: str, heading: Heading,
     return written
 
 
+CSV_MIMETYPE = "text/csv; charset=utf-8"
+
+
+def _csv_text(kind: Kind, value: Any) -> str:
+    value = _value(kind, value)
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return exact_digits(value)
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    # A spreadsheet opening the file would take a text beginning so for a formula.
+    return "'" + text if kind == Kind.TEXT and text[:1] in ("=", "+", "-", "@") else text
+
+
+def write_csv(out: IO[bytes], *, heading: Heading, columns: Sequence[Column],
+              rows: Iterable[Sequence[Any]]) -> int:
+    """The ledger as CSV, laid out as the workbook is: the title in row 1, the headers in row 2,
+    data from row 3 (no total row). UTF-8 with a byte-order mark, which Excel and WPS need to
+    read Chinese. Returns how many data rows were written."""
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
+    try:
+        writer = csv.writer(text)
+        writer.writerow([heading.title])
+        writer.writerow([c.header for c in columns])
+        written = 0
+        for values in rows:
+            if len(values) != len(columns):
+                raise ValueError(f"{len(values)} values for {len(columns)} columns")
+            writer.writerow([_csv_text(c.kind, v) for c, v in zip(columns, values, strict=True)])
+            written += 1
+        text.flush()
+    finally:
+        text.detach()  # the caller's file stays open
+    return written
+
+
 # A ledger is built in memory up to this size, then in a temporary file.
 SPOOL_BYTES = 4 * 1024 * 1024
 
 
 def send_ledger(download_name: str, write: Callable[[IO[bytes]], int],
-                record: Callable[[int], None]):
+                record: Callable[[int], None], mimetype: str = XLSX_MIMETYPE):
     """Write a ledger (`write(file)` returns its number of rows), record its export
     (`record(rows)`) and commit, and answer with the file. If anything fails, nothing is
     recorded and the file is gone."""
@@ -355,7 +399,7 @@ def send_ledger(download_name: str, write: Callable[[IO[bytes]], int],
         record(rows)
         db.session.commit()
         spool.seek(0)
-        response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
+        response = send_file(spool, mimetype=mimetype, as_attachment=True,
                              download_name=download_name, conditional=False, etag=False,
                              max_age=0)
     except BaseException:

@@ -149,9 +149,13 @@ def test_audit_admin_reads_and_filters_the_log(client):
     assert "YYYY-MM-DD" in page_text(bad)
 
 
+# Posts an exported file to compare with the log: it reads the log and only adds its own event.
+READS_BY_POST = {"events.check_export"}
+
+
 def test_nobody_can_change_events_through_the_product(app):
     for rule in app.url_map.iter_rules():
-        if "event" in rule.rule:
+        if "event" in rule.rule and rule.endpoint not in READS_BY_POST:
             assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
 
 

@@ -334,16 +334,19 @@ def test_the_export_holds_the_filtered_list_in_words_and_is_an_event(client):
     rows = list(_sheet(response).iter_rows(values_only=True))
     assert "操作日志" in rows[0][0] and "结果：失败" in rows[0][0]
     assert rows[1] == ("编号", "时间", "用户", "单位", "IP", "操作", "操作对象", "结果", "详情",
-                       "事件代码")
+                       "事件代码", "哈希")
     data, total = rows[2:-1], rows[-1]
     assert total[:2] == ("合计", "共1项")
     [failure] = [e for e in events() if e.outcome == "failure"]
     assert [r[0] for r in data] == [failure.seq]
     assert data[0][5:] == ("登录", "用户 张三（zhang.san）", "失败", "理由：用户名或密码错误",
-                           "auth.sign_in")
+                           "auth.sign_in", failure.hash)
     [export] = events("event.export")
     assert export.actor_username == "auditor" and export.object_type == "events"
-    assert json.loads(export.details) == {"filter": {"outcome": "failure"}, "rows": 1}
+    head = max(e.seq for e in events() if e.action != "event.export")
+    assert f"链头：#{head} " in rows[0][0]
+    assert json.loads(export.details) == {"filter": {"outcome": "failure"}, "rows": 1,
+                                          "format": "xlsx", "head": head}
     text = page_text(client.get("/audit/events", query_string={"action": "event.export"}))
     assert "Event log exported" in text and "Filter: Outcome = Failure" in text
     assert "Rows: 1" in text
