@@ -26,6 +26,13 @@ def create_app(config: dict | None = None) -> Flask:
     from supervise.commands import register_commands
 
     register_commands(app)
+    proxies = app.config["SUPERVISE_PROXIES"]
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address, scheme and host as the configured proxies pass them on; a
+        # header from further out (which the client may have written) is not believed.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
 
 

@@ -46,6 +46,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
             raise ConfigError(f"{name} must be set when SUPERVISE_ENV=production")
         return instance_secret(instance_path, file_name)
 
+    def whole_number(name: str, default: str) -> int:
+        text = env.get(name, default).strip()
+        if not text.isdigit() or not text.isascii():
+            raise ConfigError(f"{name} must be a whole number of 0 or more, not {text!r}")
+        return int(text)
+
     default_db = "sqlite:///" + str(Path(instance_path) / "supervise.db")
     config = {
         "SUPERVISE_ENV": environment,
@@ -71,7 +77,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_NAME": "supervise_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Served over HTTPS (by a TLS front such as nginx): the session cookie is Secure and
+        # every answer carries HSTS, so that browsers never come back over plain HTTP.
+        "SUPERVISE_HTTPS": env.get("SUPERVISE_HTTPS", "0") == "1",
         "SESSION_COOKIE_SECURE": env.get("SUPERVISE_HTTPS", "0") == "1",
+        "PREFERRED_URL_SCHEME": "https" if env.get("SUPERVISE_HTTPS", "0") == "1" else "http",
+        "HSTS_MAX_AGE": whole_number("HSTS_MAX_AGE", "31536000"),
+        # How many reverse proxies stand in front and set X-Forwarded-For/-Proto/-Host: only
+        # then are those headers believed (ProxyFix), and only that many hops of them. 0: none,
+        # the peer address is the client's.
+        "SUPERVISE_PROXIES": whole_number("SUPERVISE_PROXIES", "0"),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),

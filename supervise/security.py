@@ -1,5 +1,6 @@
 """Response headers that every answer carries."""
 
+from flask import current_app
 from flask_login import current_user
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -24,6 +25,9 @@ def set_security_headers(response):
     headers["Referrer-Policy"] = "same-origin"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if current_app.config["SUPERVISE_HTTPS"]:
+        headers["Strict-Transport-Security"] = (
+            f"max-age={current_app.config['HSTS_MAX_AGE']}; includeSubDomains")
     if current_user.is_authenticated:
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -132,8 +133,54 @@ def test_session_cookie_flags(client, app_factory):
 def test_https_setting_comes_from_the_environment(monkeypatch, tmp_path):
     from supervise.config import load_config
 
+    assert load_config(str(tmp_path))["SUPERVISE_HTTPS"] is False
     monkeypatch.setenv("SUPERVISE_HTTPS", "1")
-    assert load_config(str(tmp_path))["SESSION_COOKIE_SECURE"] is True
+    config = load_config(str(tmp_path))
+    assert config["SESSION_COOKIE_SECURE"] is True and config["SUPERVISE_HTTPS"] is True
+    assert config["PREFERRED_URL_SCHEME"] == "https"
+
+
+def test_hsts_only_over_https(client, app_factory):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    https = app_factory(SUPERVISE_HTTPS=True, SESSION_COOKIE_SECURE=True).test_client()
+    for url in ("/login", "/api/v1/openapi.json", "/static/css/app.css", "/nowhere"):
+        response = https.get(url, base_url="https://localhost")
+        assert response.headers["Strict-Transport-Security"] == (
+            "max-age=31536000; includeSubDomains"), url
+        response.close()
+
+
+def test_forwarded_headers_are_believed_only_from_the_configured_proxies(app_factory):
+    from supervise.events.models import Event
+
+    UserFactory(username="wang")
+    db.session.commit()
+    spoofed = {"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"}
+
+    def sign_in_ip(app, headers, peer="10.0.0.2"):
+        client = app.test_client()
+        client.post_form("/login", {"username": "wang", "password": "wrong password"},
+                         headers=headers, environ_base={"REMOTE_ADDR": peer})
+        db.session.expire_all()
+        return db.session.scalars(sa.select(Event.ip).where(
+            Event.action == "auth.sign_in").order_by(Event.seq.desc())).first()
+
+    direct = app_factory()
+    assert sign_in_ip(direct, spoofed) == "10.0.0.2"
+    behind_one = app_factory(SUPERVISE_PROXIES=1)
+    assert sign_in_ip(behind_one, {"X-Forwarded-For": "192.168.5.9"}) == "192.168.5.9"
+    # The client wrote a header of its own before the proxy added the real address: only the
+    # proxy's hop is believed.
+    assert sign_in_ip(behind_one, {"X-Forwarded-For": "6.6.6.6, 192.168.5.9"}) == "192.168.5.9"
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5", "１"])
+def test_a_malformed_proxy_count_refuses_to_start(monkeypatch, tmp_path, value):
+    from supervise.config import ConfigError, load_config
+
+    monkeypatch.setenv("SUPERVISE_PROXIES", value)
+    with pytest.raises(ConfigError, match="SUPERVISE_PROXIES must be a whole number"):
+        load_config(str(tmp_path))
 
 
 def test_navigation_shows_only_what_the_role_may_use(client):

@@ -76,7 +76,8 @@ def head_mac(seq: int, last_hash: str, key: bytes, algorithm: str) -> str:
 
 
 def client_ip() -> str | None:
-    """The peer address. Behind a reverse proxy, configure ProxyFix rather than trusting headers."""
+    """The peer address: the client's, or behind SUPERVISE_PROXIES reverse proxies the one they
+    pass on (ProxyFix); never a header the client could have written."""
     return request.remote_addr if has_request_context() else None
 
 
