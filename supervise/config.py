@@ -91,6 +91,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
         "API_TOKEN_LIFETIME": timedelta(hours=12),
+        # Browser sessions one account may hold at once; signing in beyond, the session used
+        # longest ago ends. 0: no limit.
+        "MAX_SESSIONS": whole_number("MAX_SESSIONS", "3"),
         # Wrong passwords for one user name from one address, then that address is locked out
         # of that name (and the name is guarded: addresses that failed on it wait too); from
         # every address together; from one address for every name.

@@ -6,10 +6,11 @@ Neither page shows any case content: administrators see who exists, not what the
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from wtforms.fields.choices import SelectChoice
 
 from supervise import policy
-from supervise.accounts import operations, twofactor
+from supervise.accounts import auth, operations, twofactor
 from supervise.accounts.forms import (
     ActionForm,
     AgencyEditForm,
@@ -21,7 +22,7 @@ from supervise.accounts.forms import (
 from supervise.accounts.models import Agency, User
 from supervise.extensions import db
 from supervise.pages import attempt, done
-from supervise.pagination import paginate
+from supervise.pagination import count, paginate
 from supervise.policy import Permission
 from supervise.web import current_actor
 
@@ -132,9 +133,28 @@ def user(user_id: int):
                                        db.session.get(Agency, form.agency.data),
                                        form.email.data),
         done=lambda _result: done(_("Saved."), url_for("admin.user", user_id=user.id)),
-        show=lambda status, _errors: (render_template(
-            "admin/user.html", user=user, form=form, action_form=ActionForm()), status),
+        show=lambda status, _errors: (_user_page(user, form), status),
         form=form)
+
+
+def _user_page(user: User, form):
+    return render_template("admin/user.html", user=user, form=form, action_form=ActionForm(),
+                           live_sessions=count(auth.live_credentials(user)))
+
+
+@blueprint.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+@policy.requires(Permission.MANAGE_ACCOUNTS)
+def user_end_sessions(user_id: int):
+    """End every session and token of an account; the administrator sees how many, nothing of
+    where or what."""
+    user = _get_or_404(User, user_id)
+    return attempt(
+        lambda: operations.end_all_sessions(current_actor(), user),
+        done=lambda ended: done(ngettext("%(num)d session or token ended.",
+                                         "%(num)d sessions and tokens ended.", ended),
+                                url_for("admin.user", user_id=user.id)),
+        show=lambda status, _errors: redirect(url_for("admin.user", user_id=user.id)),
+        form=ActionForm())
 
 
 @blueprint.route("/users/<int:user_id>/active", methods=["POST"])

@@ -17,7 +17,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, g, session
+from flask import current_app, g, has_request_context, request, session
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -290,13 +290,24 @@ def issue_credential(user: User, kind: CredentialKind) -> tuple[str, Credential]
         last_seen_at=now,
         expires_at=now + lifetime,
         ip=client_ip(),
+        last_ip=client_ip(),
+        user_agent=_user_agent(),
     )
     db.session.add(credential)
     return token, credential
 
 
+def _user_agent() -> str | None:
+    """The browser or program that asked, as it names itself (to tell one's sessions apart)."""
+    if not has_request_context():
+        return None
+    text = "".join(ch for ch in request.headers.get("User-Agent", "") if ch.isprintable())
+    return text[:255] or None
+
+
 def sign_in(user: User) -> Credential:
-    """Start a browser session: a fresh cookie (no fixation) naming a new server-side session."""
+    """Start a browser session: a fresh cookie (no fixation) naming a new server-side session.
+    Beyond the limit of concurrent sessions (MAX_SESSIONS), the ones used longest ago end."""
     locale = session.get("locale")
     session.clear()
     token, credential = issue_credential(user, CredentialKind.SESSION)
@@ -304,7 +315,44 @@ def sign_in(user: User) -> Credential:
     if locale and not user.locale:
         user.locale = locale
     record_event("auth.sign_in", actor=user, obj=user)
+    db.session.flush()
+    _keep_within_limit(user, credential)
     return credential
+
+
+def live_credentials(user: User) -> sa.Select:
+    """The user's sessions and tokens that still let someone in, most recently used first."""
+    now = now_utc()
+    idle_since = now - current_app.config["SESSION_IDLE_TIMEOUT"]
+    return (sa.select(Credential)
+            .where(Credential.user_id == user.id, Credential.revoked_at.is_(None),
+                   Credential.expires_at > now,
+                   sa.or_(Credential.kind != CredentialKind.SESSION,
+                          Credential.last_seen_at > idle_since))
+            .order_by(Credential.last_seen_at.desc(), Credential.id.desc()))
+
+
+def _keep_within_limit(user: User, new: Credential) -> None:
+    limit = current_app.config["MAX_SESSIONS"]
+    if not limit:
+        return
+    sessions = db.session.scalars(live_credentials(user).where(
+        Credential.kind == CredentialKind.SESSION, Credential.id != new.id)).all()
+    ended = sessions[limit - 1:]
+    if ended:
+        revoke(ended)
+        record_event("auth.session_limit", actor=user, obj=user,
+                     details={"ended": len(ended), "limit": limit})
+
+
+def revoke(credentials) -> int:
+    """End these sessions or tokens now."""
+    ids = [c.id for c in credentials]
+    if not ids:
+        return 0
+    return db.session.execute(
+        sa.update(Credential).where(Credential.id.in_(ids), Credential.revoked_at.is_(None))
+        .values(revoked_at=now_utc()).execution_options(synchronize_session="fetch")).rowcount
 
 
 def sign_out(user: User) -> None:
@@ -364,9 +412,11 @@ def load_user_from_request(request):
     if credential is None:
         return None
     g.credential = credential
-    if now_utc() - credential.last_seen_at > TOUCH_INTERVAL:
+    address = client_ip()
+    if now_utc() - credential.last_seen_at > TOUCH_INTERVAL or credential.last_ip != address:
         # Nothing else is pending yet at this point of the request, so this commit carries only
         # the touch.
         credential.last_seen_at = now_utc()
+        credential.last_ip = address
         db.session.commit()
     return credential.user

@@ -11,7 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from supervise.crypto import SealedText
-from supervise.database import UTCDateTime, enum_column, now_utc
+from supervise.database import PublicIdMixin, UTCDateTime, enum_column, now_utc
 from supervise.extensions import db
 from supervise.vocabulary import LabelledEnum
 
@@ -185,10 +185,12 @@ class CredentialKind(StrEnum):
     API = "api"
 
 
-class Credential(db.Model):
+class Credential(PublicIdMixin, db.Model):
     """A browser session or an API token, kept on the server so that it can be revoked.
 
-    The client holds a random secret; only its SHA-256 is stored.
+    The client holds a random secret; only its SHA-256 is stored. The holder sees each live
+    one (the device it was opened from, the address it was last used from, when) and can end
+    it; `public_id` names it there.
     """
 
     __tablename__ = "credentials"
@@ -201,7 +203,9 @@ class Credential(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    ip: Mapped[str | None] = mapped_column(sa.String(45))  # where it was opened
+    last_ip: Mapped[str | None] = mapped_column(sa.String(45))  # where it was last used
+    user_agent: Mapped[str | None] = mapped_column(sa.String(255))
 
     user: Mapped[User] = relationship()
 

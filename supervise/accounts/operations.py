@@ -21,12 +21,15 @@ from supervise.accounts.auth import (
     authenticate,
     generate_password,
     hash_password,
+    live_credentials,
+    revoke,
     revoke_all_credentials,
     verify_password,
 )
 from supervise.accounts.models import (
     Agency,
     AgencyKind,
+    Credential,
     LoginSourceThrottle,
     LoginThrottle,
     RoleConflict,
@@ -233,6 +236,40 @@ def reset_second_factor(actor: User, user: User) -> None:
     record_event("user.reset_second_factor", actor=actor, obj=user)
     db.session.flush()
     account_reset.send(actor, user=user, what="second_factor")
+
+
+# --- sessions and tokens -------------------------------------------------------------------
+
+def end_own_credential(user: User, public_id: str) -> Credential:
+    """End one of one's own live sessions or tokens (a lost laptop, a token no longer used)."""
+    credential = db.session.scalar(live_credentials(user).where(
+        Credential.public_id == str(public_id or "")))
+    if credential is None:
+        raise OperationError(_("This session has already ended."), 404)
+    revoke([credential])
+    record_event("user.end_session", actor=user, obj=user,
+                 details={"kind": credential.kind.value})
+    db.session.flush()
+    return credential
+
+
+def end_other_credentials(user: User, current: Credential | None) -> int:
+    """End every live session and token of one's own but the one in use."""
+    others = [c for c in db.session.scalars(live_credentials(user))
+              if current is None or c.id != current.id]
+    ended = revoke(others)
+    record_event("user.end_other_sessions", actor=user, obj=user, details={"ended": ended})
+    db.session.flush()
+    return ended
+
+
+def end_all_sessions(actor: User, user: User) -> int:
+    """The system administrator ends every session and token of an account (a stolen laptop,
+    a holder who left) without seeing them."""
+    ended = revoke_all_credentials(user)
+    record_event("user.end_sessions", actor=actor, obj=user, details={"ended": ended})
+    db.session.flush()
+    return ended
 
 
 def resets_close_together(user: User) -> bool:

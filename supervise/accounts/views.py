@@ -2,9 +2,12 @@
 
 from urllib.parse import urlsplit
 
+import ua_parser
 from flask import (
     Blueprint,
+    current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -13,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from supervise import policy
@@ -30,6 +34,7 @@ from supervise.database import now_utc
 from supervise.errors import OperationError
 from supervise.extensions import db
 from supervise.i18n import local_time
+from supervise.pages import attempt, done
 from supervise.web import current_actor
 
 blueprint = Blueprint("accounts", __name__)
@@ -239,6 +244,67 @@ def change_password():
         status = 400
     return render_template("accounts/change_password.html", form=form,
                            forced=user.must_change_password), status
+
+
+# --- one's own sessions and tokens ----------------------------------------------------------
+
+@blueprint.route("/account/sessions")
+@policy.signed_in
+def sessions():
+    """The account's live sessions and API tokens: the device, where from, when last used."""
+    return _sessions_page(200)
+
+
+def _sessions_page(status: int):
+    current = g.get("credential")
+    rows = [(c, _device(c.user_agent), current is not None and c.id == current.id)
+            for c in db.session.scalars(auth.live_credentials(current_actor()))]
+    return render_template("accounts/sessions.html", rows=rows,
+                           action_form=ActionForm(formdata=None),
+                           limit=current_app.config["MAX_SESSIONS"]), status
+
+
+def _device(user_agent: str | None) -> str:
+    """"Chrome 131 · Windows 10" from what the browser or program named itself."""
+    if not user_agent:
+        return _("Unknown device")
+    found = ua_parser.parse(user_agent)
+    parts = []
+    for part in (found.user_agent, found.os):
+        if part is not None and part.family != "Other":
+            parts.append(" ".join(p for p in (part.family, part.major) if p))
+    return " · ".join(parts) or user_agent[:60]
+
+
+@blueprint.route("/account/sessions/<public_id>/end", methods=["POST"])
+@policy.signed_in
+def end_session(public_id: str):
+    user = current_actor()
+    current = g.get("credential")
+    return attempt(
+        lambda: operations.end_own_credential(user, public_id),
+        done=lambda ended: (_signed_out() if current is not None and ended.id == current.id
+                            else done(_("That session has ended."),
+                                      url_for("accounts.sessions"))),
+        show=lambda status, _errors: _sessions_page(status), form=ActionForm())
+
+
+def _signed_out():
+    session.clear()
+    flash(_("This session has ended. Sign in again to continue."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@blueprint.route("/account/sessions/end-others", methods=["POST"])
+@policy.signed_in
+def end_other_sessions():
+    user = current_actor()
+    return attempt(
+        lambda: operations.end_other_credentials(user, g.get("credential")),
+        done=lambda ended: done(ngettext("%(num)d other session or token has ended.",
+                                         "%(num)d other sessions and tokens have ended.",
+                                         ended), url_for("accounts.sessions")),
+        show=lambda status, _errors: _sessions_page(status), form=ActionForm())
 
 
 @blueprint.route("/language", methods=["POST"])
