@@ -78,11 +78,13 @@ def register_blueprints(app: Flask) -> None:
     from supervise.rectifications.views import blueprint as rectifications_blueprint
     from supervise.referrals.api import blueprint as referrals_api
     from supervise.referrals.views import blueprint as referrals_blueprint
+    from supervise.settings import models as settings
     from supervise.settings.views import blueprint as settings_blueprint
     from supervise.todo.api import blueprint as todo_api
     from supervise.todo.views import blueprint as todo_blueprint
 
     uses.init_app(app)
+    settings.init_app(app)
     app.register_blueprint(accounts_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(events_blueprint)

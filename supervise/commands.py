@@ -93,7 +93,7 @@ def create_admin(username, display_name, agency_code, agency_name, role, passwor
     """Create an administrator on a new installation (the system administrator first)."""
     from supervise.accounts.auth import hash_password
     from supervise.accounts.models import Agency, AgencyKind, User
-    from supervise.accounts.operations import check_new_password
+    from supervise.accounts.passwords import check_new_password
     from supervise.errors import OperationError
     from supervise.events.log import record_event
 

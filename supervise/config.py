@@ -102,7 +102,6 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_SOURCE_MAX_FAILURES": 20,
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
         "LOGIN_LOCKOUT": timedelta(minutes=15),
-        "PASSWORD_MIN_LENGTH": 10,
         # argon2id cost; RFC 9106's second recommended option (64 MiB, 3 passes).
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,

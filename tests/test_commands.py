@@ -81,21 +81,27 @@ def test_seed_demo_is_refused_in_production(app_factory):
 
 def test_create_admin_asks_for_the_password(app):
     result = app.test_cli_runner().invoke(args=["create-admin"],
-                                          input="first admin secret\nfirst admin secret\n")
+                                          input="First admin secret 1\nFirst admin secret 1\n")
     assert result.exit_code == 0, result.output
     user = db.session.scalar(sa.select(User).where(User.username == "sysadmin"))
     assert {r.value for r in user.roles} == {"sysadmin"}
-    assert app.test_client().sign_in("sysadmin", "first admin secret").status_code == 302
+    assert app.test_client().sign_in("sysadmin", "First admin secret 1").status_code == 302
     twice = "another secret\nanother secret\n"
     again = app.test_cli_runner().invoke(args=["create-admin"], input=twice)
     assert again.exit_code != 0
     assert "exists already" in again.output
 
 
-def test_create_admin_refuses_a_weak_password(app):
+@pytest.mark.parametrize(("password", "message"), [
+    ("short", "至少须包含10个字符"),
+    ("first admin secret", "中的至少3类"),  # two kinds of character
+    ("Password123!", "过于常见"),
+])
+def test_create_admin_refuses_a_weak_password(app, password, message):
     result = app.test_cli_runner().invoke(args=["create-admin", "--role", "secadmin"],
-                                          input="short\nshort\n")
+                                          input=f"{password}\n{password}\n")
     assert result.exit_code != 0
+    assert message in result.output
     assert count(User) == 0
 
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from supervise import policy
-from supervise.accounts import auth, twofactor
+from supervise.accounts import auth, passwords, twofactor
 from supervise.accounts.models import CredentialKind
 from supervise.accounts.schemas import MeSchema, TokenRequestSchema, TokenSchema
 from supervise.database import now_utc
@@ -44,9 +44,12 @@ def create_token(credentials):
         db.session.commit()  # keep the failure count and the events
         raise refused
     user = result.user
+    passwords.expire_if_due(user)
     if user.must_change_password:
         db.session.commit()
-        raise OperationError(_("You must change your password on the web before using the "
+        raise OperationError(_("Your password has expired. Change it on the web before using "
+                               "the API.") if passwords.expired(user) else
+                             _("You must change your password on the web before using the "
                                "API."), 403)
     token, credential = auth.issue_credential(user, CredentialKind.API)
     db.session.flush()

@@ -52,16 +52,20 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
-def verify_password(user: User | None, password: str) -> bool:
-    """Check a password; for an unknown user, spend the same time and say no."""
-    hasher = _hasher()
-    stored = user.password_hash if user is not None else _dummy_hash()
+def hash_matches(stored: str, password: str) -> bool:
+    """Whether a password is the one an argon2 hash was made of (with the hash's own cost)."""
     try:
-        hasher.verify(stored, password)
+        return _hasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
-    if user is None:
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Check a password; for an unknown user, spend the same time and say no."""
+    stored = user.password_hash if user is not None else _dummy_hash()
+    if not hash_matches(stored, password) or user is None:
         return False
+    hasher = _hasher()
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     return True

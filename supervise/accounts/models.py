@@ -163,6 +163,21 @@ class RecoveryCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class PasswordHistory(db.Model):
+    """A password an account had before its current one, as its argon2 hash, so that a new
+    password may not repeat a recent one; only as many are kept as the security administrator's
+    setting refuses (supervise.accounts.passwords)."""
+
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # When it stopped being the account's password.
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
 class TwoFactorRule(db.Model):
     """Who must sign in with a second factor, set by the security administrator: every holder
     of a role (`scope` "role"), or every account of an agency kind (`scope` "agency_kind")."""

@@ -15,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 
-from supervise.accounts import twofactor
+from supervise.accounts import passwords, twofactor
 from supervise.accounts.auth import (
     SignIn,
     authenticate,
@@ -24,7 +24,6 @@ from supervise.accounts.auth import (
     live_credentials,
     revoke,
     revoke_all_credentials,
-    verify_password,
 )
 from supervise.accounts.models import (
     Agency,
@@ -212,6 +211,7 @@ def reset_password(actor: User, user: User) -> str:
     if user.id == actor.id:
         raise OperationError(_("Change your own password from your account page."))
     password = generate_password()
+    passwords.retire_current_password(user)
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.password_changed_at = user.password_reset_at = now_utc()
@@ -302,17 +302,6 @@ def set_roles(actor: User, user: User, roles) -> User:
     return user
 
 
-def check_new_password(username: str, new_password: str) -> None:
-    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
-    if len(new_password or "") < minimum:
-        raise OperationError(_("The new password must have at least %(n)d characters.",
-                               n=minimum))
-    if len(new_password) > 256:
-        raise OperationError(_("The new password is too long."))
-    if new_password.strip().lower() == username:
-        raise OperationError(_("The new password may not be your user name."))
-
-
 class PasswordCheckFailed(OperationError):
     """The current password was wrong: the failure counts as a failed sign-in and its events
     are kept. `locked`: the limit is reached, the session is to end."""
@@ -333,9 +322,9 @@ def change_own_password(user: User, current_password: str, new_password: str) ->
                                     time=local_time(result.locked_until, "%H:%M")), locked=True)
     if result.outcome != SignIn.OK:
         raise PasswordCheckFailed(_("The current password is not correct."))
-    check_new_password(user.username, new_password)
-    if verify_password(user, new_password):
-        raise OperationError(_("The new password must differ from the current one."))
+    passwords.check_new_password(user.username, new_password)
+    passwords.check_not_reused(user, new_password)
+    passwords.retire_current_password(user)
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
     user.password_changed_at = now_utc()

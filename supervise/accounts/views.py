@@ -20,7 +20,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from supervise import policy
-from supervise.accounts import auth, operations, twofactor
+from supervise.accounts import auth, operations, passwords, twofactor
 from supervise.accounts.forms import (
     ActionForm,
     ChangePasswordForm,
@@ -86,8 +86,14 @@ def login():
     return render_template("accounts/login.html", form=form, error=error), status
 
 
-def _signed_in(user, target: str | None):
+def _open_session(user) -> None:
+    """Sign in; a password past its lifetime must be changed first, as a temporary one."""
+    passwords.expire_if_due(user)
     auth.sign_in(user)
+
+
+def _signed_in(user, target: str | None):
+    _open_session(user)
     db.session.commit()
     if user.must_change_password:
         return redirect(url_for("accounts.change_password"))
@@ -179,7 +185,7 @@ def enrol():
             codes = twofactor.enrol(user, form.code.data)
             if codes is not None:
                 session.pop(PENDING_KEY, None)
-                auth.sign_in(user)
+                _open_session(user)
                 db.session.commit()
                 response = make_response(render_template(
                     "accounts/recovery_codes.html", codes=codes,
@@ -242,8 +248,11 @@ def change_password():
             status = 400
     elif request.method == "POST":
         status = 400
-    return render_template("accounts/change_password.html", form=form,
-                           forced=user.must_change_password), status
+    forced = None
+    if user.must_change_password:
+        forced = "expired" if passwords.expired(user) else "temporary"
+    return render_template("accounts/change_password.html", form=form, forced=forced,
+                           policy=passwords.current_policy()), status
 
 
 # --- one's own sessions and tokens ----------------------------------------------------------

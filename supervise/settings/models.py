@@ -11,6 +11,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
+from supervise.accounts.passwords import DEFAULT_POLICY, POLICY_PROVIDER, PasswordPolicy
 from supervise.database import UTCDateTime, now_utc
 from supervise.extensions import db
 
@@ -56,6 +57,16 @@ DEFINITIONS = {
                    _l("days")),
         SettingDef("rectification_immediate_days",
                    _l("Rectification, immediate plan: report within"), 30, 1, 365, _l("days")),
+        SettingDef("password_min_length", _l("Passwords: at least"),
+                   DEFAULT_POLICY.min_length, 8, 64, _l("characters")),
+        SettingDef("password_character_classes",
+                   _l("Passwords: kinds of character needed, of the four (upper-case letters, "
+                      "lower-case letters, digits, symbols)"),
+                   DEFAULT_POLICY.character_classes, 1, 4),
+        SettingDef("password_history", _l("Passwords: a new one may not repeat any of the last"),
+                   DEFAULT_POLICY.history, 0, 24, _l("passwords, the current one included")),
+        SettingDef("password_lifetime_days", _l("Passwords: expire after"),
+                   DEFAULT_POLICY.lifetime_days, 0, 365, _l("days; 0: never")),
     ]
 }
 
@@ -67,6 +78,18 @@ def get_setting(key: str) -> int:
         row = db.session.get(Setting, key)
         cache[key] = row.value if row is not None else DEFINITIONS[key].default
     return cache[key]
+
+
+def password_policy() -> PasswordPolicy:
+    return PasswordPolicy(min_length=get_setting("password_min_length"),
+                          character_classes=get_setting("password_character_classes"),
+                          history=get_setting("password_history"),
+                          lifetime_days=get_setting("password_lifetime_days"))
+
+
+def init_app(app) -> None:
+    """The accounts package asks for its password policy here (it may not import settings)."""
+    app.extensions[POLICY_PROVIDER] = password_policy
 
 
 class Category(db.Model):

@@ -90,8 +90,8 @@ def test_sysadmin_creates_an_account_that_must_change_its_password(client, sysad
     # Everything else sends them back to the password page until it is changed.
     assert newcomer.get("/").headers["Location"] == "/account/password"
     response = newcomer.post_form("/account/password", {
-        "current_password": password, "new_password": "a brand new secret",
-        "confirm_password": "a brand new secret"})
+        "current_password": password, "new_password": "A brand new secret 7",
+        "confirm_password": "A brand new secret 7"})
     assert response.headers["Location"] == "/"
     assert newcomer.get("/").status_code == 200
 
@@ -190,19 +190,19 @@ def test_change_own_password_ends_other_sessions(client, app):
     other = app.test_client()
     other.sign_in("wang")
     response = client.post_form("/account/password", {
-        "current_password": TEST_PASSWORD, "new_password": "another long secret",
-        "confirm_password": "another long secret"})
+        "current_password": TEST_PASSWORD, "new_password": "Another long secret 8",
+        "confirm_password": "Another long secret 8"})
     assert response.headers["Location"] == "/"
     assert client.get("/").status_code == 200  # this browser stays signed in
     assert other.get("/").status_code == 302
-    assert app.test_client().sign_in("wang", "another long secret").status_code == 302
+    assert app.test_client().sign_in("wang", "Another long secret 8").status_code == 302
 
 
 @pytest.mark.parametrize("current, new, confirm, message", [
-    ("wrong password", "another long secret", "another long secret", "当前密码不正确"),
+    ("wrong password", "Another long secret 8", "Another long secret 8", "当前密码不正确"),
     (TEST_PASSWORD, "short", "short", "至少"),
-    (TEST_PASSWORD, "another long secret", "different long secret", "不一致"),
-    (TEST_PASSWORD, TEST_PASSWORD, TEST_PASSWORD, "相同"),
+    (TEST_PASSWORD, "Another long secret 8", "Different long secret 9", "不一致"),
+    (TEST_PASSWORD, TEST_PASSWORD, TEST_PASSWORD, "中的至少3类"),  # see test_passwords
 ])
 def test_bad_password_change_is_refused(client, current, new, confirm, message):
     UserFactory(username="wang")

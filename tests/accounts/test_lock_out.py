@@ -98,8 +98,8 @@ def test_wrong_current_passwords_end_the_session_at_the_limit(app):
 
     def change(current):
         return client.post_form("/account/password", {
-            "current_password": current, "new_password": "a brand new secret",
-            "confirm_password": "a brand new secret"},
+            "current_password": current, "new_password": "A brand new secret 7",
+            "confirm_password": "A brand new secret 7"},
             environ_base={"REMOTE_ADDR": HOLDER})
 
     for _ in range(4):
@@ -124,11 +124,11 @@ def test_a_right_current_password_resets_the_count(app):
     client, _ = sign_in(app, HOLDER, password=TEST_PASSWORD)
     for _ in range(3):
         client.post_form("/account/password", {
-            "current_password": "guess", "new_password": "a brand new secret",
-            "confirm_password": "a brand new secret"}, environ_base={"REMOTE_ADDR": HOLDER})
+            "current_password": "guess", "new_password": "A brand new secret 7",
+            "confirm_password": "A brand new secret 7"}, environ_base={"REMOTE_ADDR": HOLDER})
     changed = client.post_form("/account/password", {
-        "current_password": TEST_PASSWORD, "new_password": "a brand new secret",
-        "confirm_password": "a brand new secret"}, environ_base={"REMOTE_ADDR": HOLDER})
+        "current_password": TEST_PASSWORD, "new_password": "A brand new secret 7",
+        "confirm_password": "A brand new secret 7"}, environ_base={"REMOTE_ADDR": HOLDER})
     assert changed.status_code == 302 and changed.headers["Location"] == "/"
     for _ in range(4):
         assert sign_in(app, HOLDER)[1].status_code == 401
