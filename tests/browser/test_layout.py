@@ -35,7 +35,8 @@ REPORTED_RECTIFICATION = "年初预算编制不细化，代编预算比例过高
 # Each account's list pages, each with its stacked table.
 LISTS = {
     "audit.staff": [("/findings", "table.findings"), ("/referrals", "table.referrals"),
-                    ("/rectifications", "table.rectifications"), ("/projects", "table.projects")],
+                    ("/rectifications", "table.rectifications"), ("/projects", "table.projects"),
+                    ("/account/sessions", "table#sessions")],
     "audit.leader": [("/approvals", "table.queue")],
     "discipline.staff": [("/referrals/inbox?tab=handling", "table.referrals")],
     "sysadmin": [("/admin/users", "table.list")],

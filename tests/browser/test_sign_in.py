@@ -102,10 +102,10 @@ def test_every_demo_account_signs_in_and_sees_its_navigation(page, live_server, 
     expect(page.locator("header").get_by_role("button", name="English")).to_be_visible()
 
     hrefs = nav_hrefs(page)
-    assert "/" in hrefs and "/account/password" in hrefs
+    assert "/" in hrefs and "/account/password" in hrefs and "/account/sessions" in hrefs
     allowed = EXPECTED_ROLE_LINKS.get(username, set())
     assert {href for href in hrefs if href in ROLE_LINKS} == allowed
-    assert len(hrefs) == len(set(hrefs)) == 2 + len(allowed)
+    assert len(hrefs) == len(set(hrefs)) == 3 + len(allowed)
 
 
 def test_wrong_password_shows_the_error_and_stays_on_login(page, live_server, demo_accounts):
@@ -164,7 +164,7 @@ def test_phone_navigation_is_behind_the_menu_button(page, live_server, demo_acco
         expect(links.nth(i)).to_be_visible()
     expect(page.locator("#nav").get_by_role("link", name="单位", exact=True)).to_be_visible()
     assert nav_hrefs(page) == ["/", "/admin/agencies", "/admin/users", "/admin/mail",
-                               "/account/password"]
+                               "/account/password", "/account/sessions"]
 
     menu.click()
     expect(menu).to_have_attribute("aria-expanded", "false")
