@@ -153,14 +153,14 @@ def test_phone_navigation_is_behind_the_menu_button(page, live_server, demo_acco
     links = page.locator("#nav a")
     expect(menu).to_be_visible()
     expect(menu).to_have_attribute("aria-expanded", "false")
-    expect(links).to_have_count(5)
-    for i in range(5):
+    expect(links).to_have_count(6)
+    for i in range(6):
         expect(links.nth(i)).to_be_hidden()
 
     menu.click()
 
     expect(menu).to_have_attribute("aria-expanded", "true")
-    for i in range(5):
+    for i in range(6):
         expect(links.nth(i)).to_be_visible()
     expect(page.locator("#nav").get_by_role("link", name="单位", exact=True)).to_be_visible()
     assert nav_hrefs(page) == ["/", "/admin/agencies", "/admin/users", "/admin/mail",
