@@ -143,10 +143,10 @@ def record_event(
 
 
 def record_events(events: list[dict]) -> int:
-    """Append many events of the system itself (no actor, no address) at once, in order,
-    taking the chain's head once: for a sweep that records thousands of steps. Each is a dict
-    with `action`, `obj` (or `object_type` and `object_id`), `details`, and optionally
-    `occurred_at`. Flushes; the caller commits."""
+    """Append many events at once, in order, taking the chain's head once: for a sweep that
+    records thousands of steps of the system itself (no actor, no address), or a benchmark's
+    history. Each is a dict with `action`, `obj` (or `object_type` and `object_id`), `details`,
+    and optionally `occurred_at`, `actor` (a User) and `ip`. Flushes; the caller commits."""
     if not events:
         return 0
     db.session.flush()
@@ -167,11 +167,14 @@ def record_events(events: list[dict]) -> int:
         leaked = FORBIDDEN_DETAIL_KEYS & set(details)
         if leaked:
             raise ValueError(f"event details may not carry {sorted(leaked)}")
-        obj = spec.get("obj")
+        obj, actor = spec.get("obj"), spec.get("actor")
         seq += 1
         row = SimpleNamespace(
-            seq=seq, occurred_at=spec.get("occurred_at") or now_utc(), actor_id=None,
-            actor_username=None, agency_code=None, ip=None, action=spec["action"],
+            seq=seq, occurred_at=spec.get("occurred_at") or now_utc(),
+            actor_id=actor.id if actor is not None else None,
+            actor_username=actor.username if actor is not None else None,
+            agency_code=actor.agency.code if actor is not None else None,
+            ip=spec.get("ip"), action=spec["action"],
             object_type=obj.__tablename__ if obj is not None else spec.get("object_type"),
             object_id=str(getattr(obj, "public_id", None) or obj.id) if obj is not None
             else spec.get("object_id"),
