@@ -25,13 +25,13 @@ from tests.conftest import TEST_PASSWORD, page_text
 from tests.factories import AgencyFactory, UserFactory
 from tests.helpers import events
 from tests.referrals.factories import make_world
+from tests.support.twofactor import enrol
 from tests.test_chinese_everywhere import (
     DemoData,
     english_words,
     half_width_marks,
     visible_strings,
 )
-from tests.support.twofactor import enrol
 
 
 def _holder(world) -> User:
