@@ -61,6 +61,8 @@ EXPECTED = {
     "admin.roles": {Permission.ASSIGN_ROLES},
     "admin.user_roles": {Permission.ASSIGN_ROLES},
     "admin.user_reset_second_factor": {Permission.RESET_SECOND_FACTOR},
+    "admin.user_approve_password_reset": {Permission.APPROVE_PASSWORD_RESET},
+    "admin.user_refuse_password_reset": {Permission.APPROVE_PASSWORD_RESET},
     "events.events": {Permission.READ_EVENTS},
     "events.export": {Permission.READ_EVENTS},
     "events.export_csv": {Permission.READ_EVENTS},
@@ -283,7 +285,21 @@ def test_administrators_never_hold_case_content():
 def test_case_roles_hold_no_administration():
     for role in (Role.STAFF, Role.LEADER):
         assert not ROLE_PERMISSIONS[role] & {Permission.MANAGE_ACCOUNTS, Permission.ASSIGN_ROLES,
-                                             Permission.MANAGE_SETTINGS, Permission.READ_EVENTS}
+                                             Permission.MANAGE_SETTINGS, Permission.READ_EVENTS,
+                                             Permission.RESET_SECOND_FACTOR,
+                                             Permission.APPROVE_PASSWORD_RESET}
+
+
+def test_a_password_reset_and_its_approval_are_two_roles():
+    """Whoever resets passwords neither approves a reset nor resets a second factor: no single
+    role can enter an account (issue 12)."""
+    holders = {permission: {role for role, granted in ROLE_PERMISSIONS.items()
+                            if permission in granted}
+               for permission in (Permission.MANAGE_ACCOUNTS, Permission.APPROVE_PASSWORD_RESET,
+                                  Permission.RESET_SECOND_FACTOR)}
+    assert holders[Permission.MANAGE_ACCOUNTS] == {Role.SYSADMIN}
+    assert holders[Permission.APPROVE_PASSWORD_RESET] == {Role.SECADMIN}
+    assert holders[Permission.RESET_SECOND_FACTOR] == {Role.SECADMIN}
 
 
 def test_can_is_false_for_anonymous_users():

@@ -120,14 +120,19 @@ def users():
         show=show, form=form)
 
 
+def _user_form(user: User, **kwargs) -> UserEditForm:
+    form = UserEditForm(obj=user, agency=user.agency_id, **kwargs)
+    form.agency.choices = _agency_choices()
+    if user.agency_id not in {c.value for c in form.agency.choices}:
+        form.agency.choices.insert(0, SelectChoice(user.agency_id, user.agency.name))
+    return form
+
+
 @blueprint.route("/users/<int:user_id>", methods=["GET", "POST"])
 @policy.requires(Permission.MANAGE_ACCOUNTS)
 def user(user_id: int):
     user = _get_or_404(User, user_id)
-    form = UserEditForm(obj=user, agency=user.agency_id)
-    form.agency.choices = _agency_choices()
-    if user.agency_id not in {c.value for c in form.agency.choices}:
-        form.agency.choices.insert(0, SelectChoice(user.agency_id, user.agency.name))
+    form = _user_form(user)
     return attempt(
         lambda: operations.update_user(current_actor(), user, form.display_name.data,
                                        db.session.get(Agency, form.agency.data),
@@ -139,7 +144,8 @@ def user(user_id: int):
 
 def _user_page(user: User, form):
     return render_template("admin/user.html", user=user, form=form, action_form=ActionForm(),
-                           live_sessions=count(auth.live_credentials(user)))
+                           live_sessions=count(auth.live_credentials(user)),
+                           reset=operations.reset_status(user))
 
 
 @blueprint.route("/users/<int:user_id>/sessions/end", methods=["POST"])
@@ -173,12 +179,23 @@ def user_active(user_id: int):
 @blueprint.route("/users/<int:user_id>/password", methods=["POST"])
 @policy.requires(Permission.MANAGE_ACCOUNTS)
 def user_reset_password(user_id: int):
+    """Reset a password: at once for an account with a second factor, or once the security
+    administrator has approved it; otherwise ask for that approval."""
     user = _get_or_404(User, user_id)
-    if not ActionForm().validate_on_submit():
-        return redirect(url_for("admin.user", user_id=user.id))
-    password = operations.reset_password(current_actor(), user)
-    db.session.commit()
-    return render_template("admin/password_issued.html", user=user, password=password)
+
+    def issued(password):
+        if password is None:
+            return done(_("The reset was requested. The account has no second factor, so the "
+                          "security administrator must approve it before a temporary password "
+                          "is issued."), url_for("admin.user", user_id=user.id))
+        return render_template("admin/password_issued.html", user=user, password=password)
+
+    return attempt(
+        lambda: operations.reset_or_request_password(current_actor(), user),
+        done=issued,
+        show=lambda status, _errors: (_user_page(user, _user_form(user, formdata=None)),
+                                      status),
+        form=ActionForm())
 
 
 # --- roles (security administrator) -------------------------------------------------------
@@ -206,6 +223,9 @@ def user_roles(user_id: int):
 def _user_roles_page(user, form, status):
     return render_template("admin/user_roles.html", user=user, form=form,
                            reset_form=ActionForm(formdata=None),
+                           password_reset=operations.reset_status(user),
+                           approval_hours=int(
+                               operations.RESET_APPROVAL_LIFETIME.total_seconds() // 3600),
                            two_factor={"required": twofactor.required(user),
                                        "enrolled": twofactor.enrolled(user),
                                        "codes_left": twofactor.unused_recovery_codes(user)}), \
@@ -225,3 +245,32 @@ def user_reset_second_factor(user_id: int):
         show=lambda status, _errors: _user_roles_page(
             user, RolesForm(formdata=None, roles=[r.value for r in user.roles]), status),
         form=ActionForm())
+
+
+def _decide_password_reset(user_id: int, decide, message: str):
+    user = _get_or_404(User, user_id)
+    return attempt(
+        lambda: decide(current_actor(), user),
+        done=lambda _result: done(message, url_for("admin.user_roles", user_id=user.id)),
+        show=lambda status, _errors: _user_roles_page(
+            user, RolesForm(formdata=None, roles=[r.value for r in user.roles]), status),
+        form=ActionForm())
+
+
+@blueprint.route("/roles/<int:user_id>/password-reset/approve", methods=["POST"])
+@policy.requires(Permission.APPROVE_PASSWORD_RESET)
+def user_approve_password_reset(user_id: int):
+    """Approve the system administrator's request to reset the password of an account without
+    a second factor: the second person of the reset, who never sees the password."""
+    return _decide_password_reset(
+        user_id, operations.approve_password_reset,
+        _("Approved: the system administrator may now issue one temporary password."))
+
+
+@blueprint.route("/roles/<int:user_id>/password-reset/refuse", methods=["POST"])
+@policy.requires(Permission.APPROVE_PASSWORD_RESET)
+def user_refuse_password_reset(user_id: int):
+    """Refuse a request to reset a password, or withdraw an approval not used yet."""
+    return _decide_password_reset(
+        user_id, operations.refuse_password_reset,
+        _("Refused: the password stays as it is."))

@@ -86,6 +86,16 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the system administrator last gave the account a temporary password.
     password_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A password reset of an account without a second factor takes two people: the system
+    # administrator asks (`requested`), the security administrator approves; the approval is
+    # good for one reset within a while (supervise.accounts.operations). Refusing or using it
+    # clears all four; the event log keeps the story.
+    password_reset_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_reset_requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    password_reset_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_reset_approved_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
     # The second factor (TOTP, RFC 6238): the shared secret, set when enrolment starts and
     # confirmed by a first code (`otp_enrolled_at`), sealed at rest like the persons involved
     # (supervise.crypto; bound to `seal_id`): whoever reads the database cannot make codes; the
@@ -102,6 +112,10 @@ class User(UserMixin, db.Model):
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+    password_reset_requested_by: Mapped[User | None] = relationship(
+        foreign_keys=[password_reset_requested_by_id], remote_side=[id])
+    password_reset_approved_by: Mapped[User | None] = relationship(
+        foreign_keys=[password_reset_approved_by_id], remote_side=[id])
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"

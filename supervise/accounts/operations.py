@@ -7,7 +7,9 @@ commits once. A rule that fails raises `OperationError` with a message for the u
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 from blinker import Namespace
@@ -46,6 +48,8 @@ from supervise.i18n import local_time
 # transaction.
 account_reset = Namespace().signal("account-reset")
 RESETS_WINDOW = timedelta(days=1)
+# How long the security administrator's approval of a password reset may wait to be used.
+RESET_APPROVAL_LIFETIME = timedelta(hours=24)
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
@@ -206,10 +210,168 @@ def _clear_lockout(user: User) -> None:
         LoginSourceThrottle.username == user.username))
 
 
-def reset_password(actor: User, user: User) -> str:
-    """Give the account a temporary password; it must be changed at the next sign-in."""
+# --- password resets: one person with a second factor, two without -----------------------
+
+class ResetApproval(StrEnum):
+    """Where the two-person rule stands for an account's password reset."""
+
+    NONE = "none"  # nothing asked
+    PENDING = "pending"  # asked by the system administrator, awaiting the security administrator
+    APPROVED = "approved"  # approved: good for one reset until it runs out
+    EXPIRED = "expired"  # approved, but not used in time: to be asked again
+
+
+@dataclass(frozen=True)
+class ResetStatus:
+    """What the administrators' pages say of an account's password reset. `needs_approval`:
+    the account has no second factor, so a temporary password alone would let its holder
+    (whoever that is) in, and one administrator must not be able to issue it alone."""
+
+    needs_approval: bool
+    approval: ResetApproval
+    expires_at: datetime | None
+
+
+def reset_needs_approval(user: User) -> bool:
+    return not twofactor.enrolled(user)
+
+
+def reset_approval(user: User, now: datetime | None = None) -> ResetApproval:
+    if user.password_reset_requested_at is None:
+        return ResetApproval.NONE
+    if user.password_reset_approved_at is None:
+        return ResetApproval.PENDING
+    if (now or now_utc()) >= user.password_reset_approved_at + RESET_APPROVAL_LIFETIME:
+        return ResetApproval.EXPIRED
+    return ResetApproval.APPROVED
+
+
+def reset_status(user: User) -> ResetStatus:
+    approved = user.password_reset_approved_at
+    return ResetStatus(needs_approval=reset_needs_approval(user), approval=reset_approval(user),
+                       expires_at=approved + RESET_APPROVAL_LIFETIME if approved else None)
+
+
+def _username(user: User | None) -> str | None:
+    return user.username if user is not None else None
+
+
+def _clear_reset_request(user: User) -> None:
+    user.password_reset_requested_at = user.password_reset_requested_by_id = None
+    user.password_reset_approved_at = user.password_reset_approved_by_id = None
+
+
+def reset_or_request_password(actor: User, user: User) -> str | None:
+    """What the system administrator's reset button does: the temporary password, when the
+    account has a second factor or the security administrator has approved the reset; else a
+    request for that approval (None), and the password stays as it is."""
+    if reset_needs_approval(user) and reset_approval(user) != ResetApproval.APPROVED:
+        request_password_reset(actor, user)
+        return None
+    return reset_password(actor, user)
+
+
+def request_password_reset(actor: User, user: User) -> None:
+    """Ask the security administrator to approve a reset of the password of an account without
+    a second factor. Nothing about the password changes yet."""
     if user.id == actor.id:
         raise OperationError(_("Change your own password from your account page."))
+    if not reset_needs_approval(user):
+        raise OperationError(_("This account has a second factor: its password is reset "
+                               "without approval."), 409)
+    state = reset_approval(user)
+    if state == ResetApproval.PENDING:
+        raise OperationError(_("A reset of this password is already waiting for the security "
+                               "administrator's approval."), 409)
+    if state == ResetApproval.APPROVED:
+        raise OperationError(_("The reset is approved already: the password can be reset "
+                               "now."), 409)
+    _clear_reset_request(user)
+    user.password_reset_requested_at = now_utc()
+    user.password_reset_requested_by_id = actor.id
+    record_event("user.request_password_reset", actor=actor, obj=user,
+                 details={"earlier_approval_expired": True}
+                 if state == ResetApproval.EXPIRED else {})
+    db.session.flush()
+
+
+def _decide_reset(actor: User, user: User) -> ResetApproval:
+    """The checks shared by approving and refusing a reset request; its state."""
+    if user.id == actor.id:
+        raise OperationError(_("A reset of your own password is decided by someone else."))
+    state = reset_approval(user)
+    if state not in (ResetApproval.PENDING, ResetApproval.APPROVED):
+        raise OperationError(_("No password reset of this account is waiting for approval."),
+                             409)
+    return state
+
+
+def approve_password_reset(actor: User, user: User) -> None:
+    """The security administrator lets the system administrator issue one temporary password
+    within RESET_APPROVAL_LIFETIME. The approver never sees it."""
+    state = _decide_reset(actor, user)
+    if state == ResetApproval.APPROVED:
+        raise OperationError(_("This reset is approved already."), 409)
+    if user.password_reset_requested_by_id == actor.id:
+        raise OperationError(_("You asked for this reset: someone else must approve it."))
+    user.password_reset_approved_at = now_utc()
+    user.password_reset_approved_by_id = actor.id
+    record_event("user.approve_password_reset", actor=actor, obj=user,
+                 details={"requested_by": _username(user.password_reset_requested_by)})
+    db.session.flush()
+
+
+def refuse_password_reset(actor: User, user: User) -> None:
+    """Refuse a reset request, or withdraw an approval not used yet: the password stays."""
+    state = _decide_reset(actor, user)
+    details = {"requested_by": _username(user.password_reset_requested_by)}
+    if state == ResetApproval.APPROVED:
+        details["approved_by"] = _username(user.password_reset_approved_by)
+    _clear_reset_request(user)
+    record_event("user.refuse_password_reset", actor=actor, obj=user, details=details)
+    db.session.flush()
+
+
+def _take_approval(user: User) -> dict:
+    """Use up the approval of a reset with one conditional UPDATE, so that of two resets racing
+    for one approval only one issues a password; who asked and who approved, for the event."""
+    details = {"requested_by": _username(user.password_reset_requested_by),
+               "approved_by": _username(user.password_reset_approved_by)}
+    taken = db.session.execute(
+        sa.update(User).where(
+            User.id == user.id,
+            User.password_reset_approved_by_id == user.password_reset_approved_by_id,
+            User.password_reset_approved_at == user.password_reset_approved_at)
+        .values(password_reset_requested_at=None, password_reset_requested_by_id=None,
+                password_reset_approved_at=None, password_reset_approved_by_id=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if not taken:
+        raise OperationError(_("This approval has just been used or withdrawn."), 409)
+    db.session.expire(user, ["password_reset_requested_at", "password_reset_requested_by_id",
+                             "password_reset_approved_at", "password_reset_approved_by_id",
+                             "password_reset_requested_by", "password_reset_approved_by"])
+    return details
+
+
+def reset_password(actor: User, user: User) -> str:
+    """Give the account a temporary password; it must be changed at the next sign-in. An
+    account without a second factor needs the security administrator's approval first, which
+    this uses up."""
+    if user.id == actor.id:
+        raise OperationError(_("Change your own password from your account page."))
+    details = {}
+    if reset_needs_approval(user):
+        state = reset_approval(user)
+        if state == ResetApproval.PENDING:
+            raise OperationError(_("The reset is waiting for the security administrator's "
+                                   "approval."), 409)
+        if state != ResetApproval.APPROVED:
+            raise OperationError(_("This account has no second factor: the security "
+                                   "administrator must approve a reset of its password "
+                                   "first."), 409)
+        details = _take_approval(user)
+    elif user.password_reset_requested_at is not None:
+        _clear_reset_request(user)  # asked before the holder set up a second factor
     password = generate_password()
     passwords.retire_current_password(user)
     user.password_hash = hash_password(password)
@@ -217,7 +379,7 @@ def reset_password(actor: User, user: User) -> str:
     user.password_changed_at = user.password_reset_at = now_utc()
     revoke_all_credentials(user)
     _clear_lockout(user)
-    record_event("user.reset_password", actor=actor, obj=user)
+    record_event("user.reset_password", actor=actor, obj=user, details=details)
     db.session.flush()
     account_reset.send(actor, user=user, what="password")
     return password

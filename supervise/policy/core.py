@@ -26,6 +26,9 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"  # agencies, users, password resets
     ASSIGN_ROLES = "assign_roles"
     RESET_SECOND_FACTOR = "reset_second_factor"  # never with a password reset: two people
+    # The second person of a password reset of an account without a second factor; never
+    # with MANAGE_ACCOUNTS, which asks for it.
+    APPROVE_PASSWORD_RESET = "approve_password_reset"  # noqa: S105 (a name, not a password)
     MANAGE_SETTINGS = "manage_settings"  # settings and the working-day calendar
     READ_EVENTS = "read_events"
     CASE_CONTENT = "case_content"  # findings, referrals, rectifications
@@ -37,7 +40,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.LEADER: frozenset({Permission.CASE_CONTENT, Permission.APPROVE}),
     Role.SYSADMIN: frozenset({Permission.MANAGE_ACCOUNTS}),
     Role.SECADMIN: frozenset({Permission.ASSIGN_ROLES, Permission.MANAGE_SETTINGS,
-                              Permission.RESET_SECOND_FACTOR}),
+                              Permission.RESET_SECOND_FACTOR,
+                              Permission.APPROVE_PASSWORD_RESET}),
     Role.AUDITADMIN: frozenset({Permission.READ_EVENTS}),
 }
 

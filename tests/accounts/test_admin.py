@@ -12,6 +12,7 @@ from tests.accounts.test_sign_in import _cookie, _replay
 from tests.conftest import TEST_PASSWORD, page_text
 from tests.factories import AgencyFactory, UserFactory
 from tests.helpers import events
+from tests.support.resets import approved_reset
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_reset_password_signs_the_user_out_and_forces_a_change(client, sysadmin,
     other = app.test_client()
     other.sign_in("forgetful")
     cookie = _cookie(other)
-    response = client.post_form(f"/admin/users/{user.id}/password")
+    response = approved_reset(client, user)
     password = _temporary_password(response)
     assert _replay(app, cookie).status_code == 302
     assert app.test_client().sign_in("forgetful", TEST_PASSWORD).status_code == 401

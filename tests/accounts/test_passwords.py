@@ -18,6 +18,7 @@ from tests.accounts.test_admin import _temporary_password
 from tests.conftest import TEST_PASSWORD, page_text
 from tests.factories import UserFactory
 from tests.helpers import events
+from tests.support.resets import approved_reset
 
 FIRST, SECOND, THIRD, FOURTH, FIFTH, SIXTH = (f"Tea garden {n}, west hill" for n in
                                               ("one", "two", "three", "four", "five", "six"))
@@ -134,7 +135,7 @@ def test_a_reset_keeps_the_password_it_replaced(client, app, wang):
     UserFactory(username="admin", roles=["sysadmin"])
     admin = app.test_client()
     admin.sign_in("admin")
-    temporary = _temporary_password(admin.post_form(f"/admin/users/{wang.id}/password"))
+    temporary = _temporary_password(approved_reset(admin, wang))
     holder = app.test_client()
     assert holder.sign_in("wang", temporary).headers["Location"] == "/account/password"
     response = change(holder, temporary, FIRST)
