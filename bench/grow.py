@@ -50,6 +50,9 @@ from supervise.referrals.models import (  # noqa: E402
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+# The keys of a grown database; bench/run.py serves it with the same.
+BENCH_CONFIG = {"SECRET_KEY": "bench-secret-key", "EVENT_LOG_KEY": "bench-event-log-key",
+                "DATA_KEY": "42" * 32, "UPLOAD_DIR": str(ROOT / "bench" / "data" / "uploads")}
 BATCH = 5000
 PASSWORD = "bench-password-2026"  # noqa: S105 - the bench's demo accounts
 YEARS = range(2021, 2027)
@@ -375,9 +378,8 @@ def main() -> None:
     events = args.events if args.events is not None else args.findings * 10
 
     empty_database(args.database)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database, "SECRET_KEY": "bench",
-                      "EVENT_LOG_KEY": "bench-event-log-key", "DATA_KEY": "42" * 32,
-                      "SMTP_HOST": "", "UPLOAD_DIR": str(ROOT / "bench" / "data" / "uploads")})
+    app = create_app({**BENCH_CONFIG, "SQLALCHEMY_DATABASE_URI": args.database,
+                      "SMTP_HOST": ""})
     with app.app_context():
         started = time.perf_counter()
         upgrade(directory=str(ROOT / "migrations"))

@@ -44,29 +44,35 @@ def home():
 @policy.requires(Permission.APPROVE, Capability.RECORDS_FINDINGS)
 def approvals():
     """Everything that waits for a leader of the agency, oldest first: findings to issue,
-    referrals to approve, sign-offs to approve, and the receivers' extension requests."""
+    referrals to approve, sign-offs to approve, and the receivers' extension requests. A record
+    whose step into the waiting state is not recorded (data from before the steps were kept)
+    waits since it was made."""
     user = current_actor()
     queues = [
-        (_l("Findings to issue"), "findings.finding", Finding.submitted_at,
+        (_l("Findings to issue"), "findings.finding",
+         sa.func.coalesce(Finding.submitted_at, Finding.created_at),
          visible_findings(user).where(Finding.owner_agency_id == user.agency_id,
                                       Finding.status == FindingStatus.PENDING_ISSUE),
          url_for("findings.findings", scope="own", status=FindingStatus.PENDING_ISSUE.value)),
         (_l("Referrals to approve"), "referrals.referral",
-         _since(TimelineEntry, TimelineEntry.referral_id == Referral.id,
-                TimelineEntry.to_state == ReferralState.PENDING_APPROVAL.value),
+         sa.func.coalesce(_since(TimelineEntry, TimelineEntry.referral_id == Referral.id,
+                                 TimelineEntry.to_state == ReferralState.PENDING_APPROVAL.value),
+                          Referral.created_at),
          referral_queries.for_list(referral_queries.needing(user, "approve")),
          url_for("referrals.board", need="approve")),
         (_l("Sign-offs to approve"), "rectifications.rectification",
-         _since(RectificationStep, RectificationStep.rectification_id == Rectification.id,
-                RectificationStep.to_state == RectificationState.SIGN_OFF_PENDING.value),
+         sa.func.coalesce(
+             _since(RectificationStep, RectificationStep.rectification_id == Rectification.id,
+                    RectificationStep.to_state == RectificationState.SIGN_OFF_PENDING.value),
+             Rectification.issued_at),
          visible_rectifications(user).where(
              Rectification.state == RectificationState.SIGN_OFF_PENDING),
          url_for("rectifications.rectifications",
                  state=RectificationState.SIGN_OFF_PENDING.value)),
         (_l("Extension requests to decide"), "referrals.referral",
-         sa.select(sa.func.max(Extension.requested_at)).where(
+         sa.func.coalesce(sa.select(sa.func.max(Extension.requested_at)).where(
              Extension.referral_id == Referral.id, Extension.decision.is_(None))
-         .scalar_subquery(),
+             .scalar_subquery(), Referral.created_at),
          referral_queries.for_list(referral_queries.needing(user, "decide_extension")),
          url_for("referrals.board", need="decide_extension")),
     ]
@@ -75,10 +81,10 @@ def approvals():
         totals.append((label, count(query), list_url))
         model = query.column_descriptions[0]["entity"]
         found = db.session.execute(query.add_columns(since.label("since"))
-                                   .order_by(sa.nulls_first(since), model.id)
+                                   .order_by(since, model.id)
                                    .limit(QUEUE_ROWS)).unique()
-        rows.extend((when or record.created_at, label, record,
-                     url_for(endpoint, public_id=record.public_id)) for record, when in found)
+        rows.extend((when, label, record, url_for(endpoint, public_id=record.public_id))
+                    for record, when in found)
     rows.sort(key=lambda row: row[0])
     return render_template("todo/approvals.html", rows=rows, totals=totals,
                            pending=_pending_extensions([r for _, _, r, _ in rows

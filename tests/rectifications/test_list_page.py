@@ -54,3 +54,20 @@ def test_the_unit_contact_has_no_unit_filter(world):
     rectification_in(world, S.IN_PROGRESS, title="教育局整改中事项")
     html = _signed_in(world, "unit.contact").get("/rectifications").get_data(as_text=True)
     assert 'name="unit"' not in html and _tiles(html)["整改中"] == 1
+
+
+def test_a_sign_off_without_its_step_still_waits_in_the_approvals(world, client):
+    """Data from before the steps were kept: the item waits since it was issued."""
+    import sqlalchemy as sa
+
+    from supervise.extensions import db
+    from supervise.rectifications.models import RectificationStep
+
+    item = rectification_in(world, S.SIGN_OFF_PENDING)
+    db.session.execute(sa.delete(RectificationStep).where(
+        RectificationStep.rectification_id == item.id))
+    db.session.commit()
+    assert client.sign_in("audit.leader").status_code == 302
+    page = client.get("/approvals")
+    assert page.status_code == 200
+    assert item.title in page_text(page)
