@@ -9,7 +9,7 @@ PO := supervise/translations/zh_Hans_CN/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 
-.PHONY: run test test-browser test-print lint translations extract-messages clean
+.PHONY: run test test-browser test-print lint translations extract-messages clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,20 @@ extract-messages: $(VENV)/.run-deps
 	@pot=$$(mktemp --suffix=.pot) && trap 'rm -f $$pot' EXIT && \
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o $$pot . && \
 	$(BIN)/pybabel update -i $$pot -d supervise/translations --no-fuzzy-matching --ignore-obsolete
+
+# The benchmarks (bench/): a database grown to 1,000 and to 100,000 findings, on SQLite and on
+# PostgreSQL (BENCH_PG, emptied), every list page timed. Needs wrk: apt-get install -y wrk.
+BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/supervise_bench
+BENCH_SIZES ?= 1000 100000
+bench: $(VENV)/.dev-deps $(MO)
+	@command -v wrk >/dev/null || { echo "Install wrk first: apt-get install -y wrk"; exit 1; }
+	@for n in $(BENCH_SIZES); do \
+	  for url in sqlite:///$(CURDIR)/bench/data/$$n.db $(BENCH_PG); do \
+	    $(BIN)/python bench/grow.py --database $$url --findings $$n >/dev/null 2>&1 && \
+	    $(BIN)/python bench/run.py --database $$url --label "$$n findings" 2>/dev/null \
+	    || exit 1; \
+	  done; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
