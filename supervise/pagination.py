@@ -54,10 +54,11 @@ def page_number() -> int:
     return page
 
 
-def paginate(query: sa.Select, per_page: int | None = None) -> Page:
+def paginate(query: sa.Select, per_page: int | None = None, total: int | None = None) -> Page:
+    """A page of the query's rows; `total`: its count, when the caller has counted already."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     page = page_number()
-    total = count(query)
+    total = count(query) if total is None else total
     items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, page=page, per_page=per_page, total=total)
 

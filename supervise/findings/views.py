@@ -37,9 +37,10 @@ def findings():
     default_scope = "own" if policy.records_findings(user) else "shared_with_us"
     f = queries.FindingFilter.from_args(request.args, default_scope)
     matching = queries.matching(user, f)
-    page = paginate(queries.for_list(matching, f.sort))
+    found, total = queries.count_and_total(matching)
+    page = paginate(queries.for_list(matching, f.sort), total=found)
     return render_template(
-        "findings/list.html", page=page, f=f, total=queries.count_and_total(matching)[1],
+        "findings/list.html", page=page, f=f, total=total,
         choices=queries.filter_choices(user), can_create=policy.records_findings(user),
         statuses=list(FindingStatus)), \
         400 if f.errors else 200
@@ -246,6 +247,7 @@ def project(public_id: str):
     project = project_access.project_or_404(user, public_id)
     f = queries.FindingFilter(scope="own", project=public_id)
     matching = queries.matching(user, f)
+    found, total = queries.count_and_total(matching)
     return render_template("projects/detail.html", project=project,
-                           page=paginate(queries.for_list(matching, f.sort)),
-                           total=queries.count_and_total(matching)[1])
+                           page=paginate(queries.for_list(matching, f.sort), total=found),
+                           total=total)
