@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from supervise.extensions import api
     from supervise.findings.api import blueprint as findings_api
     from supervise.findings.views import blueprint as findings_blueprint
+    from supervise.health import blueprint as health_blueprint
     from supervise.ledgers.api import blueprint as ledgers_api
     from supervise.notifications.api import blueprint as notifications_api
     from supervise.notifications.views import blueprint as notifications_blueprint
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(announcements_blueprint)
     app.register_blueprint(notifications_blueprint)
     app.register_blueprint(todo_blueprint)
+    app.register_blueprint(health_blueprint)
     api.register_blueprint(accounts_api, url_prefix="/api/v1")
     api.register_blueprint(findings_api, url_prefix="/api/v1")
     api.register_blueprint(notifications_api, url_prefix="/api/v1")

@@ -170,6 +170,7 @@ def worker(once: bool) -> None:
     import threading
     import time
 
+    from supervise.health import beat
     from supervise.notifications.delivery import deliver
     from supervise.reminders import sweep
 
@@ -179,9 +180,13 @@ def worker(once: bool) -> None:
     if not once:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_args: stop.set())
-    next_sweep = 0.0
+    next_sweep = next_beat = 0.0
     while not stop.is_set():
         try:
+            if time.monotonic() >= next_beat:  # /healthz reads it; twice a minute is plenty
+                beat()
+                db.session.commit()
+                next_beat = time.monotonic() + 30
             if time.monotonic() >= next_sweep:
                 raised = sweep()
                 if raised:

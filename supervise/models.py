@@ -13,6 +13,7 @@ from supervise.attachments.models import Attachment
 from supervise.calendar.models import CalendarDay, CalendarYear
 from supervise.events.models import Event, EventChainHead
 from supervise.findings.models import Comment, Finding, FindingLink, Share
+from supervise.health import WorkerHeartbeat
 from supervise.notifications.models import EmailOptOut, Notification, Reminder
 from supervise.projects.models import Project
 from supervise.rectifications.models import (
@@ -33,5 +34,5 @@ __all__ = [
     "Comment", "Credential", "EmailOptOut", "Event", "EventChainHead", "Extension", "Finding",
     "FindingLink", "LoginSourceThrottle", "LoginThrottle", "Notification", "PersonInvolved",
     "Project", "Rectification", "RectificationReport", "RectificationStep", "Referral",
-    "Reminder", "Setting", "Share", "TimelineEntry", "User", "UserRole",
+    "Reminder", "Setting", "Share", "TimelineEntry", "User", "UserRole", "WorkerHeartbeat",
 ]

@@ -24,6 +24,7 @@ from tests.factories import UserFactory
 EXPECTED = {
     "static": "public",
     "api-docs.openapi_json": "public",
+    "health.healthz": "public",
     "accounts.login": "public",
     "accounts.second_factor": "public",  # after the password, for the pending account only
     "accounts.enrol": "public",
