@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -22,6 +23,8 @@ def register_commands(app) -> None:
     app.cli.add_command(verify_events)
     app.cli.add_command(rotate_data_key)
     app.cli.add_command(worker)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _demo_password() -> str:
@@ -209,3 +212,37 @@ def worker(once: bool) -> None:
         if once:
             break
         stop.wait(config["WORKER_POLL_SECONDS"])
+
+
+@click.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(directory: Path) -> None:
+    """Write a consistent copy of the database, its stored files and the event chain's head,
+    with a manifest of checksums, into DIRECTORY (new or empty). Safe while the app runs."""
+    from supervise.backup import BackupError, backup
+
+    try:
+        manifest = backup(directory)
+    except BackupError as exc:
+        raise click.ClickException(f"Backup refused: {exc}") from None
+    head = manifest["event_head"]
+    click.echo(f"Backup written to {directory}: the {manifest['database']['kind']} database, "
+               f"{len(manifest['files'])} stored file(s), the event chain up to #{head['seq']} "
+               f"(head {head['hash']}). Keep this head line apart from the backup.")
+
+
+@click.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(directory: Path) -> None:
+    """Restore a backup into this installation's empty database and upload folder, after
+    checking every checksum; then verify the event chain."""
+    from supervise.backup import BackupError, restore
+
+    try:
+        manifest = restore(directory)
+    except BackupError as exc:
+        raise click.ClickException(f"Restore refused: {exc}") from None
+    click.echo(f"Restored from {directory}: {len(manifest['files'])} stored file(s); the event "
+               f"log verifies up to #{manifest['event_head']['seq']}.")
