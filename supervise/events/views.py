@@ -336,11 +336,13 @@ def check_export():
     intact up to the head the export names? The check is recorded."""
     result, error = None, None
     if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            error = _("Choose the exported file (.xlsx or .csv).")
-        elif request.content_length and request.content_length > CHECK_MAX_BYTES:
+        # The size first: the body is not parsed at all when it is too large.
+        too_large = (request.content_length or 0) > CHECK_MAX_BYTES
+        upload = None if too_large else request.files.get("file")
+        if too_large:
             error = _("The file is larger than an export of the event log can be.")
+        elif upload is None or not upload.filename:
+            error = _("Choose the exported file (.xlsx or .csv).")
         else:
             try:
                 head_seq, head_hash, rows = _read_export(upload)
