@@ -39,6 +39,7 @@ from supervise.events.log import record_events  # noqa: E402
 from supervise.extensions import db  # noqa: E402
 from supervise.findings.models import Finding, FindingStatus, Handling, Share  # noqa: E402
 from supervise.notifications.models import Kind, Notification  # noqa: E402
+from supervise.policy.findings import refresh_access  # noqa: E402
 from supervise.projects.models import Project, ProjectKind, project_units  # noqa: E402
 from supervise.rectifications.models import Plan, Rectification, RectificationState  # noqa: E402
 from supervise.referrals.models import (  # noqa: E402
@@ -230,6 +231,7 @@ class Grower:
                             "shared_by_id": creators[audit.id].id,
                             "shared_at": row["issued_at"] + timedelta(days=1)})
             db.session.execute(sa.insert(Share), share_rows)
+            refresh_access(db.session.connection(), ids)  # written around the ORM's hook
             shares += len(share_rows)
             db.session.commit()
         return issued_audit, shares

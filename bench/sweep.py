@@ -35,6 +35,7 @@ from supervise.database import new_public_id, now_utc  # noqa: E402
 from supervise.extensions import db  # noqa: E402
 from supervise.findings.models import Finding, FindingStatus  # noqa: E402
 from supervise.notifications.models import Notification  # noqa: E402
+from supervise.policy.findings import refresh_access  # noqa: E402
 from supervise.rectifications.models import Plan, Rectification, RectificationState  # noqa: E402
 from supervise.referrals.models import Referral, ReferralKind, ReferralState  # noqa: E402
 from supervise.reminders import sweep  # noqa: E402
@@ -125,6 +126,7 @@ def fill(clocks: int) -> tuple[int, int]:
         db.session.execute(sa.insert(Finding), findings)
         ids = db.session.scalars(sa.select(Finding.id, ).order_by(Finding.id.desc())
                                  .limit(len(findings))).all()[::-1]
+        refresh_access(db.session.connection(), ids)  # written around the ORM's hook
         for i, finding_id in zip(range(start, start + len(ids)), ids, strict=True):
             issued = findings[i - start]["issued_at"]
             due = deadlines.end_of_day(deadlines.local_date(issued) + timedelta(days=60))

@@ -74,9 +74,10 @@ def list_findings(args):
     every finding matching the filters, not only this page.
     """
     user = current_actor()
-    query = queries.matching(user, queries.FindingFilter.from_args(args))
+    f = queries.FindingFilter.from_args(args)
+    query = queries.matching(user, f)
     page, per_page = args["page"], args["per_page"]
-    total, total_amount = queries.count_and_total(query)
+    total, total_amount = queries.count_and_total(user, f)
     items = list(db.session.scalars(queries.for_list(query, args["sort"])
                                     .limit(per_page).offset((page - 1) * per_page)))
     return {"items": [as_read(user, f) for f in items], "page": page, "per_page": per_page,

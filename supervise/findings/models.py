@@ -122,6 +122,41 @@ class Share(PublicIdMixin, db.Model):
         return self.withdrawn_at is None
 
 
+class FindingAccess(db.Model):
+    """Who reads a finding: a row for each agency that may (its owner; each agency it is shared
+    with while issued and not withdrawn), carrying what the lists filter, count and sort by, so
+    that an index of one agency's rows answers them without reading every finding. Derived, never
+    written by hand: supervise.policy.findings keeps it in step with findings, shares and project
+    years in the transaction that changes them."""
+
+    __tablename__ = "finding_access"
+    __table_args__ = (
+        # The list newest first, its count and its total (the amount makes it a covering index).
+        sa.Index("ix_finding_access_listed", "agency_id", "own", "created_at", "finding_id",
+                 "amount"),
+        sa.Index("ix_finding_access_newest", "agency_id", "created_at", "finding_id"),
+        sa.Index("ix_finding_access_status", "agency_id", "status", "created_at"),
+        sa.Index("ix_finding_access_unit", "agency_id", "unit_id", "created_at"),
+        sa.Index("ix_finding_access_project", "agency_id", "project_id", "created_at"),
+        sa.Index("ix_finding_access_category", "agency_id", "category_code", "created_at"),
+        sa.Index("ix_finding_access_year", "agency_id", "year", "created_at"),
+        sa.Index("ix_finding_access_finding_id", "finding_id"),
+    )
+
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), primary_key=True)
+    finding_id: Mapped[int] = mapped_column(sa.ForeignKey("findings.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    own: Mapped[bool]
+    status: Mapped[FindingStatus] = mapped_column(enum_column(FindingStatus, "finding_status"))
+    unit_id: Mapped[int]
+    project_id: Mapped[int | None]
+    category_code: Mapped[str] = mapped_column(sa.String(40))
+    # The project's year; for a finding without a project, the year it was recorded in (Beijing).
+    year: Mapped[int]
+    amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Comment(db.Model):
     """One message in the thread between a finding's owner and one agency it was shared with."""
 

@@ -37,7 +37,7 @@ def findings():
     default_scope = "own" if policy.records_findings(user) else "shared_with_us"
     f = queries.FindingFilter.from_args(request.args, default_scope)
     matching = queries.matching(user, f)
-    found, total = queries.count_and_total(matching)
+    found, total = queries.count_and_total(user, f)
     page = paginate(queries.for_list(matching, f.sort), total=found)
     return render_template(
         "findings/list.html", page=page, f=f, total=total,
@@ -247,7 +247,7 @@ def project(public_id: str):
     project = project_access.project_or_404(user, public_id)
     f = queries.FindingFilter(scope="own", project=public_id)
     matching = queries.matching(user, f)
-    found, total = queries.count_and_total(matching)
+    found, total = queries.count_and_total(user, f)
     return render_template("projects/detail.html", project=project,
                            page=paginate(queries.for_list(matching, f.sort), total=found),
                            total=total)

@@ -1,0 +1,108 @@
+"""The finding access table: always what the visibility rule says, in the same transaction as
+the change that moves it, whatever path wrote the change."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from supervise.accounts.models import AgencyKind
+from supervise.database import BEIJING_TIME
+from supervise.extensions import db
+from supervise.findings.models import Finding, FindingAccess, FindingStatus, Share
+from supervise.policy.findings import refresh_access
+from tests.factories import AgencyFactory, FindingFactory, ProjectFactory, ShareFactory
+
+
+def rule() -> set[tuple]:
+    """Who may read each finding, computed from findings and shares alone (domain.md: the owner
+    always; an agency it is shared with while issued and not withdrawn)."""
+    rows = set()
+    for f in db.session.scalars(sa.select(Finding)):
+        year = f.project.year if f.project else f.created_at.astimezone(BEIJING_TIME).year
+        facts = (f.status, f.unit_id, f.project_id, f.category_code, year, f.amount)
+        rows.add((f.owner_agency_id, f.id, True, *facts))
+        if f.status == FindingStatus.ISSUED:
+            rows |= {(s.agency_id, f.id, False, *facts) for s in f.shares if s.active}
+    return rows
+
+
+def table() -> set[tuple]:
+    return {(a.agency_id, a.finding_id, a.own, a.status, a.unit_id, a.project_id,
+             a.category_code, a.year, a.amount)
+            for a in db.session.scalars(sa.select(FindingAccess))}
+
+
+def test_a_random_life_of_findings_and_shares_keeps_the_table_equal_to_the_rule(app):
+    rng = random.Random(13)
+    audit = AgencyFactory(kind=AgencyKind.AUDIT)
+    readers = [AgencyFactory(kind=AgencyKind.INSPECTION), AgencyFactory(kind=AgencyKind.DISCIPLINE)]
+    units = [AgencyFactory(kind=AgencyKind.AUDITED_UNIT) for _ in range(3)]
+    projects = [ProjectFactory(lead_agency=audit, year=year) for year in (2023, 2024)]
+    findings = []
+    for step in range(120):
+        move = rng.choice(["create", "create", "issue", "share", "withdraw", "edit", "year",
+                           "delete"])
+        if move == "create" or not findings:
+            findings.append(FindingFactory(
+                owner_agency=audit, unit=rng.choice(units),
+                project=rng.choice([None, *projects]),
+                status=rng.choice([FindingStatus.DRAFT, FindingStatus.ISSUED])))
+            continue
+        finding = rng.choice(findings)
+        if move == "issue":
+            finding.status = FindingStatus.ISSUED
+        elif move == "share" and finding.status == FindingStatus.ISSUED:
+            agency = rng.choice(readers)
+            if not any(s.active and s.agency_id == agency.id for s in finding.shares):
+                ShareFactory(finding=finding, agency=agency)
+        elif move == "withdraw":
+            for share in finding.shares:
+                if share.active:
+                    share.withdrawn_at = datetime.now(UTC)
+                    break
+        elif move == "edit":
+            finding.amount = Decimal(rng.randint(0, 10**6)) / 100
+            finding.unit = rng.choice(units)
+            finding.category_code = rng.choice(["allowances", "budget"])
+        elif move == "year":
+            rng.choice(projects).year = rng.choice([2022, 2023, 2024, 2025])
+        elif move == "delete" and not finding.shares:
+            findings.remove(finding)
+            db.session.delete(finding)
+        db.session.commit()
+        assert table() == rule(), f"after step {step}: {move}"
+    assert len(table()) > 15 and any(not own for _a, _f, own, *_ in table())
+
+    # Rebuilt from nothing, the table is the same.
+    refresh_access(db.session.connection())
+    db.session.commit()
+    assert table() == rule()
+
+
+def test_a_rolled_back_share_leaves_no_reader(app):
+    finding = FindingFactory()
+    inspection = AgencyFactory(kind=AgencyKind.INSPECTION)
+    db.session.add(Share(finding=finding, agency=inspection, handling="may_refer",
+                         shared_by=finding.created_by))
+    db.session.flush()
+    assert (inspection.id, finding.id) in {(a.agency_id, a.finding_id)
+                                           for a in db.session.scalars(sa.select(FindingAccess))}
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FindingAccess).where(
+        FindingAccess.agency_id == inspection.id)) == 0
+
+
+@pytest.mark.parametrize(("recorded", "year"), [
+    (datetime(2025, 12, 31, 15, 59, tzinfo=UTC), 2025),  # 23:59 in Beijing
+    (datetime(2025, 12, 31, 16, 0, tzinfo=UTC), 2026),  # midnight in Beijing
+])
+def test_a_finding_without_a_project_is_of_the_year_it_was_recorded_in_beijing(
+        app, recorded, year):
+    finding = FindingFactory(project=None, created_at=recorded)
+    assert {a.year for a in db.session.scalars(
+        sa.select(FindingAccess).where(FindingAccess.finding_id == finding.id))} == {year}
