@@ -23,6 +23,7 @@ class Page:
     page: int
     per_page: int
     total: int
+    more: bool = False  # counting stopped at `total`: there are more
 
     @property
     def pages(self) -> int:
@@ -34,12 +35,21 @@ class Page:
 
     @property
     def has_next(self) -> bool:
+        if self.more:
+            return len(self.items) == self.per_page
         return self.page < self.pages
 
 
 def count(query: sa.Select) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None)
                                                                     .subquery()))
+
+
+def count_at_most(query: sa.Select, bound: int) -> tuple[int, bool]:
+    """How many rows, counting no further than `bound` (and whether there are more): a long
+    log's count costs what a page of it costs."""
+    found = count(query.limit(bound + 1))
+    return min(found, bound), found > bound
 
 
 def page_number() -> int:
@@ -54,13 +64,17 @@ def page_number() -> int:
     return page
 
 
-def paginate(query: sa.Select, per_page: int | None = None, total: int | None = None) -> Page:
-    """A page of the query's rows; `total`: its count, when the caller has counted already."""
+def paginate(query: sa.Select, per_page: int | None = None, total: int | None = None,
+             bound: int | None = None) -> Page:
+    """A page of the query's rows; `total`: its count, when the caller has counted already;
+    `bound`: count no further than that."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     page = page_number()
-    total = count(query) if total is None else total
+    more = False
+    if total is None:
+        total, more = count_at_most(query, bound) if bound else (count(query), False)
     items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    return Page(items=items, page=page, per_page=per_page, total=total, more=more)
 
 
 def page_url(number: int) -> str:

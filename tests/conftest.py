@@ -133,6 +133,24 @@ def app_factory(database_url, app):
         contextvars.Context().run(dispose_engines, other)
 
 
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """A database of its own, empty: SQLite, or PostgreSQL when TEST_DATABASE_URL is set."""
+    if not TEST_DATABASE_URL:
+        yield "sqlite:///" + str(tmp_path / "migrations.db")
+        return
+    url = sa.make_url(TEST_DATABASE_URL)
+    name = f"{url.database}_migrations"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 # Reference data the migrations seed and tests seldom touch: kept between tests, and put back
 # only when a test changed it.
 KEPT_TABLES = {"calendar_days", "calendar_years"}

@@ -3,7 +3,6 @@
 Runs on a database of its own: SQLite by default, PostgreSQL when TEST_DATABASE_URL is set.
 """
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,24 +10,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 
 from supervise.extensions import db
-from tests.conftest import TEST_DATABASE_URL, make_app
-
-
-@pytest.fixture
-def empty_database_url(tmp_path):
-    if not TEST_DATABASE_URL:
-        yield "sqlite:///" + str(tmp_path / "migrations.db")
-        return
-    url = sa.make_url(TEST_DATABASE_URL)
-    name = f"{url.database}_migrations"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+from tests.conftest import make_app
 
 
 def _differences():

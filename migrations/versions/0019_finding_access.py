@@ -38,6 +38,12 @@ FROM findings f JOIN shares s ON s.finding_id = f.id AND s.withdrawn_at IS NULL
 LEFT JOIN projects p ON p.id = f.project_id
 WHERE f.status = 'issued' AND s.agency_id <> f.owner_agency_id
 """
+TOTALS = """
+INSERT INTO finding_totals (agency_id, own, status, year, category_code, findings, cents)
+SELECT agency_id, own, status, year, category_code, COUNT(*),
+       CAST(COALESCE(SUM(ROUND(amount * 100)), 0) AS BIGINT)
+FROM finding_access GROUP BY agency_id, own, status, year, category_code
+"""
 
 
 def upgrade():
@@ -63,18 +69,46 @@ def upgrade():
     )
     with op.batch_alter_table('finding_access', schema=None) as batch_op:
         batch_op.create_index('ix_finding_access_listed',
-                              ['agency_id', 'own', 'created_at', 'finding_id', 'amount'])
+                              ['agency_id', 'own', 'created_at', 'finding_id'])
         batch_op.create_index('ix_finding_access_newest', ['agency_id', 'created_at', 'finding_id'])
-        batch_op.create_index('ix_finding_access_status', ['agency_id', 'status', 'created_at'])
-        batch_op.create_index('ix_finding_access_unit', ['agency_id', 'unit_id', 'created_at'])
-        batch_op.create_index('ix_finding_access_project', ['agency_id', 'project_id', 'created_at'])
+        batch_op.create_index('ix_finding_access_status',
+                              ['agency_id', 'status', 'created_at', 'finding_id'])
+        batch_op.create_index('ix_finding_access_unit',
+                              ['agency_id', 'unit_id', 'created_at', 'finding_id'])
+        batch_op.create_index('ix_finding_access_project',
+                              ['agency_id', 'project_id', 'created_at', 'finding_id'])
         batch_op.create_index('ix_finding_access_category',
-                              ['agency_id', 'category_code', 'created_at'])
-        batch_op.create_index('ix_finding_access_year', ['agency_id', 'year', 'created_at'])
+                              ['agency_id', 'category_code', 'created_at', 'finding_id'])
+        batch_op.create_index('ix_finding_access_year',
+                              ['agency_id', 'year', 'created_at', 'finding_id'])
         batch_op.create_index('ix_finding_access_finding_id', ['finding_id'])
+    op.create_table(
+        'finding_totals',
+        sa.Column('agency_id', sa.Integer(), nullable=False),
+        sa.Column('own', sa.Boolean(), nullable=False),
+        sa.Column('status', sa.Enum('draft', 'pending_issue', 'issued', name='finding_status',
+                                    native_enum=False, create_constraint=True, length=20),
+                  nullable=False),
+        sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('category_code', sa.String(length=40), nullable=False),
+        sa.Column('findings', sa.Integer(), nullable=False),
+        sa.Column('cents', sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'],
+                                name=op.f('fk_finding_totals_agency_id_agencies')),
+        sa.PrimaryKeyConstraint('agency_id', 'own', 'status', 'year', 'category_code',
+                                name=op.f('pk_finding_totals')),
+    )
+    # A share's finding is read through it; an index of its own (the partial unique index of
+    # active shares cannot serve a list's shares, withdrawn ones included).
+    with op.batch_alter_table('shares', schema=None) as batch_op:
+        batch_op.create_index('ix_shares_finding_id', ['finding_id'])
     bind = op.get_bind()
     op.execute(FILL.format(columns=COLUMNS, year=LOCAL_YEAR[bind.dialect.name]))
+    op.execute(TOTALS)
 
 
 def downgrade():
+    with op.batch_alter_table('shares', schema=None) as batch_op:
+        batch_op.drop_index('ix_shares_finding_id')
+    op.drop_table('finding_totals')
     op.drop_table('finding_access')

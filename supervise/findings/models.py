@@ -100,6 +100,7 @@ class Share(PublicIdMixin, db.Model):
                  sqlite_where=sa.text("withdrawn_at IS NULL"),
                  postgresql_where=sa.text("withdrawn_at IS NULL")),
         sa.Index("ix_shares_agency_id", "agency_id", "withdrawn_at"),
+        sa.Index("ix_shares_finding_id", "finding_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -131,15 +132,20 @@ class FindingAccess(db.Model):
 
     __tablename__ = "finding_access"
     __table_args__ = (
-        # The list newest first, its count and its total (the amount makes it a covering index).
-        sa.Index("ix_finding_access_listed", "agency_id", "own", "created_at", "finding_id",
-                 "amount"),
+        # A list newest first, by scope and by each filter (the id breaks ties, so that the
+        # index gives the order and the page is read from its first rows).
+        sa.Index("ix_finding_access_listed", "agency_id", "own", "created_at", "finding_id"),
         sa.Index("ix_finding_access_newest", "agency_id", "created_at", "finding_id"),
-        sa.Index("ix_finding_access_status", "agency_id", "status", "created_at"),
-        sa.Index("ix_finding_access_unit", "agency_id", "unit_id", "created_at"),
-        sa.Index("ix_finding_access_project", "agency_id", "project_id", "created_at"),
-        sa.Index("ix_finding_access_category", "agency_id", "category_code", "created_at"),
-        sa.Index("ix_finding_access_year", "agency_id", "year", "created_at"),
+        sa.Index("ix_finding_access_status", "agency_id", "status", "created_at",
+                 "finding_id"),
+        sa.Index("ix_finding_access_unit", "agency_id", "unit_id", "created_at",
+                 "finding_id"),
+        sa.Index("ix_finding_access_project", "agency_id", "project_id", "created_at",
+                 "finding_id"),
+        sa.Index("ix_finding_access_category", "agency_id", "category_code", "created_at",
+                 "finding_id"),
+        sa.Index("ix_finding_access_year", "agency_id", "year", "created_at",
+                 "finding_id"),
         sa.Index("ix_finding_access_finding_id", "finding_id"),
     )
 
@@ -155,6 +161,25 @@ class FindingAccess(db.Model):
     year: Mapped[int]
     amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FindingTotal(db.Model):
+    """How many findings an agency reads and their amount, by whether they are its own, state,
+    year and category: a list's count and total for any filter of those without reading a row
+    per finding (a few hundred rows per agency). Maintained with the access table, by the
+    difference each change makes (an atomic add, so concurrent changes of one agency's findings
+    wait for each other instead of losing one)."""
+
+    __tablename__ = "finding_totals"
+
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), primary_key=True)
+    own: Mapped[bool] = mapped_column(primary_key=True)
+    status: Mapped[FindingStatus] = mapped_column(enum_column(FindingStatus, "finding_status"),
+                                                  primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    category_code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    findings: Mapped[int]
+    cents: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 class Comment(db.Model):

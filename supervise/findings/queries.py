@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from supervise.accounts.models import Agency, AgencyKind
 from supervise.database import contains
 from supervise.extensions import db
-from supervise.findings.models import Finding, FindingAccess, FindingStatus
+from supervise.findings.models import Finding, FindingAccess, FindingStatus, FindingTotal
 from supervise.money import CENT
 from supervise.policy import findings as finding_access
 from supervise.projects.models import Project
@@ -67,27 +67,34 @@ class FindingFilter:
         return f
 
 
+def _totalled(table, f: FindingFilter) -> list:
+    """The filters the totals are kept by (scope, state, year, category), as conditions on the
+    access table or on the totals alike."""
+    conditions = []
+    if f.scope == "own":
+        conditions.append(table.own.is_(True))
+    elif f.scope == "shared_with_us":
+        conditions.append(table.own.is_(False))
+    if f.status:
+        conditions.append(table.status == FindingStatus(f.status))
+    if f.year:
+        conditions.append(table.year == int(f.year))
+    if f.category:
+        conditions.append(table.category_code == f.category)
+    return conditions
+
+
 def _conditions(user, f: FindingFilter) -> list:
     """The filter as conditions on the user's access rows (and, for a text, on the finding)."""
     if f.errors:
         return [sa.false()]
-    conditions = []
-    if f.scope == "own":
-        conditions.append(FindingAccess.own.is_(True))
-    elif f.scope == "shared_with_us":
-        conditions.append(FindingAccess.own.is_(False))
+    conditions = _totalled(FindingAccess, f)
     if f.unit:
         conditions.append(FindingAccess.unit_id == sa.select(Agency.id).where(
             Agency.code == f.unit).scalar_subquery())
     if f.project:
         conditions.append(FindingAccess.project_id == sa.select(Project.id).where(
             Project.public_id == f.project).scalar_subquery())
-    if f.year:
-        conditions.append(FindingAccess.year == int(f.year))
-    if f.category:
-        conditions.append(FindingAccess.category_code == f.category)
-    if f.status:
-        conditions.append(FindingAccess.status == FindingStatus(f.status))
     if f.q:
         conditions.append(sa.or_(contains(Finding.title, f.q), contains(Finding.facts, f.q)))
     return conditions
@@ -113,21 +120,26 @@ def for_list(query: sa.Select, sort: str) -> sa.Select:
 
 def count_and_total(user, f: FindingFilter) -> tuple[int, Decimal]:
     """How many findings match, and their amounts summed in cents: exact on PostgreSQL's numeric
-    and on SQLite's floating point alike. One statement, on the access table's index unless a
-    text is searched."""
-    query = sa.select(sa.func.count(), sa.func.sum(sa.func.round(FindingAccess.amount * 100)))
-    if f.q:
-        query = query.select_from(FindingAccess).join(
-            Finding, Finding.id == FindingAccess.finding_id)
-    count, cents = db.session.execute(query.where(
-        finding_access.visible_access_clause(user), *_conditions(user, f))).one()
-    return count, (Decimal(int(cents or 0)) * CENT).quantize(CENT)
+    and on SQLite's floating point alike. One statement: on the maintained totals unless a unit,
+    a project or a text narrows the list, else on the access table's index (and the findings
+    when a text is searched)."""
+    if not (f.unit or f.project or f.q or f.errors):
+        query = sa.select(sa.func.sum(FindingTotal.findings), sa.func.sum(FindingTotal.cents)) \
+            .where(finding_access.visible_totals_clause(user), *_totalled(FindingTotal, f))
+    else:
+        query = sa.select(sa.func.count(), sa.func.sum(sa.func.round(FindingAccess.amount * 100)))
+        if f.q:
+            query = query.select_from(FindingAccess).join(
+                Finding, Finding.id == FindingAccess.finding_id)
+        query = query.where(finding_access.visible_access_clause(user), *_conditions(user, f))
+    count, cents = db.session.execute(query).one()
+    return int(count or 0), (Decimal(int(cents or 0)) * CENT).quantize(CENT)
 
 
 @dataclass
 class FilterChoices:
-    units: list[Agency]
-    projects: list[Project]
+    units: list[sa.Row]  # code, name
+    projects: list[sa.Row]  # public_id, name
     categories: list[Category]
     years: list[int]
 
@@ -141,16 +153,19 @@ def filter_choices(user) -> FilterChoices:
     def seen(column, key):
         return sa.select(sa.literal(1)).where(mine, column == key).exists()
 
-    units = db.session.scalars(sa.select(Agency).where(
+    # Rows of the two columns an option shows, not whole records: hundreds of them.
+    units = db.session.execute(sa.select(Agency.code, Agency.name).where(
         Agency.kind == AgencyKind.AUDITED_UNIT, seen(FindingAccess.unit_id, Agency.id))
         .order_by(Agency.name)).all()
-    projects = db.session.scalars(sa.select(Project).where(
+    projects = db.session.execute(sa.select(Project.public_id, Project.name).where(
         seen(FindingAccess.project_id, Project.id))
         .order_by(Project.year.desc(), Project.name)).all()
     categories = db.session.scalars(sa.select(Category).where(Category.active.is_(True))
                                     .order_by(Category.position)).all()
-    first, last = db.session.execute(sa.select(
-        sa.func.min(FindingAccess.year), sa.func.max(FindingAccess.year)).where(mine)).one()
+    # Two seeks of the year index (min and max together would read every row on SQLite).
+    first, last = (db.session.scalar(sa.select(FindingAccess.year).where(mine)
+                                     .order_by(order).limit(1))
+                   for order in (FindingAccess.year.asc(), FindingAccess.year.desc()))
     years = range(first, last + 1) if first is not None else ()
     return FilterChoices(list(units), list(projects), list(categories),
                          sorted(years, reverse=True))

@@ -6,11 +6,13 @@ leads them; a finding is its owning agency's, and read-only for the agencies it 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from enum import StrEnum
 from itertools import chain
 
 import sqlalchemy as sa
 from flask import abort
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from supervise.accounts.models import Role
@@ -23,6 +25,7 @@ from supervise.findings.models import (
     FindingAccess,
     FindingLink,
     FindingStatus,
+    FindingTotal,
     Handling,
     Share,
 )
@@ -55,6 +58,13 @@ def visible_access_clause(user):
     if not reads_cases(user):
         return sa.false()
     return FindingAccess.agency_id == user.agency_id
+
+
+def visible_totals_clause(user):
+    """The user's agency's totals (none for a user who reads no cases)."""
+    if not reads_cases(user):
+        return sa.false()
+    return FindingTotal.agency_id == user.agency_id
 
 
 # --- the access table ---------------------------------------------------------------------
@@ -94,22 +104,79 @@ def _chunks(ids: list[int], size: int):
     return (ids[start:start + size] for start in range(0, len(ids), size))
 
 
+def _cents(amount) -> int:
+    return 0 if amount is None else int((Decimal(amount) * 100).to_integral_value())
+
+
+TOTAL_KEY = ("agency_id", "own", "status", "year", "category_code")
+
+
+def _total_key(row) -> tuple:
+    return tuple(row[name] for name in TOTAL_KEY)
+
+
+def _add_to_totals(connection, deltas: dict[tuple, list[int]]) -> None:
+    """Add (findings, cents) to each total, in key order (two changes of one agency's findings
+    then wait for each other rather than deadlock)."""
+    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)
+    for key, (findings, cents) in sorted(deltas.items(),
+                                         key=lambda item: tuple(map(str, item[0]))):
+        if findings == 0 and cents == 0:
+            continue
+        statement = insert(FindingTotal).values(**dict(zip(TOTAL_KEY, key, strict=True)),
+                                                findings=findings, cents=cents)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=list(TOTAL_KEY),
+            set_={"findings": FindingTotal.findings + statement.excluded.findings,
+                  "cents": FindingTotal.cents + statement.excluded.cents}))
+
+
 def refresh_access(connection, finding_ids: Iterable[int] | None = None) -> None:
-    """Rewrite the access rows of these findings from the rule; of every finding when None
-    (after rows were written around the ORM, as the benchmark's bulk load does)."""
+    """Rewrite the access rows of these findings from the rule, and the totals by the
+    difference; of every finding when None (after rows were written around the ORM, as the
+    benchmark's bulk load does)."""
     if finding_ids is None:
         connection.execute(sa.delete(FindingAccess))
+        connection.execute(sa.delete(FindingTotal))
         every = connection.scalars(sa.select(_findings.c.id).order_by(_findings.c.id)).all()
         chunks = _chunks(every, 1000)
     else:
         chunks = _chunks(sorted(set(finding_ids)), 500)
+    deltas: dict[tuple, list[int]] = {}
     for chunk in chunks:
         if finding_ids is not None:
-            connection.execute(sa.delete(FindingAccess).where(
-                FindingAccess.finding_id.in_(chunk)))
+            _forget(connection, chunk, deltas)
         rows = access_rows(connection, chunk)
+        for row in rows:
+            delta = deltas.setdefault(_total_key(row), [0, 0])
+            delta[0] += 1
+            delta[1] += _cents(row["amount"])
         if rows:
             connection.execute(sa.insert(FindingAccess), rows)
+    _add_to_totals(connection, deltas)
+
+
+def _forget(connection, finding_ids, deltas: dict[tuple, list[int]]) -> None:
+    """Delete the access rows of these findings, taking them off the totals' differences."""
+    gone = sa.select(*(getattr(FindingAccess, name) for name in TOTAL_KEY),
+                     FindingAccess.amount).where(FindingAccess.finding_id.in_(finding_ids))
+    for row in connection.execute(gone).mappings():
+        delta = deltas.setdefault(_total_key(row), [0, 0])
+        delta[0] -= 1
+        delta[1] -= _cents(row["amount"])
+    connection.execute(sa.delete(FindingAccess).where(FindingAccess.finding_id.in_(finding_ids)))
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _forget_deleted(session, _context, _instances) -> None:
+    """A finding about to be deleted leaves the access table and the totals first."""
+    ids = [obj.id for obj in session.deleted if isinstance(obj, Finding) and obj.id is not None]
+    if ids:
+        deltas: dict[tuple, list[int]] = {}
+        connection = session.connection()
+        for chunk in _chunks(ids, 500):
+            _forget(connection, chunk, deltas)
+        _add_to_totals(connection, deltas)
 
 
 @sa.event.listens_for(Session, "after_flush")

@@ -82,8 +82,16 @@ referral_findings = sa.Table(
 class Referral(PublicIdMixin, db.Model):
     __tablename__ = "referrals"
     __table_args__ = (
-        sa.Index("ix_referrals_sender_state", "sender_agency_id", "state"),
-        sa.Index("ix_referrals_receiver_state", "receiver_agency_id", "state"),
+        # Each side's counts by state and clock read these alone (covering indexes: a count of
+        # thousands reads no referral), and each side's list newest first from the first rows.
+        sa.Index("ix_referrals_sender_state", "sender_agency_id", "state", "first_sent_at",
+                 "acknowledge_by", "acknowledge_warn_at", "answer_by", "answer_warn_at",
+                 "receiver_agency_id"),
+        sa.Index("ix_referrals_receiver_state", "receiver_agency_id", "state", "first_sent_at",
+                 "acknowledge_by", "acknowledge_warn_at", "answer_by", "answer_warn_at",
+                 "sender_agency_id"),
+        sa.Index("ix_referrals_sender_created", "sender_agency_id", "created_at", "id"),
+        sa.Index("ix_referrals_receiver_sent", "receiver_agency_id", "sent_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

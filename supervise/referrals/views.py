@@ -98,19 +98,18 @@ def _need(args, side: str) -> tuple[str, list[str]]:
     return need, []
 
 
+# Each tab: which received referrals it lists (None: all), and in what order.
 INBOX_TABS = {
-    "all": (lambda q, now: q, (Referral.sent_at.desc(), Referral.id.desc())),
-    "acknowledge": (lambda q, now: q.where(Referral.state == S.SENT),
+    "all": (None, (Referral.sent_at.desc(), Referral.id.desc())),
+    "acknowledge": (lambda now: Referral.state == S.SENT,
                     (Referral.acknowledge_by.asc(), Referral.id)),
-    "handling": (lambda q, now: q.where(Referral.state.in_((S.ACKNOWLEDGED, S.IN_HANDLING))),
+    "handling": (lambda now: Referral.state.in_((S.ACKNOWLEDGED, S.IN_HANDLING)),
                  (Referral.answer_by.asc(), Referral.id)),
-    "due_soon": (lambda q, now: q.where(queries.due_soon_clause(now)),
-                 (Referral.answer_by.asc(), Referral.id)),
-    "overdue": (lambda q, now: q.where(queries.overdue_clause(now)),
-                (Referral.answer_by.asc(), Referral.id)),
-    "answered": (lambda q, now: q.where(Referral.state.in_((S.ANSWERED, S.CLOSED))),
+    "due_soon": (queries.due_soon_clause, (Referral.answer_by.asc(), Referral.id)),
+    "overdue": (queries.overdue_clause, (Referral.answer_by.asc(), Referral.id)),
+    "answered": (lambda now: Referral.state.in_((S.ANSWERED, S.CLOSED)),
                  (Referral.answered_at.desc(), Referral.id.desc())),
-    "returned": (lambda q, now: q.where(Referral.state.in_((S.RETURNED, S.WITHDRAWN))),
+    "returned": (lambda now: Referral.state.in_((S.RETURNED, S.WITHDRAWN)),
                  (Referral.sent_at.desc(), Referral.id.desc())),
 }
 
@@ -137,13 +136,17 @@ def inbox():
     if mine:
         received = received.where(Referral.handler_id == user.id)
     narrow, order = INBOX_TABS[tab]
-    query = queries.needing(user, need, now) if need else narrow(received, now)
+    query = queries.needing(user, need, now) if need else \
+        received.where(narrow(now)) if narrow else received
     if errors:
         query = received.where(sa.false())
-    page = paginate(queries.for_list(query).order_by(*order))
-    counts = {name: db.session.scalar(
-        f(received, now).order_by(None).with_only_columns(sa.func.count(Referral.id)))
-        for name, (f, _order) in INBOX_TABS.items()}
+    # Every tab's count in one pass over the agency's received referrals.
+    counted = db.session.execute(received.order_by(None).with_only_columns(*(
+        sa.func.count().filter(narrow(now)) if narrow else sa.func.count()
+        for narrow, _order in INBOX_TABS.values()))).one()
+    counts = dict(zip(INBOX_TABS, counted, strict=True))
+    page = paginate(queries.for_list(query).order_by(*order),
+                    total=None if need or errors else counts[tab])
     return render_template("referrals/inbox.html", rows=_rows(user, page.items), page=page,
                            tab=None if need else tab, need=need and queries.NEEDS[need],
                            counts=counts, errors=errors, q=text, mine=mine), \

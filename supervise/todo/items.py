@@ -129,9 +129,12 @@ def _counted(user, todos: list[Todo], now: datetime) -> dict[str, int]:
         mine = [t for t in todos if t.model is model]
         if not mine:
             continue
+        clauses = [t.clause(user, now) for t in mine]
+        # The rows none of the items counts are left out first (the same counts), so that an
+        # index serves the pass instead of every record in the user's scope being read.
         row = db.session.execute(
-            sa.select(*(sa.func.count().filter(t.clause(user, now)) for t in mine))
-            .select_from(model).where(scope(user))).one()
+            sa.select(*(sa.func.count().filter(clause) for clause in clauses))
+            .select_from(model).where(scope(user), sa.or_(*clauses))).one()
         counts.update({t.kind: n for t, n in zip(mine, row, strict=True)})
     return counts
 

@@ -257,3 +257,22 @@ def test_the_head_is_sealed_with_the_last_rows_hash(app, monkeypatch):
     db.session.commit()
     code, output = verify(app)
     assert code == 1 and "seal" in output
+
+
+def test_a_long_log_is_counted_to_a_bound_and_still_pages_on(client, app, monkeypatch):
+    from supervise.events import views
+
+    monkeypatch.setattr(views, "EVENTS_COUNTED", 5)
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 4)
+    UserFactory(username="auditor", roles=["auditadmin"])
+    user = UserFactory()
+    for i in range(12):
+        record_event("test.event", actor=user, details={"i": i})
+    db.session.commit()
+    client.sign_in("auditor")
+    first = page_text(client.get("/audit/events"))
+    assert "超过5条" in first and "第1页" in first and "下一页" in first
+    third = client.get("/audit/events", query_string={"page": 3})
+    assert third.status_code == 200 and "下一页" in page_text(third)  # 13 events: page 4 has 1
+    last = page_text(client.get("/audit/events", query_string={"page": 4}))
+    assert "下一页" not in last and "上一页" in last

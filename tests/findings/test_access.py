@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from supervise.accounts.models import AgencyKind
 from supervise.database import BEIJING_TIME
 from supervise.extensions import db
-from supervise.findings.models import Finding, FindingAccess, FindingStatus, Share
+from supervise.findings.models import Finding, FindingAccess, FindingStatus, FindingTotal, Share
 from supervise.policy.findings import refresh_access
 from tests.factories import AgencyFactory, FindingFactory, ProjectFactory, ShareFactory
 
@@ -35,6 +35,20 @@ def table() -> set[tuple]:
     return {(a.agency_id, a.finding_id, a.own, a.status, a.unit_id, a.project_id,
              a.category_code, a.year, a.amount)
             for a in db.session.scalars(sa.select(FindingAccess))}
+
+
+def totals_by_rule() -> dict[tuple, tuple[int, int]]:
+    found: dict[tuple, list[int]] = {}
+    for agency_id, _finding, own, status, _unit, _project, category, year, amount in rule():
+        total = found.setdefault((agency_id, own, status, year, category), [0, 0])
+        total[0] += 1
+        total[1] += int((amount or 0) * 100)
+    return {key: tuple(value) for key, value in found.items()}
+
+
+def totals() -> dict[tuple, tuple[int, int]]:
+    return {(t.agency_id, t.own, t.status, t.year, t.category_code): (t.findings, t.cents)
+            for t in db.session.scalars(sa.select(FindingTotal)) if t.findings or t.cents}
 
 
 def test_a_random_life_of_findings_and_shares_keeps_the_table_equal_to_the_rule(app):
@@ -76,12 +90,14 @@ def test_a_random_life_of_findings_and_shares_keeps_the_table_equal_to_the_rule(
             db.session.delete(finding)
         db.session.commit()
         assert table() == rule(), f"after step {step}: {move}"
+        assert totals() == totals_by_rule(), f"after step {step}: {move}"
     assert len(table()) > 15 and any(not own for _a, _f, own, *_ in table())
 
     # Rebuilt from nothing, the table is the same.
     refresh_access(db.session.connection())
     db.session.commit()
     assert table() == rule()
+    assert totals() == totals_by_rule()
 
 
 def test_a_rolled_back_share_leaves_no_reader(app):
@@ -106,3 +122,65 @@ def test_a_finding_without_a_project_is_of_the_year_it_was_recorded_in_beijing(
     finding = FindingFactory(project=None, created_at=recorded)
     assert {a.year for a in db.session.scalars(
         sa.select(FindingAccess).where(FindingAccess.finding_id == finding.id))} == {year}
+
+
+def test_the_migration_fills_the_table_and_the_totals_by_the_rule(empty_database_url):
+    from flask_migrate import downgrade, upgrade
+
+    from tests.conftest import make_app
+
+    app = make_app(empty_database_url)
+    with app.app_context():
+        upgrade()
+        inspection = AgencyFactory(kind=AgencyKind.INSPECTION)
+        project = ProjectFactory(year=2022)
+        shared = FindingFactory(project=project, amount=Decimal("0.10"))
+        ShareFactory(finding=shared, agency=inspection)
+        withdrawn = ShareFactory(agency=inspection)
+        withdrawn.withdrawn_at = datetime.now(UTC)
+        FindingFactory(status=FindingStatus.DRAFT, project=None, amount=None,
+                       created_at=datetime(2023, 12, 31, 16, 30, tzinfo=UTC))
+        db.session.commit()
+        expected, expected_totals = rule(), totals_by_rule()
+        assert table() == expected
+        db.session.remove()  # its reads would hold locks the migration waits for
+        downgrade(revision="0018")
+        upgrade()
+        assert table() == expected
+        assert totals() == expected_totals
+        assert {2022, 2024} <= {year for *_head, year, _amount in expected}
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("args", [
+    {}, {"scope": "own"}, {"scope": "shared_with_us"}, {"status": "draft"}, {"year": "2023"},
+    {"category": "budget", "scope": "own"}, {"year": "2024", "category": "allowances"},
+    {"unit": "u-total"}, {"project": "p-total"}, {"q": "津补贴"}, {"scope": "bogus"},
+])
+def test_the_count_and_total_are_those_of_the_listed_findings(app, args):
+    from supervise.findings import queries
+    from tests.factories import UserFactory
+
+    audit, inspection = AgencyFactory(kind=AgencyKind.AUDIT), AgencyFactory(
+        kind=AgencyKind.INSPECTION)
+    unit = AgencyFactory(kind=AgencyKind.AUDITED_UNIT, code="u-total")
+    project = ProjectFactory(lead_agency=audit, year=2023)
+    project.public_id = "p-total"
+    rng = random.Random(5)
+    for n in range(30):
+        finding = FindingFactory(
+            owner_agency=audit, unit=unit if n % 3 else AgencyFactory(
+                kind=AgencyKind.AUDITED_UNIT), project=project if n % 4 == 0 else None,
+            status=rng.choice(list(FindingStatus)), category_code=rng.choice(
+                ["allowances", "budget"]), amount=rng.choice([None, Decimal("0.01"),
+                                                              Decimal("12345.67")]),
+            created_at=datetime(rng.choice([2023, 2024]), 6, 1, tzinfo=UTC))
+        if finding.status == FindingStatus.ISSUED and n % 2:
+            ShareFactory(finding=finding, agency=inspection)
+    FindingFactory(owner_agency=inspection, unit=unit)  # the inspection office's own
+    for reader in (UserFactory(agency=audit), UserFactory(agency=inspection)):
+        f = queries.FindingFilter.from_args(args)
+        listed = db.session.scalars(queries.matching(reader, f)).all()
+        assert queries.count_and_total(reader, f) == (
+            len(listed), sum((x.amount or 0 for x in listed), Decimal("0.00")))
