@@ -125,6 +125,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "FILE_STORAGE": env.get("FILE_STORAGE", "folder"),
         # The folder backend's files, outside static/, under random names.
         "UPLOAD_DIR": env.get("UPLOAD_DIR", str(Path(instance_path) / "uploads")),
+        # A ledger built in the background is kept this long, then deleted by the worker.
+        "EXPORT_LIFETIME": timedelta(hours=24),
         # A hard ceiling above the largest attachment the settings may allow (100 MB).
         "MAX_CONTENT_LENGTH": 101 * 1024 * 1024,
         # Email of notifications: off (in-app only) unless SMTP_HOST is set.

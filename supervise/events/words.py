@@ -110,6 +110,11 @@ ACTIONS = {
     "rectification.recount": _l("Rectification: deadline counted again"),
     "rectification.escalate": _l("Rectification: escalated"),
     "ledger.export": _l("Ledger exported"),
+    "ledger.export_request": _l("Ledger requested, to be built in the background"),
+    "ledger.export_build": _l("Ledger built in the background"),
+    "ledger.export_download": _l("Ledger built in the background downloaded"),
+    "ledger.export_fail": _l("Ledger could not be built in the background"),
+    "ledger.export_delete": _l("Ledger built in the background deleted after its day"),
     "event.export": _l("Event log exported"),
     "event.export_check": _l("Export of the event log checked"),
 }
@@ -344,6 +349,8 @@ DETAILS = {
     "found": Detail(_l("Referrals found"), "int"),
     "columns": Detail(_l("Columns"), "count"),
     "filter": Detail(_l("Filter"), FILTER),
+    "export": Detail(_l("Export job")),
+    "error": Detail(_l("Reason")),
 }
 # The same key meaning something else in one event.
 ACTION_DETAILS = {
