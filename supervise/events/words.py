@@ -243,6 +243,12 @@ LOCK_SCOPES = {
     "address_all_names": _l("every name from this address"),
 }
 UNLOCKED_BY = {"sign_in": _l("the holder signed in")}
+EXPORT_FAILURES = {
+    "not_permitted": _l("the requester may no longer read this ledger"),
+    "filter": _l("the filter no longer applies"),
+    "error": _l("an error while building, three times"),
+    "attempts": _l("three attempts did not finish"),
+}
 DECISIONS = {"approved": _l("Approved"), "refused": _l("Refused")}
 CLOCKS = {"acknowledge": _l("Acknowledgement"), "answer": _l("Answer"),
           "report": _l("Rectification report")}
@@ -350,7 +356,6 @@ DETAILS = {
     "columns": Detail(_l("Columns"), "count"),
     "filter": Detail(_l("Filter"), FILTER),
     "export": Detail(_l("Export job")),
-    "error": Detail(_l("Reason")),
 }
 # The same key meaning something else in one event.
 ACTION_DETAILS = {
@@ -359,6 +364,7 @@ ACTION_DETAILS = {
     ("referral.create", "kind"): Detail(_l("Kind"), ENUM, ReferralKind),
     ("referral.request-extension", "until"): Detail(_l("Answer by"), DAY),
     ("attachment.copy", "from"): Detail(_l("Copied from")),
+    ("ledger.export_fail", "error"): Detail(_l("Reason"), WORDS, EXPORT_FAILURES),
     ("settings.two_factor", "added"): Detail(_l("Now need a second factor"), WORDS,
                                              TWO_FACTOR_RULES),
     ("settings.two_factor", "removed"): Detail(_l("No longer need a second factor"), WORDS,

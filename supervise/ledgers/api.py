@@ -250,7 +250,7 @@ def _answer(user: User, ledger: Ledger, args: dict):
         return redirect(url_for("exports.exports"))
     response = jsonify(ExportJobSchema().dump(job))
     response.status_code = 202
-    response.headers["Location"] = url_for("exports_api.export_job", public_id=job.public_id)
+    response.headers["Location"] = url_for("exports_api.export_job", export_id=job.public_id)
     return response
 
 

@@ -82,7 +82,7 @@ def build(job: ExportJob) -> None:
     requester; one transaction once the file is written."""
     user = job.requester
     if not user.is_active or not may_read(user, job):
-        _fail(job, "not permitted")
+        _fail(job, "not_permitted")
         return
     _endpoint, builder = api.BUILDERS[job.ledger]
     now = now_utc()

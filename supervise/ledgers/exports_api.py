@@ -44,9 +44,9 @@ class ExportJobSchema(Schema):
     expires_at = LocalDateTime(allow_none=True, metadata={
         "description": "When the file is deleted"})
     url = fields.Function(lambda job: url_for("exports_api.export_job",
-                                              public_id=job.public_id))
+                                              export_id=job.public_id))
     file = fields.Function(lambda job: url_for("exports_api.export_file",
-                                               public_id=job.public_id)
+                                               export_id=job.public_id)
                            if job.state == ExportState.READY else None,
                            allow_none=True)
 
@@ -102,19 +102,19 @@ def list_exports():
     return {"items": jobs}
 
 
-@blueprint.route("/exports/<pid:public_id>", methods=["GET"])
+@blueprint.route("/exports/<pid:export_id>", methods=["GET"])
 @blueprint.response(200, ExportJobSchema)
 @policy.signed_in
-def export_job(public_id: str):
+def export_job(export_id: str):
     """One of the caller's export jobs; another user's answers 404."""
-    return export_or_404(current_actor(), public_id)
+    return export_or_404(current_actor(), export_id)
 
 
-@blueprint.route("/exports/<pid:public_id>/file", methods=["GET"])
+@blueprint.route("/exports/<pid:export_id>/file", methods=["GET"])
 @blueprint.response(200, description="The ledger, an .xlsx file", content_type=XLSX_MIMETYPE)
 @policy.signed_in
-def export_file(public_id: str):
+def export_file(export_id: str):
     """The built ledger of one of the caller's export jobs, once ready (404 before, and for
     another user's job)."""
     user = current_actor()
-    return send_export(user, export_or_404(user, public_id))
+    return send_export(user, export_or_404(user, export_id))

@@ -150,7 +150,8 @@ def test_only_the_requester_reaches_the_job(many, threshold, as_, client):
     assert actions() == ["ledger.export_request", "ledger.export_build"]
 
 
-def test_the_file_is_built_with_the_requesters_reach_at_build_time(referrals, threshold, as_):
+def test_the_file_is_built_with_the_requesters_reach_at_build_time(referrals, threshold, as_,
+                                                                    client):
     """The persons involved exactly as the requester's own ledger names them; a requester
     disabled before the build gets a failed job and no file."""
     for who in ("audit_staff", "disc_staff"):
@@ -169,6 +170,14 @@ def test_the_file_is_built_with_the_requesters_reach_at_build_time(referrals, th
     assert failed.state == ExportState.FAILED and failed.storage_name is None
     assert failed.active_key is None  # the same ledger may be asked for again
     assert "ledger.export_fail" in actions()
+    # The audit administrator reads why, in words.
+    from tests.factories import UserFactory
+
+    UserFactory(username="audit.admin", agency=referrals.org, roles=["auditadmin"])
+    reader = client.application.test_client()
+    assert reader.sign_in("audit.admin").status_code == 302
+    text = page_text(reader.get("/audit/events", query_string={"action": "ledger.export_fail"}))
+    assert "台账未能在后台生成" in text and "申请人已无权读取该台账" in text
 
 
 def test_small_ledgers_stay_in_the_request(many, as_):
@@ -243,3 +252,30 @@ def test_an_export_of_another_user_is_a_404_from_the_page_too(many, threshold, a
     assert client.sign_in("audit.leader").status_code == 302
     assert client.get(f"/api/v1/exports/{public_id}/file").status_code == 404
     assert public_id not in client.get("/exports").get_data(as_text=True)
+
+
+def test_two_requests_at_once_make_one_job(many, threshold, as_, app, monkeypatch):
+    """The second of two simultaneous requests does not see the first's job when it looks,
+    and finds it when its own insert meets the unique key."""
+    from supervise.ledgers import jobs as ledger_jobs
+
+    first = as_("audit_staff").get("/ledgers/findings.xlsx").get_json()["id"]
+    real_scalar = db.session.scalar
+    looked = []
+
+    def not_yet_visible(statement, *args, **kwargs):
+        if not looked:
+            looked.append(statement)
+            return None
+        return real_scalar(statement, *args, **kwargs)
+
+    with app.test_request_context():
+        user = db.session.get(type(many.audit_staff), many.audit_staff.id)
+        monkeypatch.setattr(db.session, "scalar", not_yet_visible)
+        job, new = ledger_jobs.request_export(
+            user, "findings", {"sort": "-created_at"}, rows=9, filter_words="全部",
+            filter_details={})
+        monkeypatch.undo()
+        db.session.commit()
+    assert looked and not new and job.public_id == first
+    assert len(jobs()) == 1 and actions() == ["ledger.export_request"]
