@@ -37,7 +37,7 @@ run: $(VENV)/.run-deps $(MO)
 	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: $(VENV)/.dev-deps $(MO)
-	$(BIN)/pytest -m "not browser and not print" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not browser and not print and not servers" $(PYTEST_ARGS)
 
 # Needs Debian's Chromium and a CJK font:
 #   apt-get install -y --no-install-recommends chromium fonts-wqy-microhei

@@ -72,6 +72,8 @@ def register_blueprints(app: Flask) -> None:
     from supervise.findings.views import blueprint as findings_blueprint
     from supervise.health import blueprint as health_blueprint
     from supervise.ledgers.api import blueprint as ledgers_api
+    from supervise.ledgers.exports_api import blueprint as exports_api
+    from supervise.ledgers.views import blueprint as exports_blueprint
     from supervise.notifications.api import blueprint as notifications_api
     from supervise.notifications.views import blueprint as notifications_blueprint
     from supervise.projects.views import blueprint as projects_blueprint
@@ -99,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_blueprint)
     app.register_blueprint(todo_blueprint)
     app.register_blueprint(health_blueprint)
+    app.register_blueprint(exports_blueprint)
     api.register_blueprint(accounts_api, url_prefix="/api/v1")
     api.register_blueprint(findings_api, url_prefix="/api/v1")
     api.register_blueprint(notifications_api, url_prefix="/api/v1")
@@ -107,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(referrals_api, url_prefix="/api/v1")
     api.register_blueprint(rectifications_api, url_prefix="/api/v1")
     api.register_blueprint(ledgers_api, url_prefix="/api/v1")
+    api.register_blueprint(exports_api, url_prefix="/api/v1")
 
 
 def register_hooks(app: Flask) -> None:

@@ -7,6 +7,11 @@ writes exactly that snapshot, and the same transaction reads the event chain's h
 stored files' names. Stored files never change once written, so copying them after that moment
 is the same as copying them at it.
 
+Stored files follow the storage backend (FILE_STORAGE): with `folder`, the files the database
+names are copied beside it; with `database`, they are rows of the database (stored_files) and
+travel in its copy, so the backup's files list is empty. A copy restores only into an
+installation with the same backend.
+
 The manifest (manifest.json) names every part with its SHA-256 and is sealed with an HMAC under
 EVENT_LOG_KEY, so a copy that was changed, or one made by another installation, is refused
 before anything is restored. A restore goes only into an empty database and then verifies the
@@ -37,6 +42,7 @@ FILES = "files"
 SQLITE_COPY = "database.sqlite3"
 PG_COPY = "database.pgdump"
 CHUNK = 1024 * 1024
+FOLDER = "folder"  # the default storage backend (supervise.attachments.storage.FOLDER)
 
 
 class BackupError(Exception):
@@ -137,8 +143,10 @@ def backup(target: Path) -> dict:
     files_dir = target / FILES
     files_dir.mkdir()
     upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    storage = _storage()
     files = {}
-    for name in snapshot.storage_names:
+    # With the database backend, the files are in the database copy already.
+    for name in snapshot.storage_names if storage == FOLDER else ():
         stored = upload_dir / name
         if not stored.is_file():
             raise BackupError(f"the stored file {name} named by the database is missing")
@@ -148,6 +156,7 @@ def backup(target: Path) -> dict:
         "format": FORMAT, "made_at": now_utc().isoformat(), "database": {
             "kind": kind, "file": database.name, "sha256": _sha256(database),
             "revision": snapshot.revision},
+        "storage": storage,
         "files": files,
         "event_head": {"seq": snapshot.head_seq, "hash": snapshot.head_hash},
     }
@@ -185,6 +194,10 @@ def check(source: Path) -> dict:
     return manifest
 
 
+def _storage() -> str:
+    return current_app.config.get("FILE_STORAGE", FOLDER)
+
+
 def _empty() -> bool:
     return not sa.inspect(db.engine).get_table_names()
 
@@ -201,6 +214,10 @@ def restore(source: Path) -> dict:
     if url.get_backend_name() != kind:
         raise BackupError(f"a {kind} backup restores into a {kind} database, not "
                           f"{url.get_backend_name()}")
+    storage = manifest.get("storage", FOLDER)
+    if storage != _storage():
+        raise BackupError(f"this backup keeps its files in the {storage} storage backend: "
+                          f"restore it with FILE_STORAGE={storage}, not {_storage()}")
     if not _empty():
         raise BackupError("the database is not empty: a restore goes into an empty database")
     upload_dir = Path(current_app.config["UPLOAD_DIR"])

@@ -166,14 +166,17 @@ def rotate_data_key(batch_size: int) -> None:
               help="Sweep the clocks once, send every email that is due, and exit.")
 @with_appcontext
 def worker(once: bool) -> None:
-    """Deliver the notifications' emails and raise the reminders, until stopped (SIGTERM or
-    Ctrl-C finish the message being sent first)."""
+    """Deliver the notifications' emails, raise the reminders, build the ledgers requested in
+    the background and delete them after their day, until stopped (SIGTERM or Ctrl-C finish
+    the message or ledger in hand first). Several workers may run at once, on several hosts:
+    each email and each ledger is claimed by one of them."""
     import logging
     import signal
     import threading
     import time
 
     from supervise.health import beat
+    from supervise.ledgers import exports
     from supervise.notifications.delivery import deliver
     from supervise.reminders import sweep
 
@@ -183,25 +186,40 @@ def worker(once: bool) -> None:
     if not once:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_args: stop.set())
-    next_sweep = next_beat = 0.0
+    next_sweep = next_beat = next_export_sweep = 0.0
+
+    def heartbeat():
+        nonlocal next_beat
+        if time.monotonic() >= next_beat:  # /healthz reads it; twice a minute is plenty
+            beat()
+            db.session.commit()
+            next_beat = time.monotonic() + 30
+
     while not stop.is_set():
         try:
-            if time.monotonic() >= next_beat:  # /healthz reads it; twice a minute is plenty
-                beat()
-                db.session.commit()
-                next_beat = time.monotonic() + 30
+            heartbeat()
             if time.monotonic() >= next_sweep:
                 raised = sweep()
                 if raised:
                     click.echo(f"Reminders raised: {dict(raised)}")
                 next_sweep = time.monotonic() + config["REMINDER_SWEEP_SECONDS"]
+            if time.monotonic() >= next_export_sweep:
+                deleted = exports.sweep()
+                if deleted:
+                    click.echo(f"Exports deleted after their day: {deleted}")
+                next_export_sweep = time.monotonic() + 60
             while not stop.is_set():
                 delivered = deliver()
                 if delivered.counts:
                     click.echo("Emails: " + ", ".join(
                         f"{state.value} {n}" for state, n in sorted(delivered.counts.items())))
-                if not delivered.counts:
+                # One ledger at a time, the mail that is due in between.
+                built = exports.build_next()
+                if built is not None:
+                    click.echo(f"Export {built.public_id}: {built.state.value}")
+                if not delivered.counts and built is None:
                     break
+                heartbeat()
         except Exception:  # the worker outlives one bad round; the next one tries again
             db.session.rollback()
             log.exception("worker round failed")

@@ -119,8 +119,14 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
-        # Uploads stream to disk here, outside static/, under random names.
+        # Where stored files (evidence, ledgers built in the background) are kept:
+        # "folder" (UPLOAD_DIR, the default) or "database" (the table stored_files, for several
+        # servers on one database). supervise.attachments.storage.
+        "FILE_STORAGE": env.get("FILE_STORAGE", "folder"),
+        # The folder backend's files, outside static/, under random names.
         "UPLOAD_DIR": env.get("UPLOAD_DIR", str(Path(instance_path) / "uploads")),
+        # A ledger built in the background is kept this long, then deleted by the worker.
+        "EXPORT_LIFETIME": timedelta(hours=24),
         # A hard ceiling above the largest attachment the settings may allow (100 MB).
         "MAX_CONTENT_LENGTH": 101 * 1024 * 1024,
         # Email of notifications: off (in-app only) unless SMTP_HOST is set.
@@ -147,9 +153,14 @@ DATA_CIPHERS = ("sm4-gcm", "aes-gcm")
 HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 
 
+FILE_STORAGES = ("folder", "database")
+
+
 def check_crypto_settings(config: dict) -> None:
-    """Refuse to start with a data key or an algorithm that is not one (the message never
-    repeats a key)."""
+    """Refuse to start with a data key, an algorithm or a storage backend that is not one (the
+    message never repeats a key)."""
+    if config["FILE_STORAGE"] not in FILE_STORAGES:
+        raise ConfigError(f"FILE_STORAGE must be one of {', '.join(FILE_STORAGES)}")
     if config["EVENT_CHAIN_HASH"] not in CHAIN_HASHES:
         raise ConfigError(f"EVENT_CHAIN_HASH must be one of {', '.join(CHAIN_HASHES)}")
     if config["DATA_CIPHER"] not in DATA_CIPHERS:

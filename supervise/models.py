@@ -9,11 +9,12 @@ from supervise.accounts.models import (
     UserRole,
 )
 from supervise.announcements.models import Announcement
-from supervise.attachments.models import Attachment
+from supervise.attachments.models import Attachment, StoredPart
 from supervise.calendar.models import CalendarDay, CalendarYear
 from supervise.events.models import Event, EventChainHead
 from supervise.findings.models import Comment, Finding, FindingLink, Share
 from supervise.health import WorkerHeartbeat
+from supervise.ledgers.jobs import ExportJob
 from supervise.notifications.models import EmailOptOut, Notification, Reminder
 from supervise.projects.models import Project
 from supervise.rectifications.models import (
@@ -31,8 +32,9 @@ from supervise.settings.models import Category, Setting
 
 __all__ = [
     "Agency", "Announcement", "Attachment", "CalendarDay", "CalendarYear", "Category",
-    "Comment", "Credential", "EmailOptOut", "Event", "EventChainHead", "Extension", "Finding",
-    "FindingLink", "LoginSourceThrottle", "LoginThrottle", "Notification", "PersonInvolved",
-    "Project", "Rectification", "RectificationReport", "RectificationStep", "Referral",
-    "Reminder", "Setting", "Share", "TimelineEntry", "User", "UserRole", "WorkerHeartbeat",
+    "Comment", "Credential", "EmailOptOut", "Event", "EventChainHead", "ExportJob", "Extension",
+    "Finding", "FindingLink", "LoginSourceThrottle", "LoginThrottle", "Notification",
+    "PersonInvolved", "Project", "Rectification", "RectificationReport", "RectificationStep",
+    "Referral", "Reminder", "Setting", "Share", "StoredPart", "TimelineEntry", "User",
+    "UserRole", "WorkerHeartbeat",
 ]

@@ -5,6 +5,7 @@ nothing restored."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import uuid
@@ -129,3 +130,63 @@ def test_a_restore_goes_only_into_an_empty_database_and_a_backup_into_a_new_fold
     refused = invoke(app, "restore", str(tmp_path / "copy"))
     assert refused.exit_code != 0 and "database is not empty" in refused.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 2
+
+
+def test_with_the_database_backend_the_files_travel_in_the_database(
+        app, app_factory, world, as_, tmp_path, monkeypatch):
+    """FILE_STORAGE=database: the backup copies no file (they are rows of the database copy),
+    restores into another database-backed installation whole, and is refused by one that keeps
+    its files in a folder."""
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "database")
+    finding = FindingFactory(owner_agency=world.audit, unit=world.edu,
+                             created_by=world.audit_staff)
+    assert as_("audit_staff").upload(f"/findings/{finding.public_id}/attachments",
+                                     {"file": (PDF, "底稿.pdf")}).status_code == 201
+    made = invoke(app, "backup", str(tmp_path / "copy"))
+    assert made.exit_code == 0, made.output
+    manifest = json.loads((tmp_path / "copy" / "manifest.json").read_text())
+    assert manifest["storage"] == "database" and manifest["files"] == {}
+    assert list((tmp_path / "copy" / "files").iterdir()) == []
+    for backend, works in (("folder", False), ("database", True)):
+        with _empty_target(app_factory, tmp_path / backend, FILE_STORAGE=backend) as target:
+            restored = invoke(target, "restore", str(tmp_path / "copy"))
+            if not works:
+                assert restored.exit_code != 0 and "FILE_STORAGE=database" in restored.output
+                assert in_app(target, lambda: sa.inspect(db.engine).get_table_names()) == []
+                continue
+            assert restored.exit_code == 0, restored.output
+
+            def read_back():
+                [attachment] = db.session.scalars(sa.select(Attachment)).all()
+                with open_verified(attachment.storage_name, attachment.sha256) as fh:
+                    assert fh.read() == PDF
+            in_app(target, read_back)
+
+
+@contextlib.contextmanager
+def _empty_target(app_factory, folder, **config):
+    """An empty installation of the same database kind, with these settings."""
+    folder.mkdir()
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        yield app_factory(SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder}/restored.db",
+                          UPLOAD_DIR=str(folder / "up"), **config)
+        return
+    name = f"restore_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        target = app_factory(SQLALCHEMY_DATABASE_URI=url.set(database=name).render_as_string(
+            hide_password=False), UPLOAD_DIR=str(folder / "up"), **config)
+        yield target
+        contextvars.Context().run(_dispose, target)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _dispose(target):
+    with target.app_context():
+        db.engine.dispose()

@@ -98,6 +98,11 @@ EXPECTED = {
     "ledgers_api.findings_ledger": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "ledgers_api.referrals_ledger": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "ledgers_api.rectifications_ledger": {Permission.CASE_CONTENT},
+    # A person's own ledgers built in the background: anyone else's job answers 404.
+    "exports.exports": "signed_in",
+    "exports_api.list_exports": "signed_in",
+    "exports_api.export_job": "signed_in",
+    "exports_api.export_file": "signed_in",
     "rectifications.rectifications": {Permission.CASE_CONTENT, Capability.RECTIFICATION},
     "rectifications.issue": {Permission.CASE_CONTENT, Capability.RECTIFICATION},
     "rectifications.rectification": {Permission.CASE_CONTENT, Capability.RECTIFICATION},

@@ -1,4 +1,5 @@
-"""Evidence files. The bytes live on disk under random names; the row says whose they are."""
+"""Evidence files. The bytes live in the storage backend (a folder, or the database) under random
+names; the row says whose they are."""
 
 from __future__ import annotations
 
@@ -42,3 +43,14 @@ class Attachment(PublicIdMixin, db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     uploaded_by: Mapped[User] = relationship()
+
+
+class StoredPart(db.Model):
+    """A part of a stored file, for the database storage backend (FILE_STORAGE=database):
+    the file is its parts in order (attachments.storage)."""
+
+    __tablename__ = "stored_files"
+
+    storage_name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    part: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -1,7 +1,5 @@
 """Sending a stored evidence file to the browser or an API client."""
 
-import os
-
 from flask import abort, current_app, send_file
 from flask_babel import gettext as _
 
@@ -21,9 +19,10 @@ def send_attachment(attachment: Attachment):
         current_app.logger.error("attachment %s: stored file %s is missing",
                                  attachment.public_id, attachment.storage_name)
         abort(404)
+    size = storage.size_of(fh)
     response = send_file(fh, mimetype=attachment.content_type, as_attachment=True,
                          download_name=attachment.filename, max_age=0, etag=attachment.sha256)
-    response.content_length = os.fstat(fh.fileno()).st_size
+    response.content_length = size
     return response
 
 

@@ -58,7 +58,8 @@ FILTERS = ("actor", "action", "outcome", "object_type", "object_id", "ip", "from
 SENSITIVE_READS = sa.or_(
     Event.action.in_(("referral.read", "referral.person_lookup")),
     sa.and_(Event.action == "attachment.download", Event.object_type == "referrals"),
-    sa.and_(Event.action == "ledger.export", Event.object_id == "referrals"),
+    sa.and_(Event.action.in_(("ledger.export", "ledger.export_download")),
+            Event.object_id == "referrals"),
 )
 # A log of a million events is counted to here (500 pages), then said to be longer.
 EVENTS_COUNTED = 10_000

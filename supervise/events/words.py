@@ -110,6 +110,11 @@ ACTIONS = {
     "rectification.recount": _l("Rectification: deadline counted again"),
     "rectification.escalate": _l("Rectification: escalated"),
     "ledger.export": _l("Ledger exported"),
+    "ledger.export_request": _l("Ledger requested, to be built in the background"),
+    "ledger.export_build": _l("Ledger built in the background"),
+    "ledger.export_download": _l("Ledger built in the background downloaded"),
+    "ledger.export_fail": _l("Ledger could not be built in the background"),
+    "ledger.export_delete": _l("Ledger built in the background deleted after its day"),
     "event.export": _l("Event log exported"),
     "event.export_check": _l("Export of the event log checked"),
 }
@@ -238,6 +243,12 @@ LOCK_SCOPES = {
     "address_all_names": _l("every name from this address"),
 }
 UNLOCKED_BY = {"sign_in": _l("the holder signed in")}
+EXPORT_FAILURES = {
+    "not_permitted": _l("the requester may no longer read this ledger"),
+    "filter": _l("the filter no longer applies"),
+    "error": _l("an error while building, three times"),
+    "attempts": _l("three attempts did not finish"),
+}
 DECISIONS = {"approved": _l("Approved"), "refused": _l("Refused")}
 CLOCKS = {"acknowledge": _l("Acknowledgement"), "answer": _l("Answer"),
           "report": _l("Rectification report")}
@@ -344,6 +355,7 @@ DETAILS = {
     "found": Detail(_l("Referrals found"), "int"),
     "columns": Detail(_l("Columns"), "count"),
     "filter": Detail(_l("Filter"), FILTER),
+    "export": Detail(_l("Export job")),
 }
 # The same key meaning something else in one event.
 ACTION_DETAILS = {
@@ -352,6 +364,7 @@ ACTION_DETAILS = {
     ("referral.create", "kind"): Detail(_l("Kind"), ENUM, ReferralKind),
     ("referral.request-extension", "until"): Detail(_l("Answer by"), DAY),
     ("attachment.copy", "from"): Detail(_l("Copied from")),
+    ("ledger.export_fail", "error"): Detail(_l("Reason"), WORDS, EXPORT_FAILURES),
     ("settings.two_factor", "added"): Detail(_l("Now need a second factor"), WORDS,
                                              TWO_FACTOR_RULES),
     ("settings.two_factor", "removed"): Detail(_l("No longer need a second factor"), WORDS,

@@ -34,6 +34,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import flash, jsonify, redirect, url_for
+from flask_babel import gettext as _
 from marshmallow import pre_load
 from sqlalchemy.orm import joinedload
 
@@ -47,6 +49,8 @@ from supervise.extensions import db
 from supervise.findings import queries as finding_queries
 from supervise.findings.models import Finding, FindingStatus
 from supervise.findings.schemas import FindingQuerySchema
+from supervise.ledgers import jobs
+from supervise.ledgers.exports_api import ExportJobSchema
 from supervise.ledgers.workbook import (
     XLSX_MIMETYPE,
     Column,
@@ -70,9 +74,9 @@ from supervise.referrals import queries as referral_queries
 from supervise.referrals.api import SORTS as REFERRAL_SORTS
 from supervise.referrals.models import Referral, ReferralState
 from supervise.referrals.schemas import ReferralQuerySchema
-from supervise.settings.models import Category
+from supervise.settings.models import Category, get_setting
 from supervise.vocabulary import chinese
-from supervise.web import Blueprint, current_actor
+from supervise.web import Blueprint, bearer_token, current_actor
 
 blueprint = Blueprint("ledgers_api", __name__, description="Excel ledgers of the lists")
 
@@ -81,6 +85,9 @@ blueprint = Blueprint("ledgers_api", __name__, description="Excel ledgers of the
 BATCH = 500
 
 PAGING = ("page", "per_page")
+
+BACKGROUND = ("A ledger longer than the settings allow in a request: the export job that the "
+              "worker builds it in (the same job for the same filters while one is live)")
 
 # --- the words of a Chinese ledger ----------------------------------------------------------
 # A state, a kind or a clock reads as on the Chinese screens (`vocabulary.chinese`); the words of
@@ -168,6 +175,12 @@ class Ledger:
     batches: Generator[tuple[list, Callable[[Any], Any]]]  # (items, extra for an item)
     filter_words: str
     filter_details: dict
+    count: Callable[[], int]  # how many rows it will hold, in one statement
+
+
+def _counter(query: sa.Select) -> Callable[[], int]:
+    return lambda: db.session.scalar(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
 def _batches(statement: sa.Select) -> Iterator[list]:
@@ -191,19 +204,54 @@ def _rows(ledger: Ledger) -> Iterator[list]:
         ledger.batches.close()  # and with it the database cursor, whatever happened
 
 
+def columns_of(ledger: Ledger) -> list[Column]:
+    return [NUMBER, *(f.column for f in ledger.fields)]
+
+
+def download_name(ledger: Ledger, now: datetime) -> str:
+    return f"{ledger.name}-{local(now):%Y%m%d}.xlsx"
+
+
+def write(out, user: User, ledger: Ledger, now: datetime) -> int:
+    """Write the ledger's workbook into `out`; its number of rows."""
+    heading = Heading.of(f"{user.agency.name}{ledger.name}", ledger.filter_words, now)
+    return write_ledger(out, sheet_title=ledger.name, heading=heading,
+                        columns=columns_of(ledger), rows=_rows(ledger))
+
+
 def _export(user: User, ledger: Ledger):
     """Write the ledger, record the export, and send the file."""
     now = now_utc()
-    heading = Heading.of(f"{user.agency.name}{ledger.name}", ledger.filter_words, now)
-    columns = [NUMBER, *(f.column for f in ledger.fields)]
     return send_ledger(
-        f"{ledger.name}-{local(now):%Y%m%d}.xlsx",
-        lambda out: write_ledger(out, sheet_title=ledger.name, heading=heading,
-                                 columns=columns, rows=_rows(ledger)),
+        download_name(ledger, now),
+        lambda out: write(out, user, ledger, now),
         lambda rows: record_event(
             "ledger.export", actor=user, object_type="ledger", object_id=ledger.key,
             details={"filter": ledger.filter_details, "rows": rows,
-                     "columns": [c.key for c in columns]}))
+                     "columns": [c.key for c in columns_of(ledger)]}))
+
+
+def _answer(user: User, ledger: Ledger, args: dict):
+    """A ledger of at most `export_background_rows` rows is written and sent now; a longer one
+    is requested from the worker (one job for the same filters while one is waiting or ready):
+    202 with the job for an API client, the exports page with a word for a browser."""
+    rows = ledger.count()
+    if rows <= get_setting("export_background_rows"):
+        return _export(user, ledger)
+    ledger.batches.close()
+    job, new = jobs.request_export(user, ledger.key, args, rows=rows,
+                                   filter_words=ledger.filter_words,
+                                   filter_details=ledger.filter_details)
+    db.session.commit()
+    if bearer_token() is None:
+        flash(_("This ledger has %(rows)d rows: it is being prepared, and you will be notified "
+                "when it is ready to download here.", rows=rows) if new else
+              _("This ledger was already requested: it is listed here."), "success")
+        return redirect(url_for("exports.exports"))
+    response = jsonify(ExportJobSchema().dump(job))
+    response.status_code = 202
+    response.headers["Location"] = url_for("exports_api.export_job", export_id=job.public_id)
+    return response
 
 
 def _agency_name(code: str) -> str:
@@ -292,6 +340,7 @@ def _finding_filter_words(user: User, f: finding_queries.FindingFilter) -> str:
 @blueprint.arguments(FindingLedgerQuerySchema, location="query")
 @blueprint.response(200, description="The findings ledger (问题台账), an .xlsx file",
                     content_type=XLSX_MIMETYPE)
+@blueprint.alt_response(202, schema=ExportJobSchema, description=BACKGROUND)
 @policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def findings_ledger(args):
     """The findings of GET /findings for the same filters (unit, project, year, category, q,
@@ -300,12 +349,19 @@ def findings_ledger(args):
     Columns: title, audited unit, project, year, category, amount, sensitivity, status, owner;
     for the reader's own findings the number of agencies they are shared with and the
     rectification state, report-by date and clock; for findings shared with the reader the
-    handling code; recorded and issued times. The audited unit's contact gets 404."""
+    handling code; recorded and issued times. The audited unit's contact gets 404.
+
+    A ledger longer than the settings' `export_background_rows` is built by the worker
+    instead: 202 with the export job (GET /exports/{id}), whose file its requester downloads
+    once it is ready."""
     user = current_actor()
+    return _answer(user, build_findings(user, args, now_utc()), args)
+
+
+def build_findings(user: User, args: dict, now: datetime) -> Ledger:
     f = finding_queries.FindingFilter.from_args(args)
     if f.errors:
         raise InvalidInput(f.errors)
-    now = now_utc()
     owner_columns = policy.records_findings(user) and f.scope != "shared_with_us"
     recipient_columns = f.scope != "own"
 
@@ -340,18 +396,20 @@ def findings_ledger(args):
         Field(Column("issued_at", "签发时间", 17, Kind.DATETIME), lambda x, _: x.issued_at),
     ]
 
-    statement = finding_queries.for_list(finding_queries.matching(user, f), f.sort)
+    matching = finding_queries.matching(user, f)
+    statement = finding_queries.for_list(matching, f.sort)
 
     def batches():
         for items in _batches(statement):
             found = _rectifications_of(user, items, now) if owner_columns else {}
             yield items, lambda finding, found=found: found.get(finding.id)
 
-    return _export(user, Ledger(
+    return Ledger(
         key="findings", name="问题台账", fields=fields, batches=batches(),
         filter_words=_finding_filter_words(user, f),
         filter_details=_given(args, ("scope", "unit", "project", "year", "category", "q",
-                                     "sort"))))
+                                     "sort")),
+        count=_counter(matching))
 
 
 # --- referrals ------------------------------------------------------------------------------
@@ -372,6 +430,7 @@ def _persons(referral: Referral) -> str:
 @blueprint.arguments(ReferralLedgerQuerySchema, location="query")
 @blueprint.response(200, description="The referrals ledger (移送事项台账), an .xlsx file",
                     content_type=XLSX_MIMETYPE)
+@blueprint.alt_response(202, schema=ExportJobSchema, description=BACKGROUND)
 @policy.requires(Permission.CASE_CONTENT, Capability.READS_CASES)
 def referrals_ledger(args):
     """The referrals of GET /referrals for the same filters (role, state, clock, sort), every
@@ -380,9 +439,15 @@ def referrals_ledger(args):
     Columns: title, kind, sender, receiver, state, sent, acknowledge-by and its clock, answer-by
     and its clock, chasers (how many, the last), disposition, answered, and the persons
     involved in full: only the two parties reach a referral. Never its facts, the answer's text
-    or the receiver's internal notes. The audited unit's contact gets 404."""
+    or the receiver's internal notes. The audited unit's contact gets 404.
+
+    A ledger longer than the settings' `export_background_rows` is built by the worker
+    instead: 202 with the export job."""
     user = current_actor()
-    now = now_utc()
+    return _answer(user, build_referrals(user, args, now_utc()), args)
+
+
+def build_referrals(user: User, args: dict, now: datetime) -> Ledger:
     role, state, clock = args.get("role", ""), args.get("state", ""), args.get("clock", "")
     sort = args["sort"]
 
@@ -427,10 +492,11 @@ def referrals_ledger(args):
         words.append(f"期限：{CLOCK_FILTER[clock]}")
     if sort in REFERRAL_SORT:
         words.append(REFERRAL_SORT[sort])
-    return _export(user, Ledger(
+    return Ledger(
         key="referrals", name="移送事项台账", fields=fields, batches=batches(),
         filter_words="；".join(words) or "全部",
-        filter_details=_given(args, ("role", "state", "clock", "sort"))))
+        filter_details=_given(args, ("role", "state", "clock", "sort")),
+        count=_counter(query))
 
 
 # --- rectifications -------------------------------------------------------------------------
@@ -440,6 +506,7 @@ def referrals_ledger(args):
 @blueprint.arguments(RectificationLedgerQuerySchema, location="query")
 @blueprint.response(200, description="The rectification ledger (整改台账), an .xlsx file",
                     content_type=XLSX_MIMETYPE)
+@blueprint.alt_response(202, schema=ExportJobSchema, description=BACKGROUND)
 @policy.requires(Permission.CASE_CONTENT)
 def rectifications_ledger(args):
     """The rectification items of GET /rectifications for the same filters (state, clock,
@@ -448,9 +515,15 @@ def rectifications_ledger(args):
     Columns for every reader: title as issued, unit, plan, state, report-by date and clock,
     chasers, amount, amount recovered (the sum of the reports), date of the final report. The
     issuing agency also: issuing agency and date, sign-off date, project, category, issued by,
-    sign-off approved by."""
+    sign-off approved by.
+
+    A ledger longer than the settings' `export_background_rows` is built by the worker
+    instead: 202 with the export job."""
     user = current_actor()
-    now = now_utc()
+    return _answer(user, build_rectifications(user, args, now_utc()), args)
+
+
+def build_rectifications(user: User, args: dict, now: datetime) -> Ledger:
     owner = not policy.is_unit_contact(user)
     state, clock, unit = args.get("state", ""), args.get("clock", ""), args.get("unit", "")
 
@@ -504,7 +577,16 @@ def rectifications_ledger(args):
         words.append(f"期限：{CLOCK_FILTER[clock]}")
     if unit:
         words.append(f"整改单位：{_agency_name(unit)}")
-    return _export(user, Ledger(
+    return Ledger(
         key="rectifications", name="整改台账", fields=fields, batches=batches(),
         filter_words="；".join(words) or "全部",
-        filter_details=_given(args, ("state", "clock", "unit"))))
+        filter_details=_given(args, ("state", "clock", "unit")),
+        count=_counter(query))
+
+
+# The ledgers by key: the endpoint whose access rule their reader must pass, and the builder.
+BUILDERS: dict[str, tuple[str, Callable[[User, dict, datetime], Ledger]]] = {
+    "findings": ("ledgers_api.findings_ledger", build_findings),
+    "referrals": ("ledgers_api.referrals_ledger", build_referrals),
+    "rectifications": ("ledgers_api.rectifications_ledger", build_rectifications),
+}

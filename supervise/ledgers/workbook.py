@@ -261,6 +261,9 @@ class _Sheet:
         height = max((_height(*t) for t in texts), default=_height("", 1))
         self.ws.row_dimensions[self.next_row].height = height
         self.ws.append(cells)
+        # The row is written out by now, its height with it: kept, the heights of 100,000 rows
+        # would hold tens of megabytes for nothing.
+        del self.ws.row_dimensions[self.next_row]
         self.next_row += 1
 
     def title(self, text: str) -> None:

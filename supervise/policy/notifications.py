@@ -26,6 +26,9 @@ from supervise.policy.referrals import visible_referrals_clause
 from supervise.rectifications.models import Rectification
 from supervise.referrals.models import Referral
 
+# The subject of an EXPORT_READY notice: the recipient's own export job (supervise.ledgers.jobs).
+EXPORT = "export"
+
 # subject_type -> the record's model, its scope for a user, and the page that shows it.
 SUBJECTS = {
     "finding": (Finding, visible_findings_clause, "findings.finding"),
@@ -109,6 +112,9 @@ def listed(user, notifications) -> list[Listed]:
         if n.subject_type == "calendar":  # a year whose official calendar is missing
             shown.append(Listed(n, _("Working-day calendar of %(year)s", year=n.subject_id),
                                 url_for("calendar.arrangement", year=n.subject_id)))
+            continue
+        if n.subject_type == EXPORT:  # a ledger built in the background: always one's own
+            shown.append(Listed(n, _("Your ledger export"), url_for("exports.exports")))
             continue
         if n.subject_type == DIGEST:  # a count only: the to-do centre lists the records
             title = DIGEST_TITLES.get(n.subject_public_id)

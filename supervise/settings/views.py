@@ -1,7 +1,7 @@
 """The security administrator's settings and finding categories."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from supervise import policy
@@ -23,7 +23,8 @@ def settings():
     def show(status, errors):
         values = {key: request.form.get(key, get_setting(key)) for key in DEFINITIONS}
         return render_template("settings/settings.html", definitions=DEFINITIONS.values(),
-                               values=values, errors=errors), status
+                               values=values, errors=errors,
+                               storage=current_app.config.get("FILE_STORAGE", "folder")), status
 
     if request.method != "POST":
         return show(200, {})

@@ -54,3 +54,17 @@ def test_staff_cannot_reach_settings(app):
     client.sign_in("wang")
     assert client.get("/settings/").status_code == 403
     assert client.post_form("/settings/", {"attachment_max_mb": "99"}).status_code == 403
+
+
+def test_the_export_threshold_and_the_storage_backend_are_on_the_settings_page(app,
+                                                                              monkeypatch):
+    from tests.conftest import page_text
+
+    client = sign_in_secadmin(app)
+    text = page_text(client.get("/settings/"))
+    assert "台账：行数超过此数时在后台生成" in text and "保存在服务器的文件夹中" in text
+    response = client.post_form("/settings/", {"export_background_rows": "10000"})
+    assert response.status_code == 302
+    assert db.session.get(Setting, "export_background_rows").value == 10000
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "database")
+    assert "保存在数据库中" in page_text(client.get("/settings/"))
