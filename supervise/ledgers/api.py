@@ -409,7 +409,7 @@ def build_findings(user: User, args: dict, now: datetime) -> Ledger:
         filter_words=_finding_filter_words(user, f),
         filter_details=_given(args, ("scope", "unit", "project", "year", "category", "q",
                                      "sort")),
-        count=_counter(matching))
+        count=lambda: finding_queries.count_and_total(user, f)[0])  # from the maintained totals
 
 
 # --- referrals ------------------------------------------------------------------------------

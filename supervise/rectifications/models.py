@@ -42,6 +42,11 @@ class Rectification(PublicIdMixin, db.Model):
     __tablename__ = "rectifications"
     __table_args__ = (
         sa.Index("ix_rectifications_unit_state", "unit_id", "state"),
+        # The issuing agency's list in its order, its counts by state and its unit choices,
+        # each from an index alone (20,000 items).
+        sa.Index("ix_rectifications_owner_due", "owner_agency_id", "due_at", "id"),
+        sa.Index("ix_rectifications_owner_state", "owner_agency_id", "state", "unit_id"),
+        sa.Index("ix_rectifications_owner_unit", "owner_agency_id", "unit_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
