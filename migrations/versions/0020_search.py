@@ -2,9 +2,10 @@
 items. Never over the persons involved: they are sealed, and found by their blind index only.
 
 SQLite: one FTS5 table per kind with the trigram tokenizer (substrings of three characters and
-more, any case), an external-content index over the record's own table (no second copy of the
-text), kept in step by triggers, so that a change and its index entry commit or roll back
-together. A later migration that rebuilds one of these tables (batch "move and copy") drops its
+more, any case), an external-content index over a view of the record's own table (no second
+copy of the text), kept in step by triggers, so that a change and its index entry commit or roll
+back together; and an fts5vocab table of its terms, through which a two-character word is
+found as the trigrams that begin with it. A later migration that rebuilds one of these tables (batch "move and copy") drops its
 triggers with it: it must create them again (supervise.search.schema lists them).
 
 PostgreSQL: pg_trgm and a GIN trigram index on each of those columns; the index is the table's
@@ -29,14 +30,23 @@ TABLES = ('findings', 'referrals', 'rectifications')
 COLUMNS = ('title', 'facts')
 
 
+# What the SQLite index reads of a row: each column with a newline after it, so that a
+# two-character word at a column's end is still the start of a trigram ("问题\n"), and the
+# trigram terms beginning with a word (fts5vocab) find every row holding it.
+PAD = "char(10)"
+
+
 def _sqlite_upgrade():
     for table in TABLES:
         fts = f'{table}_fts'
         columns = ', '.join(COLUMNS)
-        new = ', '.join(f'new.{c}' for c in COLUMNS)
-        old = ', '.join(f'old.{c}' for c in COLUMNS)
-        op.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({columns}, content='{table}', "
+        padded = ', '.join(f'{c} || {PAD} AS {c}' for c in COLUMNS)
+        new = ', '.join(f'new.{c} || {PAD}' for c in COLUMNS)
+        old = ', '.join(f'old.{c} || {PAD}' for c in COLUMNS)
+        op.execute(f'CREATE VIEW {fts}_source AS SELECT id, {padded} FROM {table}')
+        op.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({columns}, content='{fts}_source', "
                    f"content_rowid='id', tokenize='trigram')")
+        op.execute(f"CREATE VIRTUAL TABLE {fts}_terms USING fts5vocab({fts}, 'row')")
         op.execute(f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN "
                    f"INSERT INTO {fts}(rowid, {columns}) VALUES (new.id, {new}); END")
         op.execute(f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN "
@@ -55,7 +65,9 @@ def _sqlite_downgrade():
         fts = f'{table}_fts'
         for trigger in ('insert', 'delete', 'update'):
             op.execute(f'DROP TRIGGER IF EXISTS {fts}_{trigger}')
+        op.execute(f'DROP TABLE IF EXISTS {fts}_terms')
         op.execute(f'DROP TABLE IF EXISTS {fts}')
+        op.execute(f'DROP VIEW IF EXISTS {fts}_source')
 
 
 def _postgresql_upgrade():

@@ -6,12 +6,13 @@ Every statement is narrowed by the policy's own clauses (`visible_findings_claus
 `visible_referrals_clause`, `visible_rectifications_clause`, `persons_visible_clause`): there is
 no second rule here. What is searched:
 
-- words of three characters and more through the text index: on SQLite an FTS5 trigram table
-  per kind (a quoted phrase, so that nothing typed is read as FTS syntax), on PostgreSQL the
-  GIN trigram indexes under ILIKE;
-- words of two characters (SQLite's trigram index cannot match them, pg_trgm cannot use its
-  index for them) by a LIKE over the visible rows, newest first, that stops at the candidate
-  limit: bounded by the table's size at worst, and measured in bench/run.py;
+- on SQLite, through an FTS5 trigram table per kind: a word of three characters and more as a
+  quoted phrase (so that nothing typed is read as FTS syntax); a word of two characters, which
+  no trigram matches, as the trigrams that begin with it, read from the index's own term list
+  (fts5vocab), each quoted: the index answers both, newest first;
+- on PostgreSQL, by ILIKE, which the GIN trigram indexes serve for three characters and more;
+  a two-character word (pg_trgm extracts no trigram from it) is a LIKE over the visible rows,
+  newest first, that stops at the candidate limit: bounded by the table's size at worst;
 - the whole query as a person's name through the blind index (supervise.crypto): an exact name,
   never a substring, and only among the referrals whose persons the user may read. The
   persons' names are in no text index.
@@ -45,7 +46,7 @@ from supervise.policy import referrals as referral_access
 from supervise.rectifications.models import Rectification
 from supervise.referrals import queries as referral_queries
 from supervise.referrals.models import Referral
-from supervise.search.schema import FTS_TABLES
+from supervise.search.schema import FTS_TABLES, FTS_TERMS
 from supervise.vocabulary import LabelledEnum
 
 MIN_LENGTH = 2  # characters of a word, and of the query
@@ -128,29 +129,53 @@ def fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
+def _trigrams_beginning(fts_terms: str, word: str) -> list[str]:
+    """The index's terms (trigrams) that begin with a two-character word: every row holding the
+    word holds one of them, the column's end included (migration 0020 indexes each column with
+    a newline after it). The trigram tokenizer folds case, so the word is folded too."""
+    low = word.lower()
+    return list(db.session.scalars(
+        sa.text(f"SELECT term FROM {fts_terms} WHERE term >= :low AND term < :high")  # noqa: S608
+        .bindparams(low=low, high=low + "\U0010ffff")))
+
+
+def _match_expression(fts_terms: str, words) -> str | None:
+    """The FTS5 query for the words: each a quoted phrase, a two-character word the phrases of
+    the trigrams beginning with it; None when a word is in no row at all."""
+    parts = []
+    for word in words:
+        if len(word) >= 3:
+            parts.append(fts_phrase(word))
+            continue
+        terms = _trigrams_beginning(fts_terms, word)
+        if not terms:
+            return None
+        parts.append("(" + " OR ".join(fts_phrase(t) for t in terms) + ")")
+    return " AND ".join(parts)
+
+
 def _matching(source: Source, user, query: Query, dialect: str) -> sa.Select | None:
     """The statement that finds the newest visible records of one kind that contain every word
-    (id, time, title), or None when the user sees none of that kind."""
+    (id, time, title), or None when the user sees none of that kind or none can match."""
     clause = source.visible(user)
     if _never(clause):
         return None
     model = source.model
     statement = sa.select(model.id, source.created, model.title).where(clause)
-    long = [w for w in query.words if len(w) >= 3]
-    indexed = dialect == "sqlite" and long
-    if indexed:
-        fts_name = FTS_TABLES[model.__tablename__]
+    if dialect == "sqlite":
+        table = model.__tablename__
+        fts_name = FTS_TABLES[table]
+        match = _match_expression(FTS_TERMS[table], query.words)
+        if match is None:
+            return None
         fts = sa.table(fts_name, sa.column("rowid"))
-        statement = statement.join(fts, fts.c.rowid == model.id).where(
-            sa.text(f"{fts_name} MATCH :match").bindparams(
-                match=" AND ".join(fts_phrase(w) for w in long)))
+        return (statement.join(fts, fts.c.rowid == model.id)
+                .where(sa.text(f"{fts_name} MATCH :match").bindparams(match=match))
+                .order_by(fts.c.rowid.desc()).limit(CANDIDATES + 1))
     for word in query.words:
-        if indexed and len(word) >= 3:
-            continue
         statement = statement.where(sa.or_(_like(model.title, word, dialect),
                                            _like(model.facts, word, dialect)))
-    order = fts.c.rowid.desc() if indexed else model.id.desc()
-    return statement.order_by(order).limit(CANDIDATES + 1)
+    return statement.order_by(model.id.desc()).limit(CANDIDATES + 1)
 
 
 def _named(user, query: Query) -> sa.Select | None:

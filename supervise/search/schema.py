@@ -1,7 +1,8 @@
 """The search structures that migration 0020 keeps outside the model metadata, by dialect: on
-SQLite an FTS5 table per kind (and the shadow tables FTS5 makes for it) kept in step by
-triggers; on PostgreSQL a GIN trigram index per searched column. Autogenerate and the migration
-tests leave these names alone (`is_search_object`)."""
+SQLite an FTS5 table per kind (and the shadow tables FTS5 makes for it) over a view of the
+table, with an fts5vocab table of its terms, kept in step by triggers; on PostgreSQL a GIN
+trigram index per searched column. Autogenerate and the migration tests leave these names alone
+(`is_search_object`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ TABLES = ("findings", "referrals", "rectifications")
 COLUMNS = ("title", "facts")
 
 FTS_TABLES = {table: f"{table}_fts" for table in TABLES}
-FTS_SHADOWS = ("data", "idx", "docsize", "config", "content")
+FTS_SHADOWS = ("data", "idx", "docsize", "config", "content", "terms")
+FTS_TERMS = {table: f"{fts}_terms" for table, fts in FTS_TABLES.items()}  # fts5vocab
+FTS_SOURCES = {table: f"{fts}_source" for table, fts in FTS_TABLES.items()}  # views
 TRIGGERS = tuple(f"{fts}_{event}" for fts in FTS_TABLES.values()
                  for event in ("insert", "delete", "update"))
 TRGM_INDEXES = tuple(f"ix_{table}_{column}_trgm" for table in TABLES for column in COLUMNS)

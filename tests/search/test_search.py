@@ -427,3 +427,18 @@ def test_the_text_index_exists_as_the_migration_made_it(app):
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")).all())
         for name in TRGM_INDEXES:
             assert "gin_trgm_ops" in indexes[name], name
+
+
+def test_two_characters_at_a_columns_end_and_a_column_of_two(world, as_):
+    """No trigram holds a word at the very end of a text (the index pads each column) nor a
+    text of two characters."""
+    finding_for(world, title="账户管理问题", facts="存在违规情况")
+    finding_for(world, title="审计", facts="Oa")
+    db.session.commit()
+    staff = as_("audit_staff")
+    assert titles(staff, "问题") == ["账户管理问题"]
+    assert titles(staff, "情况") == ["账户管理问题"]
+    assert titles(staff, "审计") == ["审计"]
+    assert titles(staff, "oA") == ["审计"]
+    assert titles(staff, "账户 问题") == ["账户管理问题"]
+    assert titles(staff, "问题 不在") == []
