@@ -74,7 +74,7 @@ PAGES = [
     ("inspect.staff", "/api/v1/search?q=违规发放津补贴"),
     ("discipline.staff", "/api/v1/search?q=虚列支出"),
     ("unit.contact", "/api/v1/search?q=津补贴"),
-    ("discipline.staff", "POST /search q=王伟"),
+    ("audit.staff", "POST /search q=王伟"),
 ]
 SINGLE_REQUESTS = 40
 
@@ -144,6 +144,8 @@ class Browser:
         data = urllib.parse.urlencode({"csrf_token": self.token_of(path), **fields}).encode()
         try:
             with self.opener.open(self.base + path, data=data, timeout=60) as answer:
+                if urllib.parse.urlsplit(answer.geturl()).path.startswith("/login"):
+                    return 401, b""  # not signed in: the form was sent to the sign-in page
                 return answer.status, answer.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()
