@@ -229,6 +229,11 @@ def search(user, query: Query) -> Found:
     the persons involved: recorded, with the number of referrals found, never the name (the
     caller commits)."""
     dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # psycopg prepares a statement run often; PostgreSQL would then plan it once for any
+        # pattern, blind to whether the word is rare (the trigram index) or everywhere (the
+        # newest rows first). Plan each search for its own words, for this transaction.
+        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
     found: dict[tuple[Kind, int], Candidate] = {}
     capped = False
     for source in SOURCES:
