@@ -11,9 +11,10 @@ no second rule here. What is searched:
   no trigram matches, as the trigrams that begin with it, read from the index's own term list
   (fts5vocab), each quoted: the index answers both, newest first;
 - on PostgreSQL, by LIKE (ILIKE for a word with letters that have a case), which the GIN
-  trigram indexes serve for three characters and more;
-  a two-character word (pg_trgm extracts no trigram from it) is a LIKE over the visible rows,
-  newest first, that stops at the candidate limit: bounded by the table's size at worst;
+  trigram indexes serve for three characters and more; a two-character word (pg_trgm extracts
+  no trigram from it) is a LIKE over the visible rows, newest first, that stops at the
+  candidate limit: bounded by the table's size at worst (a rare one at 100,000 findings: about
+  0.2 s);
 - the whole query as a person's name through the blind index (supervise.crypto): an exact name,
   never a substring, and only among the referrals whose persons the user may read. The
   persons' names are in no text index.
