@@ -33,6 +33,14 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """Autogenerate leaves alone what migration 0022 keeps outside the metadata by dialect:
+    SQLite's FTS5 tables and PostgreSQL's trigram indexes (supervise.search.schema)."""
+    from supervise.search.schema import is_search_object
+
+    return not is_search_object(name, type_)
+
+
 def run_migrations_offline():
     url = config.get_main_option("sqlalchemy.url")
     context.configure(url=url, target_metadata=get_metadata(), literal_binds=True,
@@ -51,6 +59,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -81,6 +81,8 @@ def register_blueprints(app: Flask) -> None:
     from supervise.rectifications.views import blueprint as rectifications_blueprint
     from supervise.referrals.api import blueprint as referrals_api
     from supervise.referrals.views import blueprint as referrals_blueprint
+    from supervise.search.api import blueprint as search_api
+    from supervise.search.views import blueprint as search_blueprint
     from supervise.settings import models as settings
     from supervise.settings.views import blueprint as settings_blueprint
     from supervise.todo.api import blueprint as todo_api
@@ -102,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(todo_blueprint)
     app.register_blueprint(health_blueprint)
     app.register_blueprint(exports_blueprint)
+    app.register_blueprint(search_blueprint)
     api.register_blueprint(accounts_api, url_prefix="/api/v1")
     api.register_blueprint(findings_api, url_prefix="/api/v1")
     api.register_blueprint(notifications_api, url_prefix="/api/v1")
@@ -111,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(rectifications_api, url_prefix="/api/v1")
     api.register_blueprint(ledgers_api, url_prefix="/api/v1")
     api.register_blueprint(exports_api, url_prefix="/api/v1")
+    api.register_blueprint(search_api, url_prefix="/api/v1")
 
 
 def register_hooks(app: Flask) -> None:

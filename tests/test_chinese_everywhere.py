@@ -442,6 +442,8 @@ def refused_forms() -> list[tuple[str | None, str, dict]]:
         ("audit.staff", f"/findings/{issued}/links", {"related": "某某"}),
         ("audit.staff", "/projects/new", {"year": "某年", "kind": "某某"}),
         ("audit.staff", "/referrals/new", {}),
+        ("audit.staff", "/search", {"q": "某"}),
+        ("unit.contact", "/search", {"q": "某" * 101}),
         ("audit.staff", f"/rectifications/{verified}/act/send-back", {"reason": ""}),
         ("audit.leader", f"/projects/{unverified}/announcement", {}),
         ("discipline.staff", f"/referrals/{sent}/act/return", {"reason": ""}),

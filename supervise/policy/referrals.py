@@ -39,6 +39,14 @@ def visible_referrals_clause(user):
     return sa.or_(Referral.sender_agency_id == user.agency_id, received_clause(user.agency_id))
 
 
+def persons_visible_clause(user):
+    """Referrals whose persons involved the user may read, and so may find by a person's name:
+    the referral's own readers (the staff and leaders of the sending agency, and of the
+    receiving agency once it was sent to it), as the referral's page shows them. Nobody else,
+    whatever else of the referral or its findings they see."""
+    return visible_referrals_clause(user)
+
+
 def visible_referrals(user) -> sa.Select:
     return sa.select(Referral).where(visible_referrals_clause(user))
 

@@ -187,7 +187,8 @@ def text_clause(text: str):
 def naming_clause(name: str):
     """Referrals that name this person involved, exactly as names compare (cleaning.name_key),
     found through the name's blind index (supervise.crypto): no plaintext column exists."""
-    return Referral.persons.any(PersonInvolved.name_index.in_(keyring().blind_indexes(name)))
+    return Referral.id.in_(sa.select(PersonInvolved.referral_id).where(
+        PersonInvolved.name_index.in_(keyring().blind_indexes(name))))
 
 
 def state_counts(query: sa.Select) -> dict[ReferralState, int]:
