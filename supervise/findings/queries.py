@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from supervise.accounts.models import Agency, AgencyKind
-from supervise.database import contains
 from supervise.extensions import db
 from supervise.findings.models import Finding, FindingAccess, FindingStatus, FindingTotal
 from supervise.money import CENT
 from supervise.policy import findings as finding_access
 from supervise.projects.models import Project
 from supervise.settings.models import Category
+from supervise.textsearch import text_matches
 
 # Sorted on the access table's copies, which its indexes serve; ties are broken by insertion
 # order, so that pages do not overlap. A finding without an amount counts as the smallest.
@@ -96,7 +96,7 @@ def _conditions(user, f: FindingFilter) -> list:
         conditions.append(FindingAccess.project_id == sa.select(Project.id).where(
             Project.public_id == f.project).scalar_subquery())
     if f.q:
-        conditions.append(sa.or_(contains(Finding.title, f.q), contains(Finding.facts, f.q)))
+        conditions.append(text_matches(Finding, [f.q]))
     return conditions
 
 

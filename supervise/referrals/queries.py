@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from supervise import workflow
 from supervise.calendar.deadlines import ClockStatus, clock_status
 from supervise.crypto import keyring
-from supervise.database import contains, now_utc
+from supervise.database import now_utc
 from supervise.extensions import db
 from supervise.notifications.models import Reminder
 from supervise.policy import referrals as referral_access
@@ -26,6 +26,7 @@ from supervise.referrals.models import (
     TimelineEntry,
 )
 from supervise.referrals.workflow import HANDLING
+from supervise.textsearch import text_matches
 
 S = ReferralState
 ANSWER_RUNNING = (S.SENT, S.ACKNOWLEDGED, S.IN_HANDLING)
@@ -181,7 +182,7 @@ def filtered(user, *, role: str = "", state: str = "", clock: str = "",
 
 def text_clause(text: str):
     """Referrals whose title or facts contain the text (never searched: the persons involved)."""
-    return sa.or_(contains(Referral.title, text), contains(Referral.facts, text))
+    return text_matches(Referral, [text])
 
 
 def naming_clause(name: str):

@@ -37,6 +37,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
+from supervise import textsearch
 from supervise.cleaning import name_key
 from supervise.errors import InvalidInput
 from supervise.events.log import record_event
@@ -48,7 +49,7 @@ from supervise.policy import referrals as referral_access
 from supervise.rectifications.models import Rectification
 from supervise.referrals import queries as referral_queries
 from supervise.referrals.models import Referral
-from supervise.search.schema import FTS_TABLES, FTS_TERMS
+from supervise.search.schema import FTS_TABLES
 from supervise.vocabulary import LabelledEnum
 
 MIN_LENGTH = 2  # characters of a word, and of the query
@@ -117,49 +118,6 @@ def _never(clause) -> bool:
     return isinstance(clause, sa.sql.elements.False_)
 
 
-def _contains(column, word: str):
-    """PostgreSQL: `column` contains `word` literally (%, _ and \\ are themselves), in any case.
-    ILIKE folds the case of every row's text first, four times slower than LIKE on Chinese
-    text, so a word with no letter that has a case (Chinese, digits) takes LIKE; the trigram
-    indexes serve both."""
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
-    if word.lower() == word.upper():
-        return column.like(pattern, escape="\\")
-    return column.ilike(pattern, escape="\\")
-
-
-def fts_phrase(word: str) -> str:
-    """An FTS5 string: the word in double quotes, its own quotes doubled. Inside one, FTS5
-    reads no operator, column filter or prefix mark."""
-    return '"' + word.replace('"', '""') + '"'
-
-
-def _trigrams_beginning(fts_terms: str, word: str) -> list[str]:
-    """The index's terms (trigrams) that begin with a two-character word: every row holding the
-    word holds one of them, the column's end included (migration 0022 indexes each column with
-    a newline after it). The trigram tokenizer folds case, so the word is folded too."""
-    low = word.lower()
-    return list(db.session.scalars(
-        sa.text(f"SELECT term FROM {fts_terms} WHERE term >= :low AND term < :high")  # noqa: S608
-        .bindparams(low=low, high=low + "\U0010ffff")))
-
-
-def _match_expression(fts_terms: str, words) -> str | None:
-    """The FTS5 query for the words: each a quoted phrase, a two-character word the phrases of
-    the trigrams beginning with it; None when a word is in no row at all."""
-    parts = []
-    for word in words:
-        if len(word) >= 3:
-            parts.append(fts_phrase(word))
-            continue
-        terms = _trigrams_beginning(fts_terms, word)
-        if not terms:
-            return None
-        parts.append("(" + " OR ".join(fts_phrase(t) for t in terms) + ")")
-    return " AND ".join(parts)
-
-
 def _matching(source: Source, user, query: Query, dialect: str) -> sa.Select | None:
     """The statement that finds the newest visible records of one kind that contain every word
     (id, time, title), or None when the user sees none of that kind or none can match."""
@@ -171,7 +129,7 @@ def _matching(source: Source, user, query: Query, dialect: str) -> sa.Select | N
     if dialect == "sqlite":
         table = model.__tablename__
         fts_name = FTS_TABLES[table]
-        match = _match_expression(FTS_TERMS[table], query.words)
+        match = textsearch.match_expression(table, query.words)
         if match is None:
             return None
         fts = sa.table(fts_name, sa.column("rowid"))
@@ -179,8 +137,8 @@ def _matching(source: Source, user, query: Query, dialect: str) -> sa.Select | N
                 .where(sa.text(f"{fts_name} MATCH :match").bindparams(match=match))
                 .order_by(fts.c.rowid.desc()).limit(CANDIDATES + 1))
     for word in query.words:
-        statement = statement.where(sa.or_(_contains(model.title, word),
-                                           _contains(model.facts, word)))
+        statement = statement.where(sa.or_(textsearch.like(model.title, word),
+                                           textsearch.like(model.facts, word)))
     return statement.order_by(model.id.desc()).limit(CANDIDATES + 1)
 
 

@@ -6,13 +6,15 @@ trigram index per searched column. Autogenerate and the migration tests leave th
 
 from __future__ import annotations
 
+from supervise.textsearch import fts_table, fts_terms
+
 # The searched tables and their indexed text columns (migration 0022 has its own copy).
 TABLES = ("findings", "referrals", "rectifications")
 COLUMNS = ("title", "facts")
 
-FTS_TABLES = {table: f"{table}_fts" for table in TABLES}
+FTS_TABLES = {table: fts_table(table) for table in TABLES}
 FTS_SHADOWS = ("data", "idx", "docsize", "config", "content", "terms")
-FTS_TERMS = {table: f"{fts}_terms" for table, fts in FTS_TABLES.items()}  # fts5vocab
+FTS_TERMS = {table: fts_terms(table) for table in TABLES}  # fts5vocab
 FTS_SOURCES = {table: f"{fts}_source" for table, fts in FTS_TABLES.items()}  # views
 TRIGGERS = tuple(f"{fts}_{event}" for fts in FTS_TABLES.values()
                  for event in ("insert", "delete", "update"))

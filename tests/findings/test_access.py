@@ -184,3 +184,19 @@ def test_the_count_and_total_are_those_of_the_listed_findings(app, args):
         listed = db.session.scalars(queries.matching(reader, f)).all()
         assert queries.count_and_total(reader, f) == (
             len(listed), sum((x.amount or 0 for x in listed), Decimal("0.00")))
+
+
+@pytest.mark.parametrize("q", ["津补贴", "补贴", "津", "问题3", 'NEAR("a', '" OR *', "AbC", "%_\\"])
+def test_the_text_filter_finds_what_the_text_holds_through_the_index(app, q):
+    from supervise.findings import queries
+    from tests.factories import UserFactory
+
+    audit = AgencyFactory(kind=AgencyKind.AUDIT)
+    texts = ["违规发放津补贴问题3", "虚列支出", "津贴 abc 问题", 'x NEAR("a y', 'say " OR * now',
+             "100%_\\ 完成", "補貼"]
+    for n, text in enumerate(texts):
+        FindingFactory(owner_agency=audit, title=f"标题{n}", facts=text)
+    reader = UserFactory(agency=audit)
+    found = {x.facts for x in db.session.scalars(
+        queries.matching(reader, queries.FindingFilter.from_args({"q": q})))}
+    assert found == {t for t in texts if q.casefold() in t.casefold()}
