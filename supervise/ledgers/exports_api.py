@@ -8,7 +8,7 @@ event (`ledger.export_download`).
 
 from __future__ import annotations
 
-from flask import abort, current_app, send_file, url_for
+from flask import abort, current_app, url_for
 from marshmallow import Schema, fields
 
 from supervise import policy
@@ -16,7 +16,7 @@ from supervise.attachments import storage
 from supervise.events.log import record_event
 from supervise.extensions import db
 from supervise.ledgers.jobs import ExportJob, ExportState, export_or_404, own_exports
-from supervise.ledgers.workbook import XLSX_MIMETYPE
+from supervise.ledgers.workbook import XLSX_MIMETYPE, send_recorded
 from supervise.policy.core import access_for, refusal
 from supervise.schemas import LocalDateTime
 from supervise.web import Blueprint, current_actor
@@ -75,20 +75,9 @@ def send_export(user, job: ExportJob):
         current_app.logger.error("export %s: stored file %s does not match its SHA-256",
                                  job.public_id, job.storage_name)
         abort(404)
-    try:
-        size = storage.size_of(fh)
-        record_event("ledger.export_download", actor=user, object_type="ledger",
-                     object_id=job.ledger, details={"export": job.public_id, "rows": job.rows})
-        db.session.commit()
-        response = send_file(fh, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                             download_name=job.filename, conditional=False, etag=False,
-                             max_age=0)
-    except BaseException:
-        fh.close()
-        db.session.rollback()
-        raise
-    response.content_length = size
-    return response
+    return send_recorded(fh, job.filename, lambda: record_event(
+        "ledger.export_download", actor=user, object_type="ledger", object_id=job.ledger,
+        details={"export": job.public_id, "rows": job.rows}))
 
 
 @blueprint.route("/exports", methods=["GET"])

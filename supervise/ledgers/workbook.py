@@ -394,19 +394,32 @@ def send_ledger(download_name: str, write: Callable[[IO[bytes]], int],
     """Write a ledger (`write(file)` returns its number of rows), record its export
     (`record(rows)`) and commit, and answer with the file. If anything fails, nothing is
     recorded and the file is gone."""
-    # Closed, and so removed, by the response once sent; here if anything fails before.
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:
         rows = write(spool)
-        size = spool.tell()
-        record(rows)
+    except BaseException:
+        spool.close()
+        db.session.rollback()
+        raise
+    return send_recorded(spool, download_name, lambda: record(rows), mimetype)
+
+
+def send_recorded(fh: IO[bytes], download_name: str, record: Callable[[], None],
+                  mimetype: str = XLSX_MIMETYPE):
+    """Record the sending (`record()`) and commit, then answer with the open file, which the
+    response closes once sent. If anything fails first, nothing is recorded and the file is
+    closed."""
+    try:
+        fh.seek(0, io.SEEK_END)
+        size = fh.tell()
+        fh.seek(0)
+        record()
         db.session.commit()
-        spool.seek(0)
-        response = send_file(spool, mimetype=mimetype, as_attachment=True,
+        response = send_file(fh, mimetype=mimetype, as_attachment=True,
                              download_name=download_name, conditional=False, etag=False,
                              max_age=0)
     except BaseException:
-        spool.close()
+        fh.close()
         db.session.rollback()
         raise
     response.content_length = size
