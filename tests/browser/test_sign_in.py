@@ -22,10 +22,11 @@ ROLE_LINKS = ["/findings", "/referrals", "/referrals/inbox", "/approvals",
               "/rectifications",
               "/projects", "/calendar", "/admin/agencies", "/admin/users", "/admin/mail",
               "/admin/roles",
-              "/settings/", "/audit/events"]
+              "/settings/", "/audit/events", "/exports"]
+# Whoever may download a ledger has the list of the ledgers built for them in the background.
 RECORDER = {"/findings", "/referrals", "/referrals/inbox", "/rectifications", "/projects",
-            "/calendar"}
-READER = {"/findings", "/referrals/inbox", "/calendar"}
+            "/calendar", "/exports"}
+READER = {"/findings", "/referrals/inbox", "/calendar", "/exports"}
 EXPECTED_ROLE_LINKS = {
     "sysadmin": {"/admin/agencies", "/admin/users", "/admin/mail"},
     "secadmin": {"/admin/roles", "/settings/"},
@@ -38,8 +39,8 @@ EXPECTED_ROLE_LINKS = {
     "discipline.staff": READER,
     "discipline.leader": READER,
     "org.staff": READER,
-    "unit.contact": {"/rectifications", "/calendar"},
-    "street.contact": {"/rectifications", "/calendar"},
+    "unit.contact": {"/rectifications", "/calendar", "/exports"},
+    "street.contact": {"/rectifications", "/calendar", "/exports"},
 }
 
 
