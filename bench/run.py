@@ -28,6 +28,7 @@ import time
 import urllib.parse
 import urllib.request
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pyotp
@@ -164,7 +165,7 @@ class Browser:
                                               "username": username, "password": PASSWORD})
         if "/login/code" in where:
             _status, where = self.post("/login/code", {
-                "csrf_token": self.csrf("/login/code"), "code": pyotp.TOTP(secret).now()})
+                "csrf_token": self.csrf("/login/code"), "code": fresh_code(username, secret)})
         if "/login" in urllib.parse.urlsplit(where).path:
             raise SystemExit(f"{username} could not sign in ({where})")
 
@@ -176,12 +177,27 @@ class Browser:
 
         body = {"username": username, "password": PASSWORD}
         if secret:
-            body["otp"] = pyotp.TOTP(secret).now()
+            body["otp"] = fresh_code(username, secret)
         request = urllib.request.Request(self.base + "/api/v1/tokens", method="POST",
                                          data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as answer:
             return json.load(answer)["token"]
+
+
+_used_steps: dict[str, int] = {}
+
+
+def fresh_code(username: str, secret: str) -> str:
+    """A code the product will take: it refuses a code used once already (replay), so a second
+    sign-in of one account waits for the next 30-second step."""
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(datetime.now())
+    if _used_steps.get(username) == step:
+        time.sleep(totp.interval - time.time() % totp.interval + 0.5)
+        step = totp.timecode(datetime.now())
+    _used_steps[username] = step
+    return totp.at(datetime.now())
 
 
 def second_factor_secrets(database: str) -> dict[str, str]:

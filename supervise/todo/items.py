@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from supervise import policy
 from supervise.database import now_utc
 from supervise.extensions import db
+from supervise.findings import queries as finding_queries
 from supervise.findings.models import Finding, FindingStatus
 from supervise.policy import Permission
 from supervise.policy.findings import visible_findings_clause
@@ -124,10 +125,13 @@ RECORD_PAGES = {Referral: "referrals.referral", Finding: "findings.finding",
 
 
 def _counted(user, todos: list[Todo], now: datetime) -> dict[str, int]:
-    counts = {}
+    # Findings: as the list each item links to counts them (the maintained totals).
+    counts = {t.kind: finding_queries.count_and_total(
+        user, finding_queries.FindingFilter.from_args(t.args))[0]
+        for t in todos if t.model is Finding}
     for model, scope in SCOPES.items():
         mine = [t for t in todos if t.model is model]
-        if not mine:
+        if not mine or model is Finding:
             continue
         clauses = [t.clause(user, now) for t in mine]
         # The rows none of the items counts are left out first (the same counts), so that an
