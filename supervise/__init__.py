@@ -86,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     from supervise.settings import models as settings
     from supervise.settings.views import blueprint as settings_blueprint
     from supervise.todo.api import blueprint as todo_api
+    from supervise.statistics.views import blueprint as statistics_blueprint
     from supervise.todo.views import blueprint as todo_blueprint
 
     uses.init_app(app)
@@ -105,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_blueprint)
     app.register_blueprint(exports_blueprint)
     app.register_blueprint(search_blueprint)
+    app.register_blueprint(statistics_blueprint)
     api.register_blueprint(accounts_api, url_prefix="/api/v1")
     api.register_blueprint(findings_api, url_prefix="/api/v1")
     api.register_blueprint(notifications_api, url_prefix="/api/v1")

@@ -75,6 +75,11 @@ EXPECTED = {
     "referrals_api.list_referrals": {Permission.CASE_CONTENT},
     "referrals_api.find_by_person": {Permission.CASE_CONTENT},
     "search.search": {Permission.CASE_CONTENT},
+    # The leader's figures and the records behind each: agencies that read cases.
+    "statistics.statistics": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "statistics.records": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "statistics.download": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "statistics.annual": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "search_api.search": {Permission.CASE_CONTENT},
     "search_api.search_by_post": {Permission.CASE_CONTENT},
     "referrals_api.get_referral": {Permission.CASE_CONTENT},

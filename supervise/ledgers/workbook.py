@@ -55,6 +55,8 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 YUAN_FORMAT = '#,##0.00"元"'
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+RATE_FORMAT = "0.0%"
+DECIMAL_FORMAT = "0.0#"
 
 TITLE_ROW, HEADER_ROW, FIRST_DATA_ROW = 1, 2, 3
 FONT = "宋体"
@@ -73,6 +75,8 @@ class Kind(StrEnum):
     AMOUNT = "amount"  # yuan, an exact Decimal
     DATE = "date"  # a day (a deadline is the end of its day: the day is what counts)
     DATETIME = "datetime"  # a moment, to the minute
+    RATE = "rate"  # a share as an exact Decimal fraction (0.6667), shown in per cent
+    DECIMAL = "decimal"  # another exact Decimal, such as a median of days (2.5)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ def _styles() -> dict[str, NamedStyle]:
         Kind.AMOUNT: style("台账金额", YUAN_FORMAT),
         Kind.DATE: style("台账日期", DATE_FORMAT),
         Kind.DATETIME: style("台账时间", DATETIME_FORMAT),
+        Kind.RATE: style("台账比率", RATE_FORMAT),
+        Kind.DECIMAL: style("台账小数", DECIMAL_FORMAT),
     }
 
 
@@ -148,10 +154,10 @@ def _value(kind: Kind, value: Any) -> Any:
         return None
     if kind == Kind.TEXT:
         return clean_text(value)
-    if kind == Kind.AMOUNT:
-        if not isinstance(value, Decimal):
-            raise TypeError("amounts are written as Decimal, never as float")
-        return value
+    if kind in (Kind.AMOUNT, Kind.RATE, Kind.DECIMAL):
+        if not isinstance(value, Decimal | int) or isinstance(value, bool):
+            raise TypeError("amounts, rates and decimals are written exact, never as float")
+        return Decimal(value)
     if kind == Kind.INT:
         return int(value)
     if kind == Kind.DATE:
