@@ -85,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     from supervise.search.views import blueprint as search_blueprint
     from supervise.settings import models as settings
     from supervise.settings.views import blueprint as settings_blueprint
+    from supervise.statistics.api import blueprint as statistics_api
     from supervise.todo.api import blueprint as todo_api
     from supervise.statistics.views import blueprint as statistics_blueprint
     from supervise.todo.views import blueprint as todo_blueprint
@@ -117,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(ledgers_api, url_prefix="/api/v1")
     api.register_blueprint(exports_api, url_prefix="/api/v1")
     api.register_blueprint(search_api, url_prefix="/api/v1")
+    api.register_blueprint(statistics_api, url_prefix="/api/v1")
 
 
 def register_hooks(app: Flask) -> None:

@@ -106,6 +106,13 @@ EXPECTED = {
     "ledgers_api.findings_ledger": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "ledgers_api.referrals_ledger": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "ledgers_api.rectifications_ledger": {Permission.CASE_CONTENT},
+    # The leader's figures: staff and leaders of the agencies that read cases.
+    "statistics_api.referral_statistics": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "statistics_api.rectification_statistics": {Permission.CASE_CONTENT,
+                                                Capability.READS_CASES},
+    "statistics_api.finding_statistics": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "statistics_api.monthly_statistics": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "statistics_api.annual_statistics": {Permission.CASE_CONTENT, Capability.READS_CASES},
     # A person's own ledgers built in the background: anyone else's job answers 404.
     "exports.exports": "signed_in",
     "exports_api.list_exports": "signed_in",

@@ -548,9 +548,12 @@ def acted_at():
                    (Referral.state == S.RETURNED, _returned_at()), else_=None)
 
 
+_LATER = aliased(Referral, name="later_version")
+
+
 def _item(ctx: Context):
     """The latest sent version of its chain, as this side knows it."""
-    later = aliased(Referral)
+    later = _LATER
     superseded = sa.exists().where(later.previous_id == Referral.id,
                                    later.first_sent_at.is_not(None))
     if ctx.side == "received":
@@ -1018,7 +1021,7 @@ def rectification_figures(user, q: StatisticsQuery,
                                 Rate(_cents_to_yuan(line[3]), _cents_to_yuan(line[2])))
 
     unit_rows = sorted((row(units[i].code, units[i].name, {"unit": units[i].code}, line)
-                        for i, line in by_unit.items()), key=lambda r: (-r.issued, r.label))
+                        for i, line in by_unit.items()), key=lambda r: (-r.issued, r.key))
     order = {c.code: (c.position, c.code) for c in categories.values()}
     category_rows = [row(code, categories[code].label if code in categories else code,
                          {"category": code}, by_category[code])
@@ -1063,7 +1066,7 @@ def finding_figures(user, q: StatisticsQuery, now: datetime | None = None) -> Fi
     by_unit = sorted((FindingRow(units[i].code, units[i].name, "recorded",
                                  {"unit": units[i].code}, n, _cents_to_yuan(cents))
                       for i, (n, cents) in lines["unit"].items()),
-                     key=lambda r: (-r.count, r.label))
+                     key=lambda r: (-r.count, r.key))
     by_category = [FindingRow(code, categories[code].label if code in categories else code,
                               "recorded", {"category": code}, n, _cents_to_yuan(cents))
                    for code, (n, cents) in sorted(lines["category"].items(),
