@@ -27,7 +27,7 @@ from supervise.referrals.models import Referral
 from supervise.statistics import figures as f
 from supervise.statistics import tables as t
 from supervise.statistics.figures import StatisticsQuery
-from supervise.web import current_actor
+from supervise.web import BadInput, current_actor
 
 blueprint = Blueprint("statistics", __name__)
 
@@ -44,6 +44,14 @@ TABLE_PREFIXES = {"referrals": "referrals_", "rectifications": "rectification_",
 
 def _query() -> StatisticsQuery:
     return StatisticsQuery.from_args(request.args, local_date(now_utc()))
+
+
+def _checked_query() -> StatisticsQuery:
+    """The query of a list or a download, which has no form to show its errors in: 400."""
+    q = _query()
+    if q.errors:
+        raise BadInput(" ".join(q.messages))
+    return q
 
 
 def _section() -> str:
@@ -114,9 +122,7 @@ def _years(now: datetime) -> list[int]:
 def download(table: str):
     """One table of the page as a workbook, its export recorded like a ledger's."""
     user, now = current_actor(), now_utc()
-    q = _query()
-    if q.errors:
-        abort(400, description=" ".join(q.messages))
+    q = _checked_query()
     if table == "annual":
         found = t.annual_table(f.annual_figures(user, q.year or q.start.year, now, **q.filters))
     else:
@@ -164,14 +170,13 @@ def records():
     the page links to."""
     user, now = current_actor(), now_utc()
     subject, figure = request.args.get("subject", ""), request.args.get("figure", "")
-    q = _query()
-    if q.errors:
-        abort(400, description=" ".join(q.messages))
+    q = _checked_query()
     try:
         query = f.records(user, subject, figure, q, now)
         label = f.figure_label(subject, figure)
     except f.UnknownFigure:
-        abort(404)
+        raise BadInput(_("Choose a figure on the statistics page: this one does not exist."),
+                       status=422) from None
     if subject in f.SIDES:
         page = paginate(referral_queries.for_list(query).order_by(
             Referral.first_sent_at.desc(), Referral.id.desc()))
