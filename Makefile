@@ -9,7 +9,7 @@ PO := supervise/translations/zh_Hans_CN/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 
-.PHONY: run test test-browser test-print lint translations extract-messages clean bench
+.PHONY: run test test-browser test-print lint translations extract-messages clean bench echarts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,30 @@ bench: $(VENV)/.dev-deps $(MO)
 	    || exit 1; \
 	  done; \
 	done
+
+# Apache ECharts (Apache-2.0), served by the app itself from $(ECHARTS_DIR): the product runs on
+# an intranet, with no CDN. `make echarts` packs the pinned version with npm, checks the tarball
+# against the registry's dist.integrity, and copies dist/echarts.min.js with its LICENSE, NOTICE
+# and the d3 licence it embeds; VERSION records what was taken. Change the version here only.
+ECHARTS_VERSION := 6.1.0
+ECHARTS_DIR := supervise/static/vendor/echarts
+echarts:
+	@command -v npm >/dev/null || { echo "Install npm first: apt-get install -y npm"; exit 1; }
+	@set -euo pipefail; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	expected=$$(npm view "echarts@$(ECHARTS_VERSION)" dist.integrity); \
+	test -n "$$expected" || { echo "The registry gives no dist.integrity for echarts@$(ECHARTS_VERSION)"; exit 1; }; \
+	tarball=$$(cd "$$tmp" && npm pack --silent "echarts@$(ECHARTS_VERSION)" | tail -n 1); \
+	actual=$$($(PYTHON) -c 'import base64, hashlib, sys; print("sha512-" + base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$$tmp/$$tarball"); \
+	test "$$actual" = "$$expected" || { echo "echarts-$(ECHARTS_VERSION).tgz: integrity $$actual, the registry says $$expected"; exit 1; }; \
+	tar -xzf "$$tmp/$$tarball" -C "$$tmp" package/dist/echarts.min.js package/LICENSE package/NOTICE package/licenses/LICENSE-d3; \
+	mkdir -p $(ECHARTS_DIR); \
+	cp "$$tmp/package/dist/echarts.min.js" "$$tmp/package/LICENSE" "$$tmp/package/NOTICE" $(ECHARTS_DIR)/; \
+	cp "$$tmp/package/licenses/LICENSE-d3" $(ECHARTS_DIR)/LICENSE-d3; \
+	{ echo "Apache ECharts $(ECHARTS_VERSION) (Apache-2.0), from the npm registry by make echarts"; \
+	  echo "tarball   $$(npm view "echarts@$(ECHARTS_VERSION)" dist.tarball)"; \
+	  echo "integrity $$expected (checked)"; \
+	  echo "sha256    $$(sha256sum $(ECHARTS_DIR)/echarts.min.js | cut -d' ' -f1)  echarts.min.js"; } > $(ECHARTS_DIR)/VERSION; \
+	cat $(ECHARTS_DIR)/VERSION
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -96,7 +96,7 @@ def test_no_page_refers_to_another_host_or_runs_inline_code(client, role):
 
 
 def test_static_assets_refer_to_no_other_host(client):
-    for asset in ("/static/css/app.css", "/static/js/app.js"):
+    for asset in ("/static/css/app.css", "/static/js/app.js", "/static/js/charts.js"):
         response = client.get(asset)
         assert response.status_code == 200
         text = response.get_data(as_text=True)
