@@ -923,10 +923,11 @@ def _referral_side(user, q, now, subject, cal: _DayCounter) -> ReferralSide:
     to_answer = cal.spans([(m.sent_at, m.answered_at) for m in moments
                            if m.answered_at is not None])
 
+    # Each item's chasers through the timeline's index (never a pass over the timeline).
     chasers = db.session.scalar(
-        sa.select(sa.func.count()).select_from(TimelineEntry)
-        .join(Referral, Referral.id == TimelineEntry.referral_id)
-        .where(*base, item, TimelineEntry.action == Action.CHASE.value)) or 0
+        sa.select(sa.func.count()).select_from(TimelineEntry).where(
+            TimelineEntry.referral_id.in_(sa.select(Referral.id).where(*base, item)),
+            TimelineEntry.action == Action.CHASE.value)) or 0
 
     def count_of(family, member):
         return Count(member.value, member.label, f"{family}:{member.value}", 0)
