@@ -552,13 +552,15 @@ _LATER = aliased(Referral, name="later_version")
 
 
 def _item(ctx: Context):
-    """The latest sent version of its chain, as this side knows it."""
+    """The latest sent version of its chain, as this side knows it. Only a returned referral is
+    ever revised, and it stays returned: the revision is looked for only then (so the figures
+    of open or answered items never run the subquery)."""
     later = _LATER
     superseded = sa.exists().where(later.previous_id == Referral.id,
                                    later.first_sent_at.is_not(None))
     if ctx.side == "received":
         superseded = superseded.where(later.receiver_agency_id == Referral.receiver_agency_id)
-    return ~superseded
+    return sa.or_(Referral.state != S.RETURNED, ~superseded)
 
 
 def _sent_before(days: int, ctx: Context):
