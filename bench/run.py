@@ -76,6 +76,19 @@ PAGES = [
     ("discipline.staff", "/api/v1/search?q=虚列支出"),
     ("unit.contact", "/api/v1/search?q=津补贴"),
     ("audit.staff", "POST /search q=王伟"),
+    # The leader's figures (issue 14): the current year by default, a past year, the whole
+    # six years grown, and a unit's or a category's figures; each side of the referrals.
+    ("audit.leader", "/api/v1/statistics/referrals"),
+    ("audit.leader", "/api/v1/statistics/referrals?year=2024&quarter=2"),
+    ("audit.leader", "/api/v1/statistics/referrals?start=2021-01-01&end=2026-12-31"),
+    ("discipline.leader", "/api/v1/statistics/referrals"),
+    ("audit.leader", "/api/v1/statistics/rectifications"),
+    ("audit.leader", "/api/v1/statistics/rectifications?start=2021-01-01&end=2026-12-31"),
+    ("audit.leader", "/api/v1/statistics/findings"),
+    ("audit.leader", "/api/v1/statistics/findings?year=2024&category={category}"),
+    ("inspect.leader", "/api/v1/statistics/findings"),
+    ("audit.leader", "/api/v1/statistics/trends"),
+    ("audit.leader", "/api/v1/statistics/annual?year=2025"),
 ]
 SINGLE_REQUESTS = 40
 

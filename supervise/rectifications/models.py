@@ -47,6 +47,9 @@ class Rectification(PublicIdMixin, db.Model):
         sa.Index("ix_rectifications_owner_due", "owner_agency_id", "due_at", "id"),
         sa.Index("ix_rectifications_owner_state", "owner_agency_id", "state", "unit_id"),
         sa.Index("ix_rectifications_owner_unit", "owner_agency_id", "unit_id"),
+        # One period's items, by the day of issue or of sign-off (the leader's figures).
+        sa.Index("ix_rectifications_owner_issued", "owner_agency_id", "issued_at"),
+        sa.Index("ix_rectifications_owner_signed_off", "owner_agency_id", "signed_off_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -552,13 +552,15 @@ _LATER = aliased(Referral, name="later_version")
 
 
 def _item(ctx: Context):
-    """The latest sent version of its chain, as this side knows it."""
+    """The latest sent version of its chain, as this side knows it. Only a returned referral is
+    ever revised, and it stays returned: the revision is looked for only then (so the figures
+    of open or answered items never run the subquery)."""
     later = _LATER
     superseded = sa.exists().where(later.previous_id == Referral.id,
                                    later.first_sent_at.is_not(None))
     if ctx.side == "received":
         superseded = superseded.where(later.receiver_agency_id == Referral.receiver_agency_id)
-    return ~superseded
+    return sa.or_(Referral.state != S.RETURNED, ~superseded)
 
 
 def _sent_before(days: int, ctx: Context):
@@ -923,10 +925,11 @@ def _referral_side(user, q, now, subject, cal: _DayCounter) -> ReferralSide:
     to_answer = cal.spans([(m.sent_at, m.answered_at) for m in moments
                            if m.answered_at is not None])
 
+    # Each item's chasers through the timeline's index (never a pass over the timeline).
     chasers = db.session.scalar(
-        sa.select(sa.func.count()).select_from(TimelineEntry)
-        .join(Referral, Referral.id == TimelineEntry.referral_id)
-        .where(*base, item, TimelineEntry.action == Action.CHASE.value)) or 0
+        sa.select(sa.func.count()).select_from(TimelineEntry).where(
+            TimelineEntry.referral_id.in_(sa.select(Referral.id).where(*base, item)),
+            TimelineEntry.action == Action.CHASE.value)) or 0
 
     def count_of(family, member):
         return Count(member.value, member.label, f"{family}:{member.value}", 0)
