@@ -89,6 +89,13 @@ PAGES = [
     ("inspect.leader", "/api/v1/statistics/findings"),
     ("audit.leader", "/api/v1/statistics/trends"),
     ("audit.leader", "/api/v1/statistics/annual?year=2025"),
+    # ... and the statistics page itself, a section at a time, with its charts' tables.
+    ("audit.leader", "/statistics"),
+    ("audit.leader", "/statistics?section=rectifications"),
+    ("audit.leader", "/statistics?section=findings"),
+    ("audit.leader", "/statistics?section=trends&start=2021-01-01&end=2026-12-31"),
+    ("discipline.leader", "/statistics"),
+    ("audit.leader", "/statistics/annual?year=2025"),
 ]
 SINGLE_REQUESTS = 40
 
