@@ -43,7 +43,7 @@ def test_a_leader_follows_a_figure_to_the_records_it_counts(page, live_server, d
     expect(page.locator("h1")).to_have_text("移送事项")
     expect(page.locator("table.referrals tbody tr")).to_have_count(n)
     expect(page.get_by_text(f"共{n}条", exact=True)).to_be_visible()
-    expect(page.locator("main")).to_contain_text(re.compile(r"\d{4}年度 · 本单位移送"))
+    expect(page.locator("main")).to_contain_text(re.compile(r"\d{4}年 · 本单位移送"))
 
     # Back, to the findings by category: the count of a category opens its findings.
     page.get_by_role("link", name="返回统计").click()

@@ -40,7 +40,7 @@ def test_a_leader_reads_every_section(client, world):
         response = client.get(f"/statistics?section={section}&year=2026")
         assert response.status_code == 200, section
     text = page_text(client.get("/statistics?year=2026"))
-    assert "统计分析 · 2026年度" in text
+    assert "统计分析 · 2026年" in text
     # The acknowledgement on-time rate of what the bureau sent: 7 of 9.
     assert "77.8%" in text
     assert "本单位接收" in text
@@ -101,7 +101,7 @@ def test_the_year_s_figures_page_and_workbook(client, world):
     sheet = load_workbook(io.BytesIO(response.data)).active
     response.close()
     values = {sheet.cell(r, 1).value: sheet.cell(r, 2).value for r in range(3, sheet.max_row)}
-    assert values["录入问题"] == f"{annual.findings:,}"
+    assert values["发现问题"] == f"{annual.findings:,}"
     assert values["整改率"] == f"{annual.rectification_rate.percent}%"
 
 
@@ -149,7 +149,7 @@ def test_a_bad_period_for_a_list_or_download_is_400(client, world):
     signed_in(client)
     response = client.get("/statistics/records?subject=findings&figure=recorded&year=x")
     assert response.status_code == 400
-    assert "请输入2000至2100之间的年份" in page_text(response)
+    assert "请填写2000至2100之间的年度" in page_text(response)
     assert client.get("/statistics/download/trends?year=x").status_code == 400
     assert events("ledger.export") == []
 

@@ -106,3 +106,16 @@ def test_labels(app):
         assert parse(year="2026", quarter="1").label == "2026年第1季度"
         assert parse(year="2026").label == "2026年"
         assert parse(start="2026-01-01", end="2026-02-01").label == "2026-01-01至2026-02-01"
+
+
+def test_a_moment_s_day_in_beijing_is_the_time_zone_s(app):
+    """The fast path of the durations gives the day the time zone gives, at every hour."""
+    from datetime import UTC, datetime, timedelta
+
+    from supervise.calendar.deadlines import local_date
+    from supervise.statistics.figures import _beijing_day
+
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    for hours in range(0, 24 * 365 * 27, 7):
+        moment = start + timedelta(hours=hours, minutes=59)
+        assert _beijing_day(moment) == local_date(moment)
