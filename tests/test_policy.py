@@ -74,6 +74,9 @@ EXPECTED = {
     "calendar_api.deadline": {Permission.CASE_CONTENT},
     "referrals_api.list_referrals": {Permission.CASE_CONTENT},
     "referrals_api.find_by_person": {Permission.CASE_CONTENT},
+    # The unit dossier: as the findings list (for an audited unit it does not exist).
+    "dossier.units": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "dossier.dossier": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "search.search": {Permission.CASE_CONTENT},
     "search_api.search": {Permission.CASE_CONTENT},
     "search_api.search_by_post": {Permission.CASE_CONTENT},
