@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from supervise.announcements.views import blueprint as announcements_blueprint
     from supervise.calendar.api import blueprint as calendar_api
     from supervise.calendar.views import blueprint as calendar_blueprint
+    from supervise.dossier.views import blueprint as dossier_blueprint
     from supervise.events.views import blueprint as events_blueprint
     from supervise.extensions import api
     from supervise.findings.api import blueprint as findings_api
@@ -108,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(exports_blueprint)
     app.register_blueprint(search_blueprint)
     app.register_blueprint(statistics_blueprint)
+    app.register_blueprint(dossier_blueprint)
     api.register_blueprint(accounts_api, url_prefix="/api/v1")
     api.register_blueprint(findings_api, url_prefix="/api/v1")
     api.register_blueprint(notifications_api, url_prefix="/api/v1")

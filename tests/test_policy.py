@@ -74,6 +74,9 @@ EXPECTED = {
     "calendar_api.deadline": {Permission.CASE_CONTENT},
     "referrals_api.list_referrals": {Permission.CASE_CONTENT},
     "referrals_api.find_by_person": {Permission.CASE_CONTENT},
+    # The unit dossier: as the findings list (for an audited unit it does not exist).
+    "dossier.units": {Permission.CASE_CONTENT, Capability.READS_CASES},
+    "dossier.dossier": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "search.search": {Permission.CASE_CONTENT},
     # The leader's figures and the records behind each: agencies that read cases.
     "statistics.statistics": {Permission.CASE_CONTENT, Capability.READS_CASES},

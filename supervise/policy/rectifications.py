@@ -4,11 +4,12 @@ own unit's items only, and through them only the text issued to it."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from supervise import workflow
 from supervise.accounts.models import Role
 from supervise.extensions import db
-from supervise.findings.models import Share
+from supervise.findings.models import FindingAccess, Share
 from supervise.pages import AllowList
 from supervise.policy import core
 from supervise.policy.core import is_unit_contact, one_or_404, reads_cases, records_findings
@@ -86,6 +87,19 @@ def steps_for(user, rectification) -> list:
 # it is, never the reports, their evidence or the history.
 PROGRESS = {"state": None, "plan": None, "due_at": None, "calendar_complete": None,
             "signed_off_at": None, "amount_recovered": None}
+
+
+def progress_visible_clause(user):
+    """Items whose progress (PROGRESS) the user may read: its own agency's items, and the items
+    of findings it reads (owned or shared with it and not withdrawn), as the access table says.
+    The table is aliased, so that the clause keeps its meaning in a statement that reads the
+    access table itself."""
+    if not reads_cases(user):
+        return sa.false()
+    readers = aliased(FindingAccess)
+    return sa.or_(Rectification.owner_agency_id == user.agency_id,
+                  sa.exists().where(readers.finding_id == Rectification.finding_id,
+                                    readers.agency_id == user.agency_id))
 
 
 def progress_of_shared(user, finding_ids) -> dict[int, AllowList]:

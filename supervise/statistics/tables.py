@@ -188,7 +188,7 @@ def rectification_tables(figures: f.RectificationFigures) -> list[Table]:
     q, c = figures.query, figures.counts
     cell = _linker(f.RECTIFICATIONS, q)
     overview = Table("rectification_overview", _("Rectification"), [
-        label_col(_("Items")), Col(_("Items issued")), Col(_("Signed off")), Col(_("In progress")),
+        label_col(_("Rectification items")), Col(_("Items issued")), Col(_("Signed off")), Col(_("In progress")),
         Col(_("Overdue")), Col(_("Sent back for rework")), Col(_("Rules made or mended")),
         rate_col(_("Rectification rate")), amount_col(_("Amount involved")),
         amount_col(_("Amount recovered or returned")), rate_col(_("Rate by amount")),

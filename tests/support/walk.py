@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from supervise import policy
 from supervise.accounts import auth
-from supervise.accounts.models import CredentialKind, User
+from supervise.accounts.models import Agency, CredentialKind, User
 from supervise.attachments.models import Attachment
 from supervise.extensions import db
 from supervise.findings.models import Finding, FindingLink, Share
@@ -54,7 +54,11 @@ def path_values(user: User, endpoint: str) -> dict:
     street = db.session.scalar(sa.select(User).where(User.username == "street.contact"))
     values: dict = {"agency_id": street.agency_id, "user_id": street.id,
                     "code": db.session.scalar(sa.select(Category.code).order_by(Category.code)),
-                    "attachment_id": "no-such-file"}
+                    "attachment_id": "no-such-file",
+                    # An audited unit (its dossier): the one the demo has the most about.
+                    "unit": db.session.scalar(sa.select(Agency.code).join(
+                        User, User.agency_id == Agency.id).where(
+                        User.username == "unit.contact"))}
     kind = record_kind(endpoint)
     if kind == "findings":
         finding = db.session.scalar(finding_access.visible_findings(user).order_by(Finding.id))
