@@ -87,8 +87,8 @@ def register_blueprints(app: Flask) -> None:
     from supervise.settings import models as settings
     from supervise.settings.views import blueprint as settings_blueprint
     from supervise.statistics.api import blueprint as statistics_api
-    from supervise.todo.api import blueprint as todo_api
     from supervise.statistics.views import blueprint as statistics_blueprint
+    from supervise.todo.api import blueprint as todo_api
     from supervise.todo.views import blueprint as todo_blueprint
 
     uses.init_app(app)

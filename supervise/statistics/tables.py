@@ -111,7 +111,7 @@ def _spread(spread: Spread) -> list[Cell]:
     return [Cell(spread.median), Cell(spread.p90)]
 
 
-# --- referrals ---------------------------------------------------------------------------------
+# --- referrals --------------------------------------------------------------------------------
 
 def _side_name(side: f.ReferralSide) -> str:
     return _("Sent by us") if side.side == "sent" else _("Received by us")
@@ -182,13 +182,14 @@ def _per_item(rate: Rate) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.01"))
 
 
-# --- rectification ------------------------------------------------------------------------------
+# --- rectification ----------------------------------------------------------------------------
 
 def rectification_tables(figures: f.RectificationFigures) -> list[Table]:
     q, c = figures.query, figures.counts
     cell = _linker(f.RECTIFICATIONS, q)
     overview = Table("rectification_overview", _("Rectification"), [
-        label_col(_("Rectification items")), Col(_("Items issued")), Col(_("Signed off")), Col(_("In progress")),
+        label_col(_("Rectification items")), Col(_("Items issued")), Col(_("Signed off")),
+        Col(_("In progress")),
         Col(_("Overdue")), Col(_("Sent back for rework")), Col(_("Rules made or mended")),
         rate_col(_("Rectification rate")), amount_col(_("Amount involved")),
         amount_col(_("Amount recovered or returned")), rate_col(_("Rate by amount")),
@@ -227,7 +228,7 @@ def rectification_tables(figures: f.RectificationFigures) -> list[Table]:
                       figures.by_category)]
 
 
-# --- findings ---------------------------------------------------------------------------------------
+# --- findings ---------------------------------------------------------------------------------
 
 def finding_tables(figures: f.FindingFigures) -> list[Table]:
     q, c = figures.query, figures.counts
@@ -261,7 +262,7 @@ def finding_tables(figures: f.FindingFigures) -> list[Table]:
                       "bar")]
 
 
-# --- trends -----------------------------------------------------------------------------------------
+# --- trends -----------------------------------------------------------------------------------
 
 def trend_table(months: list[f.Month]) -> Table:
     table = Table("trends", _("By month"), [
@@ -280,7 +281,7 @@ def trend_table(months: list[f.Month]) -> Table:
     return table
 
 
-# --- the year's summary -------------------------------------------------------------------------------
+# --- the year's summary -----------------------------------------------------------------------
 
 def annual_table(figures: f.AnnualFigures) -> Table:
     """The numbers a year's work summary quotes, one a row."""

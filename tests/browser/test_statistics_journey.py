@@ -66,7 +66,10 @@ def test_a_leader_follows_a_figure_to_the_records_it_counts(page, live_server, d
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
 
 
-@pytest.mark.parametrize("context_options", [{"locale": "zh-CN", "viewport": {"width": 390, "height": 844}}])
+PHONE = {"locale": "zh-CN", "viewport": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("context_options", [PHONE])
 def test_the_cockpit_on_a_phone(page, live_server, demo_data):
     sign_in(page, live_server, "audit.leader")
     page.goto("/statistics?section=rectifications")

@@ -31,7 +31,8 @@ def signed_in(client, username="audit.leader"):
 
 
 def links(html: str) -> list[str]:
-    return [href.replace("&amp;", "&") for href in re.findall(r'href="(/statistics/records\?[^"]+)"', html)]
+    found = re.findall(r'href="(/statistics/records\?[^"]+)"', html)
+    return [href.replace("&amp;", "&") for href in found]
 
 
 def test_a_leader_reads_every_section(client, world):
@@ -66,7 +67,8 @@ def test_the_drill_down_is_the_module_s_records(client, world):
     signed_in(client, "audit.staff")
     for figure in ("ack_late", "answer_overdue", "open_91_180"):
         expected = F.count_records(world.audit_staff, F.REFERRALS_SENT, figure, Y2026)
-        text = page_text(client.get(f"/statistics/records?subject=referrals_sent&figure={figure}&year=2026"))
+        text = page_text(client.get(
+            f"/statistics/records?subject=referrals_sent&figure={figure}&year=2026"))
         assert f"共{expected}条" in text, figure
 
 
@@ -186,7 +188,8 @@ def test_the_page_runs_a_bounded_number_of_statements(client, world, count_queri
 
 def test_a_figure_s_link_keeps_the_period_and_filters(client, world):
     signed_in(client)
-    html = client.get("/statistics?section=rectifications&year=2026&quarter=1&category=allowances").get_data(as_text=True)
+    html = client.get("/statistics?section=rectifications&year=2026&quarter=1"
+                      "&category=allowances").get_data(as_text=True)
     for href in links(html):
         args = parse_qs(urlsplit(href).query)
         assert args["year"] == ["2026"] and args["quarter"] == ["1"]
