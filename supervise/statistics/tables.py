@@ -103,6 +103,11 @@ def _linker(subject: str, q: StatisticsQuery) -> Callable[[str, int], Cell]:
     return cell
 
 
+def _label(row, unit: bool) -> Cell:
+    """A breakdown's row label; an audited unit's links to its dossier (单位画像)."""
+    return Cell(row.label, url_for("dossier.dossier", unit=row.key) if unit else None)
+
+
 def _rate(rate: Rate) -> Cell:
     return Cell(rate.value, kind=Kind.RATE)
 
@@ -216,7 +221,7 @@ def rectification_tables(figures: f.RectificationFigures) -> list[Table]:
         for row in rows:
             narrowed = q.narrowed(**row.filters)
             table.rows.append([
-                Cell(row.label), cell("issued", row.issued, narrowed),
+                _label(row, header == _("Audited unit")), cell("issued", row.issued, narrowed),
                 cell("signed_off", row.signed_off, narrowed), _rate(row.rate),
                 Cell(row.amount_involved), Cell(row.amount_recovered), _rate(row.amount_rate)])
         return table
@@ -248,7 +253,7 @@ def finding_tables(figures: f.FindingFigures) -> list[Table]:
         table = Table(key, caption, [label_col(header), Col(_("Findings")),
                                      amount_col(_("Amount involved"))], chart=chart)
         for row in rows:
-            table.rows.append([Cell(row.label),
+            table.rows.append([_label(row, "unit" in row.filters),
                                cell(row.figure, row.count, q.narrowed(**row.filters)),
                                Cell(row.amount)])
         return table

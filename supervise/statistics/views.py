@@ -79,8 +79,14 @@ def _cell_html(cell: t.Cell, kind: Kind) -> tuple:
     return t.number(cell.value, kind), escape(shown)
 
 
+def _label_html(cell: t.Cell):
+    if cell.link:
+        return Markup('<a href="{}">{}</a>').format(cell.link, cell.value)
+    return cell.value
+
+
 def html_rows(table: t.Table) -> list[list]:
-    return [[row[0].value, *(_cell_html(cell, col.kind)
+    return [[_label_html(row[0]), *(_cell_html(cell, col.kind)
                              for cell, col in zip(row[1:], table.columns[1:], strict=True))]
             for row in table.rows]
 

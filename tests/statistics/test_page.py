@@ -194,3 +194,10 @@ def test_a_figure_s_link_keeps_the_period_and_filters(client, world):
         args = parse_qs(urlsplit(href).query)
         assert args["year"] == ["2026"] and args["quarter"] == ["1"]
         assert args["category"] == ["allowances"]
+
+
+def test_a_unit_s_row_opens_its_dossier(client, world):
+    signed_in(client)
+    html = client.get("/statistics?section=rectifications&year=2026").get_data(as_text=True)
+    assert f'href="/units/{world.edu.code}/dossier"' in html
+    assert client.get(f"/units/{world.edu.code}/dossier").status_code == 200
