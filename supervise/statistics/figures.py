@@ -47,7 +47,7 @@ from sqlalchemy.orm import aliased
 from supervise.accounts.models import Agency, AgencyKind
 from supervise.calendar.deadlines import WorkingCalendar, local_date
 from supervise.calendar.models import load_calendar
-from supervise.database import BEIJING_TIME, now_utc
+from supervise.database import BEIJING_TIME, DAY_ZERO, beijing_day, beijing_month, now_utc
 from supervise.extensions import db
 from supervise.findings.models import Finding, FindingAccess, FindingStatus, Share
 from supervise.money import CENT
@@ -776,6 +776,14 @@ def referral_base(ctx: Context) -> list:
     return conditions
 
 
+def _with_finding(query: sa.Select, q: StatisticsQuery) -> sa.Select:
+    """A query of items joined to their findings only where a filter reads the finding (its
+    category, its project): a period's thousands of items without a lookup each."""
+    if q.category or q.project:
+        return query.join(Finding, Finding.id == Rectification.finding_id)
+    return query
+
+
 def rectification_base(ctx: Context) -> list:
     """The items the reader's agency issued, narrowed by the filters (the category and the
     project are the finding's); the period is each figure's own (issued, or signed off)."""
@@ -846,50 +854,33 @@ def _cents(column):
     return sa.func.round(column * 100)
 
 
-BEIJING_OFFSET = timedelta(hours=8)
-
-
-def _beijing_day(moment: datetime) -> date:
-    """`local_date` for thousands of moments a page: Asia/Shanghai has kept UTC+8 all year
-    since 1991 (the records begin in MIN_YEAR), so a UTC moment's date there is a sum, not a
-    time-zone lookup, which costs ten times as much."""
-    if moment.utcoffset() == timedelta(0):
-        return (moment + BEIJING_OFFSET).date()
-    return local_date(moment)
-
-
 class _DayCounter:
-    """Days between two moments, by their dates in Asia/Shanghai: calendar days, and working
-    days after the first date up to the second (the product's calendar; a year it has no data
-    for counts weekends only, as the deadlines do)."""
+    """Days between two moments, by their days in Asia/Shanghai (day numbers, `beijing_day`):
+    calendar days, and working days after the first day up to the second (the product's
+    calendar; a year it has no data for counts weekends only, as the deadlines do)."""
 
     def __init__(self, cal: WorkingCalendar):
         self.cal = cal
-        self._first: date | None = None
+        self._first = 0
         self._running: list[int] = []
 
-    def _prepare(self, first: date, last: date) -> None:
+    def _prepare(self, first: int, last: int) -> None:
         self._first = first
         running, total = [], 0
-        for i in range((last - first).days + 1):
-            total += self.cal.is_working_day(first + timedelta(days=i))
+        day = DAY_ZERO + timedelta(days=first)
+        for i in range(last - first + 1):
+            total += self.cal.is_working_day(day + timedelta(days=i))
             running.append(total)
         self._running = running
 
-    def spans(self, pairs: list[tuple[datetime, datetime]]) -> Durations:
-        dated = [(_beijing_day(a), _beijing_day(b)) for a, b in pairs if a is not None
-                 and b is not None]
-        dated = [(a, b) for a, b in dated if b >= a]
+    def spans(self, pairs: Iterable[tuple[int | None, int | None]]) -> Durations:
+        dated = [(a, b) for a, b in pairs if a is not None and b is not None and b >= a]
         if not dated:
             return Durations(Spread.of(()), Spread.of(()))
         self._prepare(min(a for a, _b in dated), max(b for _a, b in dated))
-        first = self._first
-
-        def working(a: date, b: date) -> int:
-            return self._running[(b - first).days] - self._running[(a - first).days]
-
-        return Durations(Spread.of(working(a, b) for a, b in dated),
-                         Spread.of((b - a).days for a, b in dated))
+        first, running = self._first, self._running
+        return Durations(Spread.of(running[b - first] - running[a - first] for a, b in dated),
+                         Spread.of(b - a for a, b in dated))
 
 
 def referral_figures(user, q: StatisticsQuery, now: datetime | None = None) -> ReferralFigures:
@@ -928,14 +919,12 @@ def _referral_side(user, q, now, subject, cal: _DayCounter) -> ReferralSide:
     # The moments, for the durations: per sending acted on, and per item answered.
     item = _item(ctx)
     moments = db.session.execute(
-        sa.select(Referral.sent_at, acted_at().label("acted_at"),
-                  sa.case((item, Referral.answered_at), else_=None).label("answered_at"))
+        sa.select(beijing_day(Referral.sent_at), beijing_day(acted_at()),
+                  beijing_day(sa.case((item, Referral.answered_at), else_=None)))
         .where(*base, sa.or_(acted_at().is_not(None),
                              sa.and_(item, Referral.answered_at.is_not(None))))).all()
-    to_acknowledge = cal.spans([(m.sent_at, _aware(m.acted_at)) for m in moments
-                                if m.acted_at is not None])
-    to_answer = cal.spans([(m.sent_at, m.answered_at) for m in moments
-                           if m.answered_at is not None])
+    to_acknowledge = cal.spans((sent, acted) for sent, acted, _answered in moments)
+    to_answer = cal.spans((sent, answered) for sent, _acted, answered in moments)
 
     # Each item's chasers through the timeline's index (never a pass over the timeline).
     chasers = db.session.scalar(
@@ -960,16 +949,6 @@ def _referral_side(user, q, now, subject, cal: _DayCounter) -> ReferralSide:
         open_by_age=[Count(name, str(REFERRAL_FIGURES[name].label), name, counts[name])
                      for name in AGE_BUCKETS],
         chasers=chasers, chasers_per_item=Rate(chasers, counts["sent"]))
-
-
-def _aware(moment):
-    """A moment read through a CASE or a subquery, which the column type does not convert: on
-    SQLite a naive UTC time or its text."""
-    if moment is None or isinstance(moment, datetime) and moment.tzinfo is not None:
-        return moment
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=UTC)
 
 
 def rectification_figures(user, q: StatisticsQuery,
@@ -997,15 +976,14 @@ def rectification_figures(user, q: StatisticsQuery,
         .join(Rectification, Rectification.id == RectificationReport.rectification_id)
         .join(Finding, Finding.id == Rectification.finding_id)
         .where(*base).group_by(Rectification.unit_id, Finding.category_code)).all()
-    pairs = db.session.execute(
-        sa.select(Rectification.issued_at, Rectification.signed_off_at)
-        .join(Finding, Finding.id == Rectification.finding_id)
+    pairs = db.session.execute(_with_finding(
+        sa.select(beijing_day(Rectification.issued_at), beijing_day(Rectification.signed_off_at))
+        .select_from(Rectification), q)
         .where(*base, Rectification.state == R.SIGNED_OFF)).all()
 
     counts = {n: 0 for n in RECTIFICATION_FIGURES}
     counts["signed_off_in_period"] = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Rectification)
-        .join(Finding, Finding.id == Rectification.finding_id)
+        _with_finding(sa.select(sa.func.count()).select_from(Rectification), q)
         .where(*rectification_base(ctx),
                RECTIFICATION_FIGURES["signed_off_in_period"].clause(ctx))) or 0
     by_unit: dict[int, list] = {}
@@ -1046,7 +1024,7 @@ def rectification_figures(user, q: StatisticsQuery,
         amount_involved=_cents_to_yuan(involved), amount_recovered=_cents_to_yuan(recovered),
         amount_rate=Rate(_cents_to_yuan(recovered), _cents_to_yuan(involved)),
         rules_reports=rules_reports,
-        to_sign_off=_DayCounter(load_calendar()).spans([tuple(p) for p in pairs]),
+        to_sign_off=_DayCounter(load_calendar()).spans(pairs),
         by_unit=unit_rows, by_category=category_rows)
 
 
@@ -1093,16 +1071,6 @@ def finding_figures(user, q: StatisticsQuery, now: datetime | None = None) -> Fi
     return FindingFigures(q, counts, amount, by_category, by_unit, by_year)
 
 
-def _month_index(column, q: StatisticsQuery):
-    """Which month of the period a moment falls in (0 for the first), as SQL."""
-    months = q.months()
-    whens = []
-    for i, (year, month) in enumerate(months[:-1]):
-        following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-        whens.append((column < _start_of(following), i))
-    return sa.case(*whens, else_=len(months) - 1) if whens else sa.literal(0)
-
-
 def monthly_trends(user, q: StatisticsQuery, now: datetime | None = None) -> list[Month]:
     """Per month of the period: findings recorded, referrals sent and received (items), items
     issued and signed off; five grouped statements. Each month's numbers are the figures of
@@ -1112,13 +1080,13 @@ def monthly_trends(user, q: StatisticsQuery, now: datetime | None = None) -> lis
 
     def grouped(subject, column, figure) -> dict[int, int]:
         ctx = _context(user, subject, q, now)
-        index = _month_index(column, q).label("month")
+        index = beijing_month(column).label("month")
         if subject in SIDES:
             query = sa.select(index, sa.func.count()).where(
                 *referral_base(ctx), figure_clause(subject, figure, ctx))
         elif subject == RECTIFICATIONS:
-            query = sa.select(index, sa.func.count()).select_from(Rectification).join(
-                Finding, Finding.id == Rectification.finding_id).where(
+            query = _with_finding(sa.select(index, sa.func.count()).select_from(Rectification),
+                                  q).where(
                 *rectification_base(ctx), figure_clause(subject, figure, ctx))
         else:
             query = sa.select(index, sa.func.count()).where(
@@ -1130,9 +1098,10 @@ def monthly_trends(user, q: StatisticsQuery, now: datetime | None = None) -> lis
     received = grouped(REFERRALS_RECEIVED, Referral.first_sent_at, "sent")
     issued = grouped(RECTIFICATIONS, Rectification.issued_at, "issued")
     signed_off = grouped(RECTIFICATIONS, Rectification.signed_off_at, "signed_off_in_period")
+    keys = [year * 100 + month for year, month in months]
     return [Month(year, month, q.for_month(year, month), findings.get(i, 0), sent.get(i, 0),
                   received.get(i, 0), issued.get(i, 0), signed_off.get(i, 0))
-            for i, (year, month) in enumerate(months)]
+            for i, (year, month) in zip(keys, months, strict=True)]
 
 
 def annual_figures(user, year: int, now: datetime | None = None, **filters) -> AnnualFigures:

@@ -108,14 +108,25 @@ def test_labels(app):
         assert parse(start="2026-01-01", end="2026-02-01").label == "2026-01-01至2026-02-01"
 
 
-def test_a_moment_s_day_in_beijing_is_the_time_zone_s(app):
-    """The fast path of the durations gives the day the time zone gives, at every hour."""
+
+
+def test_the_database_counts_a_moment_s_day_and_month_in_beijing(app):
+    """beijing_day and beijing_month, as SQLite and PostgreSQL compute them, give the day and
+    the month the time zone gives, on either side of midnight in Beijing."""
     from datetime import UTC, datetime, timedelta
 
-    from supervise.calendar.deadlines import local_date
-    from supervise.statistics.figures import _beijing_day
+    import sqlalchemy as sa
 
-    start = datetime(2000, 1, 1, tzinfo=UTC)
-    for hours in range(0, 24 * 365 * 27, 7):
-        moment = start + timedelta(hours=hours, minutes=59)
-        assert _beijing_day(moment) == local_date(moment)
+    from supervise.calendar.deadlines import local_date
+    from supervise.database import DAY_ZERO, UTCDateTime, beijing_day, beijing_month
+    from supervise.extensions import db
+
+    for moment in [datetime(2000, 1, 1, 0, 0, tzinfo=UTC), datetime(2026, 2, 28, 15, 59, 59,
+                   999999, tzinfo=UTC), datetime(2026, 2, 28, 16, 0, tzinfo=UTC),
+                   datetime(2026, 12, 31, 16, 0, 0, 1, tzinfo=UTC),
+                   datetime(2024, 2, 29, 15, 30, tzinfo=UTC)]:
+        value = sa.literal(moment, UTCDateTime())
+        day, month = db.session.execute(sa.select(beijing_day(value), beijing_month(value))).one()
+        local = local_date(moment)
+        assert DAY_ZERO + timedelta(days=day) == local, moment
+        assert divmod(month, 100) == (local.year, local.month), moment
