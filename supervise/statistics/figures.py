@@ -776,11 +776,17 @@ def referral_base(ctx: Context) -> list:
     return conditions
 
 
+# An item's finding as the access table holds it for the issuing agency (which always reads its
+# own findings): the category and the project from a small row, not from the finding's.
+ITEM_FINDING = (FindingAccess, sa.and_(FindingAccess.agency_id == Rectification.owner_agency_id,
+                                      FindingAccess.finding_id == Rectification.finding_id))
+
+
 def _with_finding(query: sa.Select, q: StatisticsQuery) -> sa.Select:
     """A query of items joined to their findings only where a filter reads the finding (its
     category, its project): a period's thousands of items without a lookup each."""
     if q.category or q.project:
-        return query.join(Finding, Finding.id == Rectification.finding_id)
+        return query.join(*ITEM_FINDING)
     return query
 
 
@@ -792,9 +798,9 @@ def rectification_base(ctx: Context) -> list:
     if q.unit:
         conditions.append(Rectification.unit_id == _agency_id(q.unit))
     if q.category:
-        conditions.append(Finding.category_code == q.category)
+        conditions.append(FindingAccess.category_code == q.category)
     if q.project:
-        conditions.append(Finding.project_id == _project_id(q.project))
+        conditions.append(FindingAccess.project_id == _project_id(q.project))
     return conditions
 
 
@@ -829,7 +835,7 @@ def records(user, subject: str, figure: str, q: StatisticsQuery,
     if subject in SIDES:
         return sa.select(Referral).where(*referral_base(ctx), clause)
     if subject == RECTIFICATIONS:
-        return (sa.select(Rectification).join(Finding, Finding.id == Rectification.finding_id)
+        return (sa.select(Rectification).join(*ITEM_FINDING)
                 .where(*rectification_base(ctx), clause))
     return (sa.select(Finding).select_from(FindingAccess)
             .join(Finding, Finding.id == FindingAccess.finding_id)
@@ -961,21 +967,20 @@ def rectification_figures(user, q: StatisticsQuery,
     names = [n for n in RECTIFICATION_FIGURES if n != "signed_off_in_period"]
     columns = [sa.func.count().filter(RECTIFICATION_FIGURES[n].clause(ctx)).label(n)
                for n in names]
-    joined = sa.select().select_from(Rectification).join(
-        Finding, Finding.id == Rectification.finding_id)
+    joined = sa.select().select_from(Rectification).join(*ITEM_FINDING)
     groups = db.session.execute(joined.add_columns(
-        Rectification.unit_id, Finding.category_code, *columns,
+        Rectification.unit_id, FindingAccess.category_code, *columns,
         sa.func.sum(_cents(Rectification.amount)).label("involved"))
-        .where(*base).group_by(Rectification.unit_id, Finding.category_code)).all()
+        .where(*base).group_by(Rectification.unit_id, FindingAccess.category_code)).all()
     reports = db.session.execute(
-        sa.select(Rectification.unit_id, Finding.category_code,
+        sa.select(Rectification.unit_id, FindingAccess.category_code,
                   sa.func.sum(_cents(RectificationReport.amount_recovered)).label("recovered"),
                   sa.func.count().filter(
                       sa.func.trim(RectificationReport.rules) != "").label("rules"))
         .select_from(RectificationReport)
         .join(Rectification, Rectification.id == RectificationReport.rectification_id)
-        .join(Finding, Finding.id == Rectification.finding_id)
-        .where(*base).group_by(Rectification.unit_id, Finding.category_code)).all()
+        .join(*ITEM_FINDING)
+        .where(*base).group_by(Rectification.unit_id, FindingAccess.category_code)).all()
     pairs = db.session.execute(_with_finding(
         sa.select(beijing_day(Rectification.issued_at), beijing_day(Rectification.signed_off_at))
         .select_from(Rectification), q)
