@@ -137,9 +137,16 @@ class PublicIdMixin:
 
 
 @sa.event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _connection_settings(dbapi_connection, _record) -> None:
     """SQLite: enforce foreign keys, wait for the write lock instead of failing, and let readers
-    run while one worker writes."""
+    run while one worker writes. PostgreSQL: no JIT compilation, which a statement of many
+    aggregates (the statistics) set off by its estimated cost and then spent seconds
+    compiling for a query that runs in milliseconds."""
+    if type(dbapi_connection).__module__.startswith("psycopg"):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.commit()
+        return
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()

@@ -556,11 +556,15 @@ def _item(ctx: Context):
     ever revised, and it stays returned: the revision is looked for only then (so the figures
     of open or answered items never run the subquery)."""
     later = _LATER
-    superseded = sa.exists().where(later.previous_id == Referral.id,
-                                   later.first_sent_at.is_not(None))
+    revision = sa.select(later.id).where(later.previous_id == Referral.id,
+                                         later.first_sent_at.is_not(None))
     if ctx.side == "received":
-        superseded = superseded.where(later.receiver_agency_id == Referral.receiver_agency_id)
-    return sa.or_(Referral.state != S.RETURNED, ~superseded)
+        revision = revision.where(later.receiver_agency_id == Referral.receiver_agency_id)
+    # A scalar subquery, not NOT EXISTS: inside an OR, PostgreSQL would hash every sent
+    # referral for each figure that asks; this probes the unique index on previous_id for the
+    # returned ones alone.
+    return sa.or_(Referral.state != S.RETURNED,
+                  revision.limit(1).scalar_subquery().is_(None))
 
 
 def _sent_before(days: int, ctx: Context):
