@@ -19,14 +19,15 @@ ACCOUNTS = {username: (display_name, AGENCY_NAMES[agency], roles)
 
 # The navigation links that depend on a role or an agency, and who may see which of them.
 ROLE_LINKS = ["/findings", "/referrals", "/referrals/inbox", "/approvals",
-              "/rectifications",
+              "/rectifications", "/statistics",
               "/projects", "/calendar", "/admin/agencies", "/admin/users", "/admin/mail",
               "/admin/roles",
               "/settings/", "/audit/events", "/exports"]
 # Whoever may download a ledger has the list of the ledgers built for them in the background.
+# Whoever reads cases has the statistics of what the agency may see.
 RECORDER = {"/findings", "/referrals", "/referrals/inbox", "/rectifications", "/projects",
-            "/calendar", "/exports"}
-READER = {"/findings", "/referrals/inbox", "/calendar", "/exports"}
+            "/calendar", "/exports", "/statistics"}
+READER = {"/findings", "/referrals/inbox", "/calendar", "/exports", "/statistics"}
 EXPECTED_ROLE_LINKS = {
     "sysadmin": {"/admin/agencies", "/admin/users", "/admin/mail"},
     "secadmin": {"/admin/roles", "/settings/"},
