@@ -8,14 +8,13 @@ records its event, and commits once.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from supervise import policy
-from supervise.accounts.models import Agency
 from supervise.attachments.web import serve
 from supervise.extensions import db
 from supervise.findings import operations, queries
-from supervise.findings.models import Comment, Finding
+from supervise.findings.models import Comment
 from supervise.findings.schemas import (
     AttachmentSchema,
     CategorySchema,
@@ -40,7 +39,6 @@ from supervise.findings.schemas import (
     UsesSchema,
     as_read,
 )
-from supervise.findings.similarity import similarity
 from supervise.findings.uses import uses_of
 from supervise.pagination import count
 from supervise.policy import Permission
@@ -54,9 +52,6 @@ from supervise.web import MULTIPART, Blueprint, accepts, current_actor
 
 blueprint = Blueprint("findings_api", __name__, description="Findings and their uses")
 
-SIMILAR_CANDIDATES = 500  # the most recent visible findings of the unit that are compared
-SIMILAR_THRESHOLD = 0.3
-SIMILAR_LIMIT = 5
 
 
 # --- findings -------------------------------------------------------------------------------
@@ -103,21 +98,11 @@ def create_finding(data):
 def similar_findings(args):
     """Up to five findings visible to the caller about the same unit with a similar title (the
     overlap hint of the create form), most similar first."""
-    user = current_actor()
-    unit, owner = aliased(Agency), aliased(Agency)
-    rows = db.session.execute(
-        sa.select(Finding.public_id, Finding.title, owner.code, owner.name)
-        .join(unit, Finding.unit_id == unit.id)
-        .join(owner, Finding.owner_agency_id == owner.id)
-        .where(finding_access.visible_findings_clause(user), unit.code == args["unit"])
-        .order_by(Finding.created_at.desc(), Finding.id.desc())
-        .limit(SIMILAR_CANDIDATES)).all()
-    scored = [(similarity(args["title"], row.title), row) for row in rows]
-    best = sorted((pair for pair in scored if pair[0] >= SIMILAR_THRESHOLD),
-                  key=lambda pair: -pair[0])[:SIMILAR_LIMIT]
-    return [{"id": row.public_id, "title": row.title, "owner": {"code": row.code,
-                                                                "name": row.name},
-             "similarity": round(score, 2)} for score, row in best]
+    return [{"id": row.public_id, "title": row.title,
+             "owner": {"code": row.owner_code, "name": row.owner_name},
+             "similarity": round(score, 2)}
+            for score, row in queries.similar_findings(current_actor(), args["unit"],
+                                                       args["title"])]
 
 
 @blueprint.route("/findings/<pid:finding_id>", methods=["GET"])

@@ -218,3 +218,16 @@ class FindingLink(db.Model):
     finding: Mapped[Finding] = relationship(foreign_keys=[finding_id])
     related: Mapped[Finding] = relationship(foreign_keys=[related_id])
     created_by: Mapped[User] = relationship()
+
+
+class ImportMapping(db.Model):
+    """How an agency's spreadsheets name the fields of a finding: the column heading chosen for
+    each field at its last import, offered again at the next (findings.importing)."""
+
+    __tablename__ = "finding_import_mappings"
+
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), primary_key=True)
+    # {"title": "问题标题", "unit": "被审计单位", ...}: a field to the heading of its column.
+    columns: Mapped[dict] = mapped_column(sa.JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))

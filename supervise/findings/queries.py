@@ -7,11 +7,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from supervise.accounts.models import Agency, AgencyKind
 from supervise.extensions import db
 from supervise.findings.models import Finding, FindingAccess, FindingStatus, FindingTotal
+from supervise.findings.similarity import similarity
 from supervise.money import CENT
 from supervise.policy import findings as finding_access
 from supervise.projects.models import Project
@@ -31,6 +32,9 @@ SORTS = {
               FindingAccess.finding_id.desc()),
 }
 SCOPES = ("all", "own", "shared_with_us")
+SIMILAR_CANDIDATES = 500  # the most recent visible findings of the unit that are compared
+SIMILAR_THRESHOLD = 0.3
+SIMILAR_LIMIT = 5
 
 
 @dataclass
@@ -169,3 +173,21 @@ def filter_choices(user) -> FilterChoices:
     years = range(first, last + 1) if first is not None else ()
     return FilterChoices(list(units), list(projects), list(categories),
                          sorted(years, reverse=True))
+
+
+def similar_findings(user, unit_code: str, title: str) -> list[tuple[float, sa.Row]]:
+    """The overlap hint: up to five findings visible to the user about the same unit with a
+    similar title, most similar first, each with its score (rows of public_id, title,
+    owner_code, owner_name)."""
+    unit, owner = aliased(Agency), aliased(Agency)
+    rows = db.session.execute(
+        sa.select(Finding.public_id, Finding.title, owner.code.label("owner_code"),
+                  owner.name.label("owner_name"))
+        .join(unit, Finding.unit_id == unit.id)
+        .join(owner, Finding.owner_agency_id == owner.id)
+        .where(finding_access.visible_findings_clause(user), unit.code == unit_code)
+        .order_by(Finding.created_at.desc(), Finding.id.desc())
+        .limit(SIMILAR_CANDIDATES)).all()
+    scored = [(similarity(title, row.title), row) for row in rows]
+    return sorted((pair for pair in scored if pair[0] >= SIMILAR_THRESHOLD),
+                  key=lambda pair: -pair[0])[:SIMILAR_LIMIT]
