@@ -66,6 +66,8 @@ def register_blueprints(app: Flask) -> None:
     from supervise.announcements.views import blueprint as announcements_blueprint
     from supervise.calendar.api import blueprint as calendar_api
     from supervise.calendar.views import blueprint as calendar_blueprint
+    from supervise.documents.api import blueprint as documents_api
+    from supervise.documents.views import blueprint as documents_blueprint
     from supervise.dossier.views import blueprint as dossier_blueprint
     from supervise.events.views import blueprint as events_blueprint
     from supervise.extensions import api
@@ -110,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_blueprint)
     app.register_blueprint(statistics_blueprint)
     app.register_blueprint(dossier_blueprint)
+    app.register_blueprint(documents_blueprint)
     api.register_blueprint(accounts_api, url_prefix="/api/v1")
     api.register_blueprint(findings_api, url_prefix="/api/v1")
     api.register_blueprint(notifications_api, url_prefix="/api/v1")
@@ -118,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(referrals_api, url_prefix="/api/v1")
     api.register_blueprint(rectifications_api, url_prefix="/api/v1")
     api.register_blueprint(ledgers_api, url_prefix="/api/v1")
+    api.register_blueprint(documents_api, url_prefix="/api/v1")
     api.register_blueprint(exports_api, url_prefix="/api/v1")
     api.register_blueprint(search_api, url_prefix="/api/v1")
     api.register_blueprint(statistics_api, url_prefix="/api/v1")

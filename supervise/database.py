@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -119,6 +120,12 @@ def enum_column(enum_cls, name: str) -> sa.Enum:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+def upsert(dialect_name: str, model):
+    """INSERT … ON CONFLICT for the database in use: SQLite and PostgreSQL spell it alike, and
+    SQLAlchemy has it per dialect."""
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect_name](model)
 
 
 class Base(DeclarativeBase):

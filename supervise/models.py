@@ -11,6 +11,7 @@ from supervise.accounts.models import (
 from supervise.announcements.models import Announcement
 from supervise.attachments.models import Attachment, StoredPart
 from supervise.calendar.models import CalendarDay, CalendarYear
+from supervise.documents.models import Document, DocumentTemplate, NumberCounter, NumberPrefix
 from supervise.events.models import Event, EventChainHead
 from supervise.findings.models import Comment, Finding, FindingLink, Share
 from supervise.health import WorkerHeartbeat
@@ -32,8 +33,10 @@ from supervise.settings.models import Category, Setting
 
 __all__ = [
     "Agency", "Announcement", "Attachment", "CalendarDay", "CalendarYear", "Category",
-    "Comment", "Credential", "EmailOptOut", "Event", "EventChainHead", "ExportJob", "Extension",
+    "Comment", "Credential", "Document", "DocumentTemplate", "EmailOptOut", "Event",
+    "EventChainHead", "ExportJob", "Extension",
     "Finding", "FindingLink", "LoginSourceThrottle", "LoginThrottle", "Notification",
+    "NumberCounter", "NumberPrefix",
     "PersonInvolved", "Project", "Rectification", "RectificationReport", "RectificationStep",
     "Referral", "Reminder", "Setting", "Share", "StoredPart", "TimelineEntry", "User",
     "UserRole", "WorkerHeartbeat",

@@ -49,6 +49,8 @@ ALLOWED = {
     "DOCX": "a file format", "XLSX": "a file format", "OFD": "a file format",
     "KB": "kilobytes, the unit of a file's size", "MB": "megabytes, the unit of a file's size",
     "IP": "an IP address, called so in Chinese too (the event log's column)",
+    "LibreOffice": "the office suite the server makes PDFs with, a product name",
+    "Word": "the word processor's document (.docx), called so in Chinese too",
     "chinesecalendar": "the library the seeded holiday arrangements come from, named as their "
                        "source",
 }

@@ -79,6 +79,22 @@ EXPECTED = {
     "dossier.dossier": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "search.search": {Permission.CASE_CONTENT},
     # The leader's figures and the records behind each: agencies that read cases.
+    # Official documents: a record's parties, as the record's own policy finds it (404 for
+    # anyone else); the number prefixes for an agency's leader; the templates for the
+    # security administrator.
+    "documents.make": {Permission.CASE_CONTENT},
+    "documents.download": {Permission.CASE_CONTENT},
+    "documents.numbering": {Permission.APPROVE, Capability.READS_CASES},
+    "documents.document_templates": {Permission.MANAGE_SETTINGS},
+    "documents.template_file": {Permission.MANAGE_SETTINGS},
+    "documents.replace_template": {Permission.MANAGE_SETTINGS},
+    "documents.restore_template": {Permission.MANAGE_SETTINGS},
+    "documents_api.referral_documents": {Permission.CASE_CONTENT},
+    "documents_api.make_referral_document": {Permission.CASE_CONTENT},
+    "documents_api.referral_document_file": {Permission.CASE_CONTENT},
+    "documents_api.rectification_documents": {Permission.CASE_CONTENT},
+    "documents_api.make_rectification_document": {Permission.CASE_CONTENT},
+    "documents_api.rectification_document_file": {Permission.CASE_CONTENT},
     "statistics.statistics": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "statistics.records": {Permission.CASE_CONTENT, Capability.READS_CASES},
     "statistics.download": {Permission.CASE_CONTENT, Capability.READS_CASES},

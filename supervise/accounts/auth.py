@@ -18,8 +18,6 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, has_request_context, request, session
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from supervise.accounts.models import (
     Credential,
@@ -28,7 +26,7 @@ from supervise.accounts.models import (
     LoginThrottle,
     User,
 )
-from supervise.database import now_utc
+from supervise.database import now_utc, upsert
 from supervise.events.log import client_ip, record_event
 from supervise.events.models import Outcome
 from supervise.extensions import db, login_manager
@@ -136,12 +134,12 @@ class Throttle:
         """Count this attempt in each counter with one atomic statement each (INSERT … ON
         CONFLICT DO UPDATE … RETURNING), restarting a counter whose window has passed."""
         cutoff = now - current_app.config["LOGIN_FAILURE_WINDOW"]
-        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
         counts = {}
         for name, (model, keys) in self.keys.items():
             table = model.__table__
             stale = table.c.window_started_at < cutoff
-            statement = insert(model).values(**keys, failures=1, window_started_at=now)
+            statement = upsert(db.engine.dialect.name, model).values(
+                **keys, failures=1, window_started_at=now)
             statement = statement.on_conflict_do_update(
                 index_elements=list(keys),
                 set_={"failures": sa.case((stale, 1), else_=table.c.failures + 1),

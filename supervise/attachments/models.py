@@ -19,7 +19,8 @@ class Attachment(PublicIdMixin, db.Model):
         sa.CheckConstraint(
             "(CASE WHEN finding_id IS NULL THEN 0 ELSE 1 END"
             " + CASE WHEN referral_id IS NULL THEN 0 ELSE 1 END"
-            " + CASE WHEN rectification_report_id IS NULL THEN 0 ELSE 1 END) = 1",
+            " + CASE WHEN rectification_report_id IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN document_id IS NULL THEN 0 ELSE 1 END) = 1",
             name="one_owner"),
     )
 
@@ -34,6 +35,8 @@ class Attachment(PublicIdMixin, db.Model):
         sa.ForeignKey("referral_cited_findings.id"), index=True)
     rectification_report_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("rectification_reports.id"), index=True)
+    # A file of an official document made from a record (supervise.documents): its .docx, its PDF.
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("documents.id"), index=True)
     filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int] = mapped_column(sa.BigInteger)

@@ -28,6 +28,7 @@ from flask_babel import lazy_gettext as _l
 
 from supervise.accounts.models import Agency, AgencyKind, Role, User
 from supervise.database import BEIJING_TIME
+from supervise.documents.models import DocumentKind
 from supervise.events.models import Event, Outcome
 from supervise.extensions import db
 from supervise.findings import workflow as finding_workflow
@@ -115,6 +116,11 @@ ACTIONS = {
     "ledger.export_download": _l("Ledger built in the background downloaded"),
     "ledger.export_fail": _l("Ledger could not be built in the background"),
     "ledger.export_delete": _l("Ledger built in the background deleted after its day"),
+    "document.generate": _l("Official document made"),
+    "document.convert": _l("Official document converted to PDF"),
+    "document.template_replace": _l("Document template replaced"),
+    "document.template_restore": _l("Document template back to the built-in one"),
+    "document.prefix_update": _l("Document number prefixes changed"),
     "event.export": _l("Event log exported"),
     "event.export_check": _l("Export of the event log checked"),
 }
@@ -145,6 +151,7 @@ AREAS = {
     "referral": _l("Referrals"),
     "rectification": _l("Rectification"),
     "ledger": _l("Ledgers"),
+    "document": _l("Official documents"),
     "event": _l("Event log"),
 }
 
@@ -200,6 +207,7 @@ OBJECT_TYPES = {
     "calendar_years": _l("Working-day calendar"),
     "ledger": _l("Ledger"),
     "events": _l("Event log"),
+    "document_templates": _l("Document template"),
 }
 
 LEDGERS = {
@@ -356,6 +364,9 @@ DETAILS = {
     "columns": Detail(_l("Columns"), "count"),
     "filter": Detail(_l("Filter"), FILTER),
     "export": Detail(_l("Export job")),
+    "document": Detail(_l("Document")),
+    "number": Detail(_l("Document number")),
+    "version": Detail(_l("Version"), "int"),
 }
 # The same key meaning something else in one event.
 ACTION_DETAILS = {
@@ -364,6 +375,10 @@ ACTION_DETAILS = {
     ("referral.create", "kind"): Detail(_l("Kind"), ENUM, ReferralKind),
     ("referral.request-extension", "until"): Detail(_l("Answer by"), DAY),
     ("attachment.copy", "from"): Detail(_l("Copied from")),
+    ("document.generate", "kind"): Detail(_l("Kind"), ENUM, DocumentKind),
+    ("document.template_replace", "kind"): Detail(_l("Kind"), ENUM, DocumentKind),
+    ("document.template_restore", "kind"): Detail(_l("Kind"), ENUM, DocumentKind),
+    ("document.prefix_update", "kind"): Detail(_l("Kind"), ENUM, DocumentKind),
     ("ledger.export_fail", "error"): Detail(_l("Reason"), WORDS, EXPORT_FAILURES),
     ("settings.two_factor", "added"): Detail(_l("Now need a second factor"), WORDS,
                                              TWO_FACTOR_RULES),

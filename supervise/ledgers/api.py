@@ -43,6 +43,8 @@ from supervise import policy
 from supervise.accounts.models import Agency, User
 from supervise.calendar.deadlines import ClockStatus, clock_status
 from supervise.database import now_utc
+from supervise.documents.models import Document, DocumentKind
+from supervise.documents.operations import latest_numbers as document_numbers
 from supervise.errors import InvalidInput
 from supervise.events.log import record_event
 from supervise.extensions import db
@@ -420,6 +422,7 @@ class _ReferralExtra:
     chasers: int
     last_chased_at: datetime | None
     clocks: referral_queries.Clocks
+    number: str | None  # of its referral letter (移送处理书)
 
 
 def _persons(referral: Referral) -> str:
@@ -453,6 +456,7 @@ def build_referrals(user: User, args: dict, now: datetime) -> Ledger:
 
     fields = [
         Field(Column("title", "移送事项", 30), lambda x, _: x.title),
+        Field(Column("document_number", "移送文号", 18), lambda x, e: e.number),
         Field(Column("kind", "移送类型", 9), lambda x, _: chinese(x.kind)),
         Field(Column("sender", "移送单位", 11), lambda x, _: x.sender_agency.name),
         Field(Column("receiver", "接收单位", 11), lambda x, _: x.receiver_agency.name),
@@ -480,8 +484,11 @@ def build_referrals(user: User, args: dict, now: datetime) -> Ledger:
     def batches():
         for items in _batches(statement):
             chased = referral_queries.chasers(r.id for r in items)
-            yield items, lambda referral, chased=chased: _ReferralExtra(
-                *chased.get(referral.id, (0, None)), referral_queries.clocks(referral, now))
+            letters = document_numbers([r.id for r in items], DocumentKind.REFERRAL_LETTER,
+                                       Document.referral_id)
+            yield items, lambda referral, chased=chased, letters=letters: _ReferralExtra(
+                *chased.get(referral.id, (0, None)), referral_queries.clocks(referral, now),
+                letters.get(referral.id))
 
     words = []
     if role:
@@ -532,6 +539,7 @@ def build_rectifications(user: User, args: dict, now: datetime) -> Ledger:
 
     fields = [
         Field(Column("title", "问题标题（下达时）", 30), lambda x, _: x.title),
+        Field(Column("document_number", "整改通知书文号", 18), lambda x, e: e[1]),
         Field(Column("unit", "整改单位", 12), lambda x, _: x.unit.name),
         *internal(Field(Column("owner", "下达单位", 11), lambda x, _: x.owner_agency.name)),
         Field(Column("plan", "整改方式", 9), lambda x, _: chinese(x.plan)),
@@ -541,7 +549,7 @@ def build_rectifications(user: User, args: dict, now: datetime) -> Ledger:
         Field(Column("clock", "期限状态", 11),
               lambda x, _: _clock_word(rectification_queries.clock(x, now),
                                        x.calendar_complete)),
-        Field(Column("chasers", "催办次数", 6, Kind.INT), lambda x, n: n),
+        Field(Column("chasers", "催办次数", 6, Kind.INT), lambda x, e: e[0]),
         Field(Column("amount", "问题金额", 16, Kind.AMOUNT), lambda x, _: x.amount),
         Field(Column("amount_recovered", "已追回（退还）金额", 16, Kind.AMOUNT),
               lambda x, _: x.amount_recovered),
@@ -568,7 +576,10 @@ def build_rectifications(user: User, args: dict, now: datetime) -> Ledger:
     def batches():
         for items in _batches(statement):
             chased = rectification_queries.chasers(r.id for r in items)
-            yield items, lambda item, chased=chased: chased.get(item.id, (0, None))[0]
+            notices = document_numbers([r.id for r in items], DocumentKind.RECTIFICATION_NOTICE,
+                                       Document.rectification_id)
+            yield items, lambda item, chased=chased, notices=notices: (
+                chased.get(item.id, (0, None))[0], notices.get(item.id))
 
     words = []
     if state:

@@ -12,12 +12,11 @@ from itertools import chain
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from supervise.accounts.models import Role
 from supervise.attachments.models import Attachment
-from supervise.database import BEIJING_TIME
+from supervise.database import BEIJING_TIME, upsert
 from supervise.extensions import db
 from supervise.findings.models import (
     Comment,
@@ -118,13 +117,12 @@ def _total_key(row) -> tuple:
 def _add_to_totals(connection, deltas: dict[tuple, list[int]]) -> None:
     """Add (findings, cents) to each total, in key order (two changes of one agency's findings
     then wait for each other rather than deadlock)."""
-    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)
     for key, (findings, cents) in sorted(deltas.items(),
                                          key=lambda item: tuple(map(str, item[0]))):
         if findings == 0 and cents == 0:
             continue
-        statement = insert(FindingTotal).values(**dict(zip(TOTAL_KEY, key, strict=True)),
-                                                findings=findings, cents=cents)
+        statement = upsert(connection.dialect.name, FindingTotal).values(
+            **dict(zip(TOTAL_KEY, key, strict=True)), findings=findings, cents=cents)
         connection.execute(statement.on_conflict_do_update(
             index_elements=list(TOTAL_KEY),
             set_={"findings": FindingTotal.findings + statement.excluded.findings,

@@ -45,6 +45,7 @@ from supervise.referrals.models import Disposition, TimelineEntry
 from tests.factories import AgencyFactory, FindingFactory, ProjectFactory, UserFactory
 from tests.referrals.factories import S, make_world, referral_in
 from tests.support.api import statements_per_caller
+from tests.support.files import package_text
 
 LEDGERS = ("findings", "referrals", "rectifications")
 NS = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -76,10 +77,7 @@ class Sheet:
         return [row[i] for row in self.rows]
 
     def raw_text(self) -> str:
-        """Every member of the zip, as text."""
-        with zipfile.ZipFile(io.BytesIO(self.data)) as archive:
-            return "\n".join(archive.read(name).decode("utf-8", "replace")
-                             for name in archive.namelist())
+        return package_text(self.data)
 
     def raw_values(self, header: str) -> list[str | None]:
         """A column's values exactly as the file carries them (<v> of each cell)."""
@@ -470,11 +468,12 @@ def test_the_referrals_ledger_columns_and_clocks(referrals, as_):
     w = referrals
     sheet = ledger_of(as_("audit_staff"), "referrals")
     assert sheet.title.startswith("区审计局移送事项台账") and "筛选条件：全部" in sheet.title
-    assert sheet.headers == ["序号", "移送事项", "移送类型", "移送单位", "接收单位", "状态",
-                             "移送时间", "签收期限", "签收期限状态", "反馈期限", "反馈期限状态",
-                             "催办次数", "最近催办时间", "处置方式", "反馈时间", "涉及人员"]
+    assert sheet.headers == ["序号", "移送事项", "移送文号", "移送类型", "移送单位", "接收单位",
+                             "状态", "移送时间", "签收期限", "签收期限状态", "反馈期限",
+                             "反馈期限状态", "催办次数", "最近催办时间", "处置方式", "反馈时间",
+                             "涉及人员"]
     ws = sheet.ws
-    assert ws.freeze_panes == "A3" and ws.auto_filter.ref == f"A2:P{2 + len(sheet.rows)}"
+    assert ws.freeze_panes == "A3" and ws.auto_filter.ref == f"A2:Q{2 + len(sheet.rows)}"
     rows = {row[1].value: {h: c for h, c in zip(sheet.headers, row, strict=True)}
             for row in sheet.rows}
     late, closed, draft = rows["逾期未签收的线索"], rows["已办结的线索"], rows["草稿移送"]
@@ -548,8 +547,9 @@ RECTIFICATION_FILTERS = [
     {"clock": "overdue"}, {"clock": "due_soon"}, {"unit": "nowhere"}, {"state": "verified"},
 ]
 
-UNIT_HEADERS = ["序号", "问题标题（下达时）", "整改单位", "整改方式", "整改状态", "整改期限",
-                "期限状态", "催办次数", "问题金额", "已追回（退还）金额", "整改完成报告日期"]
+UNIT_HEADERS = ["序号", "问题标题（下达时）", "整改通知书文号", "整改单位", "整改方式", "整改状态",
+                "整改期限", "期限状态", "催办次数", "问题金额", "已追回（退还）金额",
+                "整改完成报告日期"]
 INTERNAL_HEADERS = ["下达单位", "下达日期", "销号日期", "所属项目", "问题类别", "下达人",
                     "销号审批人"]
 
@@ -589,7 +589,8 @@ def test_the_unit_contact_gets_only_its_own_units_items(rectifications, as_):
 
 def test_the_rectifications_ledger_columns(rectifications, as_):
     sheet = ledger_of(as_("audit_staff"), "rectifications")
-    assert sheet.headers == ["序号", "问题标题（下达时）", "整改单位", "下达单位", "整改方式",
+    assert sheet.headers == ["序号", "问题标题（下达时）", "整改通知书文号", "整改单位", "下达单位",
+                             "整改方式",
                              "整改状态", "下达日期", "整改期限", "期限状态", "催办次数", "问题金额",
                              "已追回（退还）金额", "整改完成报告日期", "销号日期", "所属项目",
                              "问题类别", "下达人", "销号审批人"]
@@ -667,8 +668,8 @@ def test_an_export_is_an_event(many, as_):
         ("unit.contact", "rectifications")
     assert json.loads(rectifications.details) == {
         "filter": {"state": "in_progress"}, "rows": 1,
-        "columns": ["no", "title", "unit", "plan", "state", "due_at", "clock", "chasers",
-                    "amount", "amount_recovered", "rectified_at"]}
+        "columns": ["no", "title", "document_number", "unit", "plan", "state", "due_at",
+                    "clock", "chasers", "amount", "amount_recovered", "rectified_at"]}
 
 
 def test_no_temporary_file_stays_behind(many, as_):

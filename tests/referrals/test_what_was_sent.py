@@ -10,15 +10,13 @@ while the agency that returned it lost it.
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
 import pytest
 
 from tests.conftest import page_text
 from tests.referrals.factories import reload, snapshot
-from tests.support.files import PDF
+from tests.support.files import PDF, package_text
 
 PERSON = "欧阳某某XK1"
 APPROVAL_COMMENT = "同意移送，注意保密XK2"
@@ -30,9 +28,7 @@ def _ledger_text(caller) -> str:
     response = caller.get("/ledgers/referrals.xlsx")
     try:
         assert response.status_code == 200
-        with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
-            return "\n".join(archive.read(n).decode("utf-8", "replace")
-                             for n in archive.namelist())
+        return package_text(response.get_data())
     finally:
         response.close()
 
