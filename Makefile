@@ -45,10 +45,10 @@ test-browser: $(VENV)/.dev-deps $(MO)
 	@test -x /usr/bin/chromium || { echo "Install Chromium first: apt-get install -y chromium fonts-wqy-microhei"; exit 1; }
 	$(BIN)/pytest -m browser $(PYTEST_ARGS)
 
-# Prints the ledgers to PDF; needs LibreOffice Calc and poppler:
-#   apt-get install -y --no-install-recommends libreoffice-calc-nogui poppler-utils
+# Prints the ledgers and the official documents to PDF; needs LibreOffice and poppler:
+#   apt-get install -y --no-install-recommends libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils
 test-print: $(VENV)/.dev-deps $(MO)
-	@command -v soffice >/dev/null && command -v pdftotext >/dev/null || { echo "Install LibreOffice Calc and poppler first: apt-get install -y --no-install-recommends libreoffice-calc-nogui poppler-utils"; exit 1; }
+	@command -v soffice >/dev/null && command -v pdftotext >/dev/null || { echo "Install LibreOffice and poppler first: apt-get install -y --no-install-recommends libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils"; exit 1; }
 	$(BIN)/pytest -m print $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps

@@ -51,6 +51,7 @@ def seed_demo(password: str | None) -> None:
     demo.seed_findings()
     demo.seed_referrals()
     demo.seed_rectifications()
+    demo.seed_documents()
     demo.publish_announcement()
     otp_secrets = demo.enrol_second_factors()
     db.session.commit()

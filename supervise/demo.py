@@ -480,6 +480,40 @@ def seed_rectifications() -> None:
         db.session.flush()
 
 
+# The audit bureau's document number prefixes, kind by kind.
+DEMO_PREFIXES = {"referral_letter": "区审移", "chaser": "区审催", "rectification_notice": "区审整",
+                 "sign_off_sheet": "区审销", "urge_notice": "区审督"}
+
+
+def seed_documents() -> None:
+    """The audit bureau's prefixes, and every document its records may have now: a referral
+    letter for each referral it sent, a chaser for each one overdue, a rectification notice for
+    each item, a sign-off sheet once verified, a letter urging each overdue item."""
+    from supervise.database import now_utc
+    from supervise.documents import operations as documents
+    from supervise.documents.kinds import KINDS
+    from supervise.documents.models import Document
+    from supervise.rectifications.models import Rectification
+    from supervise.referrals.models import Referral
+
+    if db.session.scalar(sa.select(Document.id)):
+        return
+    leader = _user("audit.leader")
+    documents.set_prefixes(leader, DEMO_PREFIXES)
+    now = now_utc()
+    records = [*db.session.scalars(sa.select(Referral).where(
+        Referral.sender_agency_id == leader.agency_id).order_by(Referral.id)),
+        *db.session.scalars(sa.select(Rectification).where(
+            Rectification.owner_agency_id == leader.agency_id).order_by(Rectification.id))]
+    staff = _user("audit.staff")
+    for record in records:
+        for kind in KINDS.values():
+            if kind.record == ("referral" if isinstance(record, Referral) else
+                               "rectification") and kind.refusal(record, now) is None:
+                documents.generate(staff, record, kind)
+    db.session.flush()
+
+
 def publish_announcement() -> None:
     """The special audit of epidemic funds, published with its rectification results."""
     from supervise.announcements import operations as announcements

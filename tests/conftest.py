@@ -24,6 +24,9 @@ from supervise.database import now_utc
 from supervise.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# Row locks, and what concurrency tests prove with them, exist on PostgreSQL only.
+ON_POSTGRES = bool(TEST_DATABASE_URL) and \
+    sa.make_url(TEST_DATABASE_URL).get_backend_name() == "postgresql"
 TEST_PASSWORD = "correct horse battery"
 
 BASE_CONFIG = {

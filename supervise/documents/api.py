@@ -9,7 +9,7 @@ policy: outside the caller's reach, 404. Making one: 403 for the party that does
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, jsonify
 from marshmallow import Schema, fields, validate
 
 from supervise import policy
@@ -41,7 +41,8 @@ class DocumentSchema(Schema):
     number = fields.String(metadata={"description": "The document number, 区审移〔2026〕3号"})
     version = fields.Integer()
     generated_at = LocalDateTime()
-    generated_by = fields.Function(lambda d: d.generated_by.display_name)
+    generated_by = fields.Function(lambda d: d.generated_by.display_name, metadata={
+        "description": "Who made it; not for the audited unit's contact"})
     files = fields.Function(lambda d: [
         {"format": f.filename.rsplit(".", 1)[-1], "filename": f.filename, "size": f.size,
          "sha256": f.sha256} for f in d.files],
@@ -63,10 +64,18 @@ def _kind(record_type: str, kind: str):
     return rule
 
 
+def _shaped(user, documents):
+    """The documents as the caller may read them: the audited unit's contact reads no names
+    of the issuing agency's people."""
+    schema = DocumentSchema(many=isinstance(documents, list),
+                            exclude=() if policy.reads_cases(user) else ("generated_by",))
+    return jsonify(schema.dump(documents))
+
+
 def _list(record_type: str, record_id: str):
     user = current_actor()
     record = document_access.record_or_404(user, record_type, record_id)
-    return operations.documents_of(record)
+    return _shaped(user, operations.documents_of(record))
 
 
 def _make(record_type: str, record_id: str, kind: str):
@@ -75,7 +84,9 @@ def _make(record_type: str, record_id: str, kind: str):
     record = document_access.record_or_404(user, record_type, record_id, for_update=True)
     document = operations.generate(user, record, rule)
     db.session.commit()
-    return document
+    response = _shaped(user, document)
+    response.status_code = 201
+    return response
 
 
 def _file(record_type: str, record_id: str, kind: str, args: dict):

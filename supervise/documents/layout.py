@@ -88,6 +88,10 @@ class Letter:
         normal.paragraph_format.line_spacing = LINE
         normal.paragraph_format.space_before = normal.paragraph_format.space_after = Pt(0)
         self._page_numbers(section)
+        properties = self.doc.core_properties
+        properties.author, properties.title, properties.comments = "{{ issuer }}", \
+            "{{ title }}", ""
+        properties.last_modified_by = properties.keywords = properties.subject = ""
 
     def _page_numbers(self, section) -> None:
         self.doc.settings.odd_and_even_pages_header_footer = True

@@ -44,6 +44,7 @@ class Panel:
     documents: list[Document] = field(default_factory=list)
     makeable: list[Makeable] = field(default_factory=list)
     pdf: bool = False
+    people: bool = False  # who made each one (the audited unit reads the agency's name instead)
 
     @property
     def url_word(self) -> str:
@@ -56,7 +57,8 @@ def record_documents(record_type: str, public_id: str) -> Panel:
     user = current_actor()
     record = document_access.record_or_404(user, record_type, public_id)
     documents = operations.documents_of(record)
-    panel = Panel(record_type, public_id, documents, pdf=convert.available())
+    panel = Panel(record_type, public_id, documents, pdf=convert.available(),
+                  people=policy.reads_cases(user))
     now = now_utc()
     for kind in kinds_for(record_type):
         if document_access.issues(user, kind, record):

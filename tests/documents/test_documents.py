@@ -217,6 +217,11 @@ def test_rectification_notice_for_the_unit_never_carries_a_person(world, as_):
     for outsider in ("insp_staff", "disc_staff", "audit2_staff", "unit2_contact"):
         assert fetch(as_(outsider), item, "rectification_notice",
                      "rectifications").status_code == 404, outsider
+    # The unit reads no names of the bureau's people.
+    [mine] = as_("audit_staff").get(f"/rectifications/{item.public_id}/documents").get_json()
+    [theirs] = as_("unit_contact").get(f"/rectifications/{item.public_id}/documents").get_json()
+    assert mine["generated_by"] == "审计员甲" and "generated_by" not in theirs
+    assert {k: v for k, v in mine.items() if k != "generated_by"} == theirs
     # The unit reads it but does not make it.
     assert make(as_("unit_contact"), item, "rectification_notice",
                 "rectifications").status_code == 403
