@@ -139,6 +139,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_FROM": env.get("MAIL_FROM", "supervise@localhost"),
         # The address people open the platform at, for the links in emails.
         "PUBLIC_URL": env.get("PUBLIC_URL", f"http://127.0.0.1:{env.get('PORT', '5000')}"),
+        # The program that makes PDFs of documents (LibreOffice's soffice): found on the PATH
+        # unless named; "" turns PDFs off (supervise.documents.convert).
+        "DOCUMENT_CONVERTER": env.get("DOCUMENT_CONVERTER"),
         # The worker: how often it looks for mail to send, and sweeps the clocks.
         "WORKER_POLL_SECONDS": float(env.get("WORKER_POLL_SECONDS", "5")),
         "REMINDER_SWEEP_SECONDS": float(env.get("REMINDER_SWEEP_SECONDS", "900")),
