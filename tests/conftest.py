@@ -274,3 +274,13 @@ def page_text(response) -> str:
     html = response.get_data(as_text=True)
     text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))
+
+
+@pytest.fixture(scope="session")
+def office():
+    """LibreOffice and poppler, for the tests that print (marker `print`): missing, the test
+    fails naming what to install (`make test-print` runs them; .ci/run installs them)."""
+    missing = [tool for tool in ("soffice", "pdfinfo", "pdftotext") if not shutil.which(tool)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: apt-get install -y --no-install-recommends "
+                    "libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+import zipfile
 
 import sqlalchemy as sa
 from docxtpl import DocxTemplate
@@ -28,6 +30,12 @@ from supervise.extensions import db
 from supervise.ooxml import check_package
 
 MAX_TEMPLATE_BYTES = 2 * 1024 * 1024
+# Word fields that fetch or run something outside the document when it is opened: a template
+# with one could send the values it is filled with to someone who may not read them.
+REACHING_FIELDS = re.compile(
+    rb"\b(INCLUDEPICTURE|INCLUDETEXT|INCLUDE|LINK|DDE|DDEAUTO|HYPERLINK|IMPORT|RD)\b")
+FIELD_CODES = re.compile(rb"<w:instrText[^>]*>(.*?)</w:instrText>|w:instr=\"([^\"]*)\"",
+                         re.DOTALL)
 MAX_UNPACKED_BYTES = 20 * 1024 * 1024
 DOCX_PARTS = ("[Content_Types].xml", "word/document.xml")
 
@@ -88,6 +96,7 @@ def check(kind: DocumentKind, filename: str | None, content: bytes) -> None:
         raise OperationError(_("A template is a Word document (.docx); the type is judged "
                                "from the content."), 415)
     check_package(io.BytesIO(content), MAX_UNPACKED_BYTES, required=DOCX_PARTS)
+    _refuse_reaching_out(content)
     rule = KINDS[kind]
     try:
         used = DocxTemplate(io.BytesIO(content)).get_undeclared_template_variables(
@@ -112,6 +121,30 @@ def check(kind: DocumentKind, filename: str | None, content: bytes) -> None:
     except Exception:  # noqa: BLE001 (a sandbox refusal, a filter that does not exist, …)
         raise TemplateRefused(_("The template does not render with sample values; check its "
                                 "fields and loops.")) from None
+
+
+def _refuse_reaching_out(content: bytes) -> None:
+    """Refuse a package with a link to anything outside it (an external relationship: a
+    linked picture, an attached template, a hyperlink) or a field that fetches or runs
+    something (INCLUDEPICTURE, LINK, DDE…): opened by a party, it could carry the document's
+    values elsewhere."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for name in archive.namelist():
+            if any(part in name.lower() for part in ("vbaproject", "activex", "embeddings/")):
+                raise TemplateRefused(_("The template holds macros or embedded objects; a "
+                                        "template is text and fields only."))
+            if not name.endswith((".xml", ".rels")):
+                continue
+            data = archive.read(name)
+            if name.endswith(".rels") and b'TargetMode="External"' in data:
+                raise TemplateRefused(_("The template links to something outside the document "
+                                        "(a picture, a template or a web address); remove the "
+                                        "link."))
+            for match in FIELD_CODES.finditer(data):
+                if REACHING_FIELDS.search((match.group(1) or match.group(2) or b"").upper()):
+                    raise TemplateRefused(_("The template has a field that fetches or runs "
+                                            "something outside the document (such as "
+                                            "INCLUDEPICTURE or LINK); remove it."))
 
 
 def sha256(content: bytes) -> str:

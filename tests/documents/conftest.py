@@ -6,20 +6,8 @@ from __future__ import annotations
 import io
 
 import docx
-import pytest
 
-from tests.rectifications.factories import make_world
-from tests.support.api import callers
-
-
-@pytest.fixture
-def world(client):
-    return make_world(client)
-
-
-@pytest.fixture
-def as_(world):
-    return callers(world, listing="/referrals")
+from tests.rectifications.conftest import as_, world  # noqa: F401 (the fixtures, used here)
 
 
 def docx_text(content: bytes) -> str:

