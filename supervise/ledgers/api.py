@@ -455,8 +455,8 @@ def build_referrals(user: User, args: dict, now: datetime) -> Ledger:
     sort = args["sort"]
 
     fields = [
-        Field(Column("title", "移送事项", 30), lambda x, _: x.title),
-        Field(Column("document_number", "移送文号", 18), lambda x, e: e.number),
+        Field(Column("title", "移送事项", 26), lambda x, _: x.title),
+        Field(Column("document_number", "移送文号", 12), lambda x, e: e.number),
         Field(Column("kind", "移送类型", 9), lambda x, _: chinese(x.kind)),
         Field(Column("sender", "移送单位", 11), lambda x, _: x.sender_agency.name),
         Field(Column("receiver", "接收单位", 11), lambda x, _: x.receiver_agency.name),
