@@ -16,6 +16,7 @@ from supervise import policy
 from supervise.calendar.deadlines import local_date
 from supervise.database import now_utc
 from supervise.events.log import record_event
+from supervise.extensions import db
 from supervise.findings.models import Finding
 from supervise.findings.queries import filter_choices
 from supervise.ledgers.workbook import Column, Heading, Kind, local, send_ledger, write_ledger
@@ -85,15 +86,12 @@ def _label_html(cell: t.Cell):
     return cell.value
 
 
+@blueprint.app_template_global("statistics_rows")
 def html_rows(table: t.Table) -> list[list]:
+    """A table's rows as the page shows them: labels that link, figures that open records."""
     return [[_label_html(row[0]), *(_cell_html(cell, col.kind)
                              for cell, col in zip(row[1:], table.columns[1:], strict=True))]
             for row in table.rows]
-
-
-@blueprint.app_template_global()
-def statistics_rows(table: t.Table) -> list[list]:
-    return html_rows(table)
 
 
 @blueprint.route("/statistics")
@@ -113,8 +111,6 @@ def statistics():
 
 
 def _receivers(user):
-    from supervise.extensions import db
-
     return db.session.scalars(policy.case_partners(user))
 
 
