@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,6 +14,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
 
 from supervise import policy
+from supervise.accounts.models import Agency
 from supervise.calendar.deadlines import local_date
 from supervise.database import now_utc
 from supervise.events.log import record_event
@@ -22,9 +24,11 @@ from supervise.findings.queries import filter_choices
 from supervise.ledgers.workbook import Column, Heading, Kind, local, send_ledger, write_ledger
 from supervise.pagination import paginate
 from supervise.policy import Capability, Permission
+from supervise.projects.models import Project
 from supervise.rectifications import queries as rectification_queries
 from supervise.referrals import queries as referral_queries
 from supervise.referrals.models import Referral
+from supervise.settings.models import Category
 from supervise.statistics import figures as f
 from supervise.statistics import tables as t
 from supervise.statistics.figures import StatisticsQuery
@@ -161,8 +165,23 @@ def _send(user, table: t.Table, q: StatisticsQuery, now: datetime):
             details={"filter": q.to_args(), "rows": rows}))
 
 
+FILTER_NAMES = {"unit": _l("Audited unit"), "category": _l("Category"),
+                "receiver": _l("Receiver"), "project": _l("Project")}
+
+
 def _filter_words(q: StatisticsQuery) -> str:
-    return "".join(f"，{name}={value}" for name, value in q.filters.items())
+    """The filters as a heading names them: each by its name, never its code."""
+    named = {
+        "unit": lambda code: db.session.scalar(sa.select(Agency.name).where(Agency.code == code)),
+        "receiver": lambda code: db.session.scalar(
+            sa.select(Agency.name).where(Agency.code == code)),
+        "category": lambda code: getattr(db.session.get(Category, code), "label", None),
+        "project": lambda pid: db.session.scalar(
+            sa.select(Project.name).where(Project.public_id == pid)),
+    }
+    return "".join(_("; ") + _("%(key)s: %(value)s", key=FILTER_NAMES[name],
+                                value=named[name](value) or value)
+                   for name, value in q.filters.items())
 
 
 @blueprint.route("/statistics/records")

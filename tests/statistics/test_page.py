@@ -201,3 +201,14 @@ def test_a_unit_s_row_opens_its_dossier(client, world):
     html = client.get("/statistics?section=rectifications&year=2026").get_data(as_text=True)
     assert f'href="/units/{world.edu.code}/dossier"' in html
     assert client.get(f"/units/{world.edu.code}/dossier").status_code == 200
+
+
+def test_a_downloads_heading_names_its_filters(client, world):
+    signed_in(client)
+    response = client.get("/statistics/download/rectification_overview?year=2026&unit=health"
+                          "&category=other")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    response.close()
+    heading = " ".join(str(c.value) for c in sheet[1] if c.value)
+    assert "被审计单位：区卫健委" in heading and "问题类别：其他" in heading, heading
+    assert "health" not in heading and "other" not in heading
