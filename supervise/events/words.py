@@ -88,6 +88,7 @@ ACTIONS = {
     "calendar.remove": _l("Holiday arrangement removed"),
     "project.create": _l("Project created"),
     "finding.create": _l("Finding: recorded"),
+    "finding.import": _l("Findings: imported from a spreadsheet"),
     "finding.update": _l("Finding: changed"),
     "finding.read": _l("Finding: read"),
     "finding.comment": _l("Finding: comment added"),
@@ -200,6 +201,7 @@ OBJECT_TYPES = {
     "calendar_years": _l("Working-day calendar"),
     "ledger": _l("Ledger"),
     "events": _l("Event log"),
+    "finding_import": _l("Import of findings"),
 }
 
 LEDGERS = {
@@ -356,6 +358,8 @@ DETAILS = {
     "columns": Detail(_l("Columns"), "count"),
     "filter": Detail(_l("Filter"), FILTER),
     "export": Detail(_l("Export job")),
+    "imported": Detail(_l("Rows imported"), "int"),
+    "refused": Detail(_l("Rows refused"), "int"),
 }
 # The same key meaning something else in one event.
 ACTION_DETAILS = {
