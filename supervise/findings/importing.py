@@ -793,10 +793,6 @@ def write_template(out: IO[bytes], user) -> None:
             errorTitle=HEADINGS[f], error="请从下拉列表中选择。")
         validation.add(f"{target}2:{target}{TEMPLATE_ROWS + 1}")
         ws.add_data_validation(validation)
-    for f in ("amount",):
-        letter = get_column_letter(order.index(f) + 1)
-        for r in range(2, TEMPLATE_ROWS + 2):
-            ws[f"{letter}{r}"].number_format = "0.00"
 
     notes = workbook.create_sheet("填写说明")
     notes.column_dimensions["A"].width = 100
