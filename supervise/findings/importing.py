@@ -502,14 +502,14 @@ def _labelled(field_name: str, message: str) -> str:
 def preview(user, table: Table, mapping: Mapping[str, str], *,
             allow_duplicates: bool = False) -> Preview:
     """Every row with its problems, by the finding form's rules (`clean_finding_input`), the
-    same unit and title twice in the file, and the overlap hint with existing findings: a row
-    at least DUPLICATE_SCORE similar to a finding the user can see is a likely duplicate,
-    refused unless `allow_duplicates` (then it is only a warning)."""
+    same unit and title twice in the file, and the overlap hint with existing findings
+    (`queries.similar_findings_many`, read once per unit): a row at least DUPLICATE_SCORE
+    similar to a finding the user can see is a likely duplicate, refused unless
+    `allow_duplicates` (then it is only a warning)."""
     lookup = _Lookup(user)
     columns = {f: table.column(h) for f, h in mapping.items()}
     seen: dict[tuple[str, str], int] = {}
-    hints: dict[tuple[str, str], list] = {}
-    results = []
+    results, cleaned_rows = [], []
     for row in table.rows:
         values = {f: row.cells[i] for f, i in columns.items() if i is not None}
         result = RowResult(row.line, {f: _printable(v) for f, v in values.items()})
@@ -527,25 +527,32 @@ def preview(user, table: Table, mapping: Mapping[str, str], *,
         except InvalidInput as exc:
             result.problems.extend(_labelled(f, str(m)) for f, m in exc.errors.items())
             continue
-        unit, title = cleaned["unit"], cleaned["title"]
-        key = (unit.code, name_key(title))
+        key = (cleaned["unit"].code, name_key(cleaned["title"]))
         if key in seen:
             result.problems.append(_("The same audited unit and title as row %(line)d.",
                                      line=seen[key]))
             continue
         seen[key] = row.line
-        if key not in hints:
-            hints[key] = queries.similar_findings(user, unit.code, title)
-        best = hints[key][0] if hints[key] else None
-        if best is not None and best[0] >= DUPLICATE_SCORE:
-            message = _("Likely a duplicate of the finding “%(title)s” of %(owner)s.",
-                        title=best[1].title, owner=best[1].owner_name)
-            (result.warnings if allow_duplicates else result.problems).append(message)
-        elif best is not None and best[0] >= SIMILAR_SCORE:
-            result.warnings.append(_("Similar to the finding “%(title)s” of %(owner)s.",
-                                     title=best[1].title, owner=best[1].owner_name))
-        if result.ok:
-            result.input = data
+        result.input = data
+        cleaned_rows.append((result, cleaned))
+    by_unit: dict[str, list] = {}
+    for result, cleaned in cleaned_rows:
+        by_unit.setdefault(cleaned["unit"].code, []).append((result, cleaned["title"]))
+    for unit_code, pairs in by_unit.items():
+        hints = queries.similar_findings_many(user, unit_code, [title for _r, title in pairs])
+        for (result, _title), hint in zip(pairs, hints, strict=True):
+            best = hint[0] if hint else None
+            if best is not None and best[0] >= DUPLICATE_SCORE:
+                message = _("Likely a duplicate of the finding “%(title)s” of %(owner)s.",
+                            title=best[1].title, owner=best[1].owner_name)
+                if allow_duplicates:
+                    result.warnings.append(message)
+                else:
+                    result.problems.append(message)
+                    result.input = None
+            elif best is not None and best[0] >= SIMILAR_SCORE:
+                result.warnings.append(_("Similar to the finding “%(title)s” of %(owner)s.",
+                                         title=best[1].title, owner=best[1].owner_name))
     return Preview(table, dict(mapping), results, allow_duplicates)
 
 

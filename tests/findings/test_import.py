@@ -494,3 +494,61 @@ def test_kept_uploads_are_swept_after_their_day(world, upload_dir):
     assert importing.sweep_uploads(time.time() + importing.KEEP_SECONDS + 10) == 1
     db.session.commit()
     assert list(upload_dir.iterdir()) == []
+
+
+def test_on_the_database_backend_a_second_server_imports_the_kept_upload(
+        world, app, app_factory, monkeypatch, upload_dir):
+    """The upload kept by one server (its rows in stored_files) is imported through another:
+    the token is bound to the user, not to a server or a session."""
+    from supervise.attachments.models import StoredPart
+
+    monkeypatch.setitem(app.config, "FILE_STORAGE", "database")
+    client = sign_in(world)
+    rows = [good(1), good(2), ["区教育局", "", "无标题", "其他", ""]]
+    response = client.post_form("/findings/import", {"file": (io.BytesIO(xlsx(rows)), "a.xlsx")},
+                                content_type="multipart/form-data")
+    assert response.status_code == 200
+    token = _token(response.get_data(as_text=True))
+    assert list(upload_dir.iterdir()) == []
+
+    def kept():
+        db.session.expire_all()
+        return set(db.session.scalars(sa.select(StoredPart.storage_name).distinct()))
+
+    (upload,) = kept()
+    assert upload.startswith("import-")
+    other = app_factory(FILE_STORAGE="database").test_client()
+    assert other.sign_in(world.audit_staff.username).status_code == 302
+    done = other.post_form("/findings/import/confirm", {
+        "token": token, "map_unit": "被审计单位", "map_title": "问题标题",
+        "map_facts": "问题描述", "map_category": "问题类别", "map_amount": "涉及金额（元）"})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    assert counts()[0] == 2
+    (refused,) = kept()  # the upload is gone; the refused rows are kept for their day
+    assert refused != upload and refused.startswith("import-")
+    download = client.get(done.headers["Location"].replace("/result?", "/refused?"))
+    assert download.status_code == 200
+    download.close()
+    import time
+
+    assert importing.sweep_uploads(time.time() + importing.KEEP_SECONDS + 10) == 1
+    db.session.commit()
+    assert kept() == set()
+
+
+def test_two_confirmations_at_once_import_once(world, app):
+    """A double click, or two tabs: the second confirmation finds the first's import."""
+    from tests.helpers import race
+
+    client = sign_in(world)
+    response = client.post_form("/findings/import",
+                                {"file": (io.BytesIO(xlsx([good(1), good(2)])), "a.xlsx")},
+                                content_type="multipart/form-data")
+    form = {"token": _token(response.get_data(as_text=True)), "map_unit": "被审计单位",
+            "map_title": "问题标题", "map_facts": "问题描述", "map_category": "问题类别"}
+    csrf = client.csrf_token()
+    answers = race([lambda: client.post("/findings/import/confirm",
+                                        data={**form, "csrf_token": csrf})] * 2)
+    assert sorted(a.status_code for a in answers)[0] == 302
+    assert counts()[0] == 2
+    assert len(events("finding.import")) == 1
