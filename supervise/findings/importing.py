@@ -21,7 +21,7 @@ import io
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as day_time
@@ -112,6 +112,8 @@ CHUNK = 64 * 1024
 XLSX = "xlsx"
 CSV = "csv"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and encrypted workbooks
+
+Lines = Generator[tuple[int, list[str]], None, None]  # a sheet's or file's rows, numbered
 
 
 # --- receiving and reading -----------------------------------------------------------------
@@ -209,7 +211,7 @@ def read_table(received: Received, known: Iterable[str] = ()) -> Table:
     return _table(kind, lines, known)
 
 
-def _xlsx_rows(received: Received) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(received: Received) -> Lines:
     try:
         check_package(received.fh, min(max_bytes() * PACKAGE_FACTOR, MAX_PACKAGE_BYTES),
                       required=("[Content_Types].xml", "xl/workbook.xml"))
@@ -224,7 +226,7 @@ def _xlsx_rows(received: Received) -> Iterator[tuple[int, list[str]]]:
     return _sheet_rows(workbook, received.filename)
 
 
-def _sheet_rows(workbook, filename: str) -> Iterator[tuple[int, list[str]]]:
+def _sheet_rows(workbook, filename: str) -> Lines:
     try:
         sheets = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"]
         if not sheets:
@@ -270,7 +272,7 @@ def _decode(data: bytes) -> str:
         return data.decode("gb18030")  # what Chinese Excel and WPS save CSV in
 
 
-def _csv_rows(received: Received) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(received: Received) -> Lines:
     data = received.fh.read()
     received.fh.seek(0)
     try:
@@ -283,8 +285,9 @@ def _csv_rows(received: Received) -> Iterator[tuple[int, list[str]]]:
     delimiter = max(",\t;", key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        for values in reader:
-            yield reader.line_num, values[:MAX_COLUMNS]
+        # Numbered by record, as a spreadsheet opening the file numbers its rows.
+        for number, values in enumerate(reader, 1):
+            yield number, values[:MAX_COLUMNS]
     except csv.Error:
         raise OperationError(_("The CSV file cannot be read: a field is too long or a quotation "
                                "mark is not closed.")) from None
@@ -297,8 +300,14 @@ def _known_keys(known: Iterable[str]) -> set[str]:
     return keys
 
 
-def _table(kind: str, lines: Iterator[tuple[int, list[str]]], known: Iterable[str]) -> Table:
-    keys = _known_keys(known)
+def _table(kind: str, lines: Lines, known: Iterable[str]) -> Table:
+    try:
+        return _read(kind, lines, _known_keys(known))
+    finally:
+        lines.close()  # the workbook too, when reading stops before its end
+
+
+def _read(kind: str, lines: Lines, keys: set[str]) -> Table:
     limit = get_setting("import_max_rows")
     headings, heading_line, rows, scanned, blank = None, 0, [], 0, 0
     for line, cells in lines:

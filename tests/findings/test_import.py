@@ -552,3 +552,14 @@ def test_two_confirmations_at_once_import_once(world, app):
     assert sorted(a.status_code for a in answers)[0] == 302
     assert counts()[0] == 2
     assert len(events("finding.import")) == 1
+
+
+def test_the_refused_rows_keep_a_formula_as_text(world, app):
+    with app.test_request_context():
+        table = importing.Table("xlsx", HEAD, 1, [importing.Row(2, ["区教育局", "标题", "事实",
+                                                                    "其他", "=SUM(A1:A2)"])])
+        checked = importing.Preview(table, {}, [importing.RowResult(2, {}, ["金额不对"])])
+        out = io.BytesIO()
+        importing.write_refused(out, checked)
+    cell = load_workbook(io.BytesIO(out.getvalue())).active["G2"]
+    assert (cell.value, cell.data_type) == ("=SUM(A1:A2)", "s")
