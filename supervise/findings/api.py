@@ -103,10 +103,11 @@ def create_finding(data):
 @accepts(MULTIPART)
 def import_findings(query, files):
     """Import findings from a spreadsheet (multipart field `file`), as drafts, in one
-    transaction: the rows that pass the finding form's rules; a row that does not, or that is
-    likely a duplicate of an existing finding, is refused with its reasons in `rows`. With
-    `dry_run` nothing is imported or kept. Limits (rows, MB) come from the settings; an
-    import with no row to import answers 422."""
+    transaction. The columns: `mapping` or `map_<field>` fields, else as the agency's last
+    import, else guessed from the headings. The rows that pass the finding form's rules are
+    imported; a row that does not, or that is likely a duplicate of an existing finding, is
+    refused with its reasons in `rows`. With `dry_run` nothing is imported or kept. Limits
+    (rows, MB) come from the settings; an import with no row to import answers 422."""
     user = current_actor()
     given = {}
     if files.get("mapping"):
@@ -114,6 +115,8 @@ def import_findings(query, files):
         if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
             raise BadInput(_("The mapping must be a JSON object of field names to column "
                              "headings."), 422)
+    given.update({name: files[f"map_{name}"] for name in importing.FIELDS
+                  if f"map_{name}" in files})
     upload = files["file"]
     received = importing.receive(upload.stream, upload.filename)
     try:

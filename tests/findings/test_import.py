@@ -563,3 +563,15 @@ def test_the_refused_rows_keep_a_formula_as_text(world, app):
         importing.write_refused(out, checked)
     cell = load_workbook(io.BytesIO(out.getvalue())).active["G2"]
     assert (cell.value, cell.data_type) == ("=SUM(A1:A2)", "s")
+
+
+def test_the_api_takes_the_columns_as_form_fields_too(world, as_):
+    head = ["单位名称", "我们的标题", "情况", "问题类型"]
+    rows = [["区教育局", "表单字段指定列的问题", "事实。", "其他"]]
+    answer = api_import(as_("audit_staff"), xlsx(rows, head), dry_run=True,
+                        map_title="我们的标题", map_facts="情况").get_json()
+    assert answer["good"] == 1 and answer["mapping"]["title"] == "我们的标题"
+    answer = api_import(as_("audit_staff"), xlsx(rows, head), dry_run=True,
+                        mapping='{"title": "情况"}', map_title="我们的标题",
+                        map_facts="").get_json()
+    assert answer["mapping"]["title"] == "我们的标题" and "facts" not in answer["mapping"]
