@@ -783,6 +783,8 @@ def write_template(out: IO[bytes], user) -> None:
         ws.column_dimensions[get_column_letter(i)].width = {
             "facts": 50, "title": 30, "legal_basis": 30, "recommendation": 30}.get(f, 18)
     ws.freeze_panes = "A2"
+    ws.page_setup.orientation, ws.page_setup.paperSize = "landscape", 9  # A4, as a ledger
+    ws.print_title_rows = "1:1"
 
     lists = workbook.create_sheet("选项")
     lists.sheet_state = "hidden"
