@@ -176,6 +176,7 @@ def worker(once: bool) -> None:
     import threading
     import time
 
+    from supervise.findings import importing
     from supervise.health import beat
     from supervise.ledgers import exports
     from supervise.notifications.delivery import deliver
@@ -208,6 +209,8 @@ def worker(once: bool) -> None:
                 deleted = exports.sweep()
                 if deleted:
                     click.echo(f"Exports deleted after their day: {deleted}")
+                if importing.sweep_uploads():
+                    db.session.commit()
                 next_export_sweep = time.monotonic() + 60
             while not stop.is_set():
                 delivered = deliver()

@@ -47,6 +47,8 @@ ALLOWED = {
     # File formats, named so in Chinese too (OFD: the Chinese standard for electronic documents)
     "PDF": "a file format", "JPEG": "a file format", "PNG": "a file format",
     "DOCX": "a file format", "XLSX": "a file format", "OFD": "a file format",
+    "CSV": "a file format",
+    "Excel": "the spreadsheet program, called so in Chinese too (从Excel导入)",
     "KB": "kilobytes, the unit of a file's size", "MB": "megabytes, the unit of a file's size",
     "IP": "an IP address, called so in Chinese too (the event log's column)",
     "LibreOffice": "the office suite the server makes PDFs with, a product name",

@@ -274,9 +274,10 @@ def store_upload(stream, filename: str | None, max_bytes: int) -> StoredFile:
                       digest.hexdigest())
 
 
-def store_file(source: IO[bytes]) -> tuple[str, int, str]:
+def store_file(source: IO[bytes], prefix: str = "") -> tuple[str, int, str]:
     """Store a file this process made (a built ledger), read from its start: its storage name,
-    size and SHA-256. Kept or gone with the caller's transaction, as an upload."""
+    size and SHA-256. Kept or gone with the caller's transaction, as an upload. A `prefix`
+    marks files that a sweep finds again by name (`stored_names`)."""
     digest = hashlib.sha256()
     size = 0
     source.seek(0)
@@ -284,9 +285,20 @@ def store_file(source: IO[bytes]) -> tuple[str, int, str]:
         digest.update(chunk)
         size += len(chunk)
     source.seek(0)
-    storage_name = new_storage_name()
+    storage_name = prefix + new_storage_name()
     backend().save(storage_name, source)
     return storage_name, size, digest.hexdigest()
+
+
+def stored_names(prefix: str) -> list[str]:
+    """The names of the stored files that begin with `prefix` (see `store_file`)."""
+    if not prefix:
+        raise ValueError("a prefix is needed")
+    if backend().name == DATABASE:
+        return list(db.session.scalars(
+            sa.select(StoredPart.storage_name).distinct()
+            .where(StoredPart.storage_name.startswith(prefix, autoescape=True))))
+    return sorted(path.name for path in upload_dir().glob(prefix + "*") if path.is_file())
 
 
 def duplicate(storage_name: str) -> str:

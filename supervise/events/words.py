@@ -89,6 +89,7 @@ ACTIONS = {
     "calendar.remove": _l("Holiday arrangement removed"),
     "project.create": _l("Project created"),
     "finding.create": _l("Finding: recorded"),
+    "finding.import": _l("Findings: imported from a spreadsheet"),
     "finding.update": _l("Finding: changed"),
     "finding.read": _l("Finding: read"),
     "finding.comment": _l("Finding: comment added"),
@@ -208,6 +209,7 @@ OBJECT_TYPES = {
     "ledger": _l("Ledger"),
     "events": _l("Event log"),
     "document_templates": _l("Document template"),
+    "finding_import": _l("Import of findings"),
 }
 
 LEDGERS = {
@@ -367,6 +369,8 @@ DETAILS = {
     "document": Detail(_l("Document")),
     "number": Detail(_l("Document number")),
     "version": Detail(_l("Version"), "int"),
+    "imported": Detail(_l("Rows imported"), "int"),
+    "refused": Detail(_l("Rows refused"), "int"),
 }
 # The same key meaning something else in one event.
 ACTION_DETAILS = {

@@ -8,12 +8,13 @@ records its event, and commits once.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from supervise import policy
 from supervise.attachments.web import serve
 from supervise.extensions import db
-from supervise.findings import operations, queries
+from supervise.findings import importing, operations, queries
 from supervise.findings.models import Comment
 from supervise.findings.schemas import (
     AttachmentSchema,
@@ -25,6 +26,9 @@ from supervise.findings.schemas import (
     FindingQuerySchema,
     FindingSchema,
     FindingUpdateSchema,
+    ImportAnswerSchema,
+    ImportQuerySchema,
+    ImportRequestSchema,
     LinkRequestSchema,
     LinkSchema,
     ProjectPageSchema,
@@ -41,14 +45,14 @@ from supervise.findings.schemas import (
 )
 from supervise.findings.uses import uses_of
 from supervise.pagination import count
-from supervise.policy import Permission
+from supervise.policy import Capability, Permission
 from supervise.policy import findings as finding_access
 from supervise.policy import projects as project_access
 from supervise.projects import operations as project_operations
 from supervise.projects.models import Project
 from supervise.schemas import PageQuerySchema, VersionSchema
 from supervise.settings.models import Category
-from supervise.web import MULTIPART, Blueprint, accepts, current_actor
+from supervise.web import MULTIPART, BadInput, Blueprint, accepts, current_actor, parse_json
 
 blueprint = Blueprint("findings_api", __name__, description="Findings and their uses")
 
@@ -89,6 +93,53 @@ def create_finding(data):
     finding = operations.create_finding(user, data)
     db.session.commit()
     return as_read(user, finding)
+
+
+@blueprint.route("/findings/import", methods=["POST"])
+@blueprint.arguments(ImportQuerySchema, location="query")
+@blueprint.arguments(ImportRequestSchema, location="files")
+@blueprint.response(200, ImportAnswerSchema)
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
+@accepts(MULTIPART)
+def import_findings(query, files):
+    """Import findings from a spreadsheet (multipart field `file`), as drafts, in one
+    transaction. The columns: `mapping` or `map_<field>` fields, else as the agency's last
+    import, else guessed from the headings. The rows that pass the finding form's rules are
+    imported; a row that does not, or that is likely a duplicate of an existing finding, is
+    refused with its reasons in `rows`. With `dry_run` nothing is imported or kept. Limits
+    (rows, MB) come from the settings; an import with no row to import answers 422."""
+    user = current_actor()
+    given = {}
+    if files.get("mapping"):
+        given = parse_json(files["mapping"])
+        if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
+            raise BadInput(_("The mapping must be a JSON object of field names to column "
+                             "headings."), 422)
+    given.update({name: files[f"map_{name}"] for name in importing.FIELDS
+                  if f"map_{name}" in files})
+    upload = files["file"]
+    received = importing.receive(upload.stream, upload.filename)
+    try:
+        remembered = importing.remembered_mapping(user)
+        table = importing.read_table(received, [*remembered.values(), *given.values()])
+        mapping = importing.guess_mapping(table, remembered)
+        mapping.update(given)
+        mapping = importing.check_mapping(table, mapping)
+        allow = files["allow_duplicates"]
+        if query["dry_run"]:
+            checked, found = importing.preview(user, table, mapping, allow_duplicates=allow), []
+        else:
+            result = importing.import_findings(user, table, mapping, sha256=received.sha256,
+                                               allow_duplicates=allow)
+            db.session.commit()
+            checked, found = result.preview, [f.public_id for f in result.findings]
+    finally:
+        received.close()
+    return {"dry_run": query["dry_run"], "format": table.kind, "headings": table.headings,
+            "mapping": checked.mapping, "total": len(checked.rows), "good": len(checked.good),
+            "refused": len(checked.refused), "findings": found,
+            "rows": [{"line": r.line, "ok": r.ok, "values": r.values, "problems": r.problems,
+                      "warnings": r.warnings} for r in checked.rows]}
 
 
 @blueprint.route("/findings/similar", methods=["GET"])

@@ -55,3 +55,7 @@ class LinkForm(MarksRequired, FlaskForm):
 
 class AttachmentForm(FlaskForm):
     file = FileField(_l("Evidence file"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Spreadsheet (.xlsx or .csv)"))

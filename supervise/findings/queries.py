@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from supervise.accounts.models import Agency, AgencyKind
 from supervise.extensions import db
 from supervise.findings.models import Finding, FindingAccess, FindingStatus, FindingTotal
-from supervise.findings.similarity import similarity
+from supervise.findings.similarity import bigrams, dice
 from supervise.money import CENT
 from supervise.policy import findings as finding_access
 from supervise.projects.models import Project
@@ -179,6 +179,13 @@ def similar_findings(user, unit_code: str, title: str) -> list[tuple[float, sa.R
     """The overlap hint: up to five findings visible to the user about the same unit with a
     similar title, most similar first, each with its score (rows of public_id, title,
     owner_code, owner_name)."""
+    return similar_findings_many(user, unit_code, [title])[0]
+
+
+def similar_findings_many(user, unit_code: str,
+                          titles: list[str]) -> list[list[tuple[float, sa.Row]]]:
+    """The overlap hint for several titles about one unit (an import's rows): the candidates
+    read and bigrammed once, each title's hint as `similar_findings` gives it."""
     unit, owner = aliased(Agency), aliased(Agency)
     rows = db.session.execute(
         sa.select(Finding.public_id, Finding.title, owner.code.label("owner_code"),
@@ -188,6 +195,11 @@ def similar_findings(user, unit_code: str, title: str) -> list[tuple[float, sa.R
         .where(finding_access.visible_findings_clause(user), unit.code == unit_code)
         .order_by(Finding.created_at.desc(), Finding.id.desc())
         .limit(SIMILAR_CANDIDATES)).all()
-    scored = [(similarity(title, row.title), row) for row in rows]
-    return sorted((pair for pair in scored if pair[0] >= SIMILAR_THRESHOLD),
-                  key=lambda pair: -pair[0])[:SIMILAR_LIMIT]
+    candidates = [(bigrams(row.title), row) for row in rows]
+    hints = []
+    for title in titles:
+        wanted = bigrams(title)
+        scored = [(dice(wanted, theirs), row) for theirs, row in candidates]
+        hints.append(sorted((pair for pair in scored if pair[0] >= SIMILAR_THRESHOLD),
+                            key=lambda pair: -pair[0])[:SIMILAR_LIMIT])
+    return hints

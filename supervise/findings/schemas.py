@@ -13,7 +13,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, missing, validate
 
 from supervise.findings.models import FindingStatus, Handling, Sensitivity
-from supervise.findings.operations import COMMENT_LIMIT, NOTE_LIMIT, TEXT_LIMITS
+from supervise.findings.operations import COMMENT_LIMIT, FIELDS, NOTE_LIMIT, TEXT_LIMITS
 from supervise.policy import findings as finding_access
 from supervise.projects.models import ProjectKind
 from supervise.schemas import (
@@ -272,3 +272,50 @@ class SimilarSchema(Schema):
     title = fields.String()
     owner = fields.Nested(AgencyRefSchema)
     similarity = fields.Float()
+
+
+# --- import from a spreadsheet --------------------------------------------------------------
+
+
+class ImportQuerySchema(Schema):
+    dry_run = fields.Boolean(load_default=False, metadata={
+        "description": "Check every row and answer as an import would, importing nothing"})
+
+
+ImportRequestSchema = Schema.from_dict({
+    "file": Upload(required=True, metadata={
+        "description": "An .xlsx workbook or a CSV file (UTF-8, or GB18030), one finding a "
+                       "row below a heading row; the type is judged from the content"}),
+    "mapping": fields.String(metadata={
+        "description": 'A JSON object of field to column heading, e.g. {"title": "问题标题"}; '
+                       "fields it leaves out are taken from the agency's last import or "
+                       'guessed from the headings; "" leaves one out'}),
+    "allow_duplicates": fields.Boolean(load_default=False, metadata={
+        "description": "Import rows that are likely duplicates of existing findings too "
+                       "(refused by default)"}),
+    # The same, one form field a field, as the import page posts it; these win over `mapping`.
+    **{f"map_{name}": fields.String(metadata={
+        "description": f"The heading of the column that holds `{name}` (\"\" for none)"})
+       for name in FIELDS},
+}, name="ImportRequestSchema")
+
+
+class ImportRowSchema(Schema):
+    line = fields.Integer(metadata={"description": "The row's number in the sheet or file"})
+    ok = fields.Boolean(metadata={"description": "Whether the row is (or would be) imported"})
+    values = fields.Dict(keys=fields.String(), values=fields.String())
+    problems = fields.List(fields.String(), metadata={"description": "Why it is refused"})
+    warnings = fields.List(fields.String())
+
+
+class ImportAnswerSchema(Schema):
+    dry_run = fields.Boolean()
+    format = fields.String(metadata={"enum": ["xlsx", "csv"]})
+    headings = fields.List(fields.String())
+    mapping = fields.Dict(keys=fields.String(), values=fields.String())
+    total = fields.Integer(metadata={"description": "Rows read below the headings"})
+    good = fields.Integer()
+    refused = fields.Integer()
+    findings = fields.List(fields.String(), metadata={
+        "description": "Ids of the drafts recorded (none on a dry run)"})
+    rows = fields.List(fields.Nested(ImportRowSchema))

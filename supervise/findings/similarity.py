@@ -18,7 +18,11 @@ def bigrams(text: str) -> set[str]:
 
 def similarity(a: str, b: str) -> float:
     """0 for nothing in common, 1 for the same characters in the same pairs."""
-    x, y = bigrams(a), bigrams(b)
+    return dice(bigrams(a), bigrams(b))
+
+
+def dice(x: set[str], y: set[str]) -> float:
+    """`similarity` of two titles' bigrams, for comparing many titles bigrammed once."""
     if not x or not y:
         return 0.0
     return 2 * len(x & y) / (len(x) + len(y))

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind
 from supervise.attachments.web import serve
+from supervise.errors import InvalidInput, OperationError, discard_session
 from supervise.extensions import db
-from supervise.findings import operations, queries
-from supervise.findings.forms import AttachmentForm, CommentForm, FindingForm, LinkForm, ShareForm
+from supervise.findings import importing, operations, queries
+from supervise.findings.forms import (
+    AttachmentForm,
+    CommentForm,
+    FindingForm,
+    ImportForm,
+    LinkForm,
+    ShareForm,
+)
 from supervise.findings.models import Finding, FindingStatus
 from supervise.findings.uses import uses_of
 from supervise.pages import attempt, done
@@ -22,7 +32,7 @@ from supervise.policy import findings as finding_access
 from supervise.policy import projects as project_access
 from supervise.policy.findings import FindingAction
 from supervise.projects.models import Project
-from supervise.settings.models import Category
+from supervise.settings.models import Category, get_setting
 from supervise.web import current_actor
 
 blueprint = Blueprint("findings", __name__)
@@ -251,3 +261,137 @@ def project(public_id: str):
     return render_template("projects/detail.html", project=project,
                            page=paginate(queries.for_list(matching, f.sort), total=found),
                            total=total)
+
+
+# --- import from a spreadsheet -------------------------------------------------------------
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _upload_page(form: ImportForm | None = None, status: int = 200):
+    return render_template("findings/import.html", form=form or ImportForm(),
+                           max_rows=get_setting("import_max_rows"),
+                           max_mb=get_setting("import_max_mb")), status
+
+
+def _preview_page(checked: importing.Preview, token: str, filename: str, status: int = 200):
+    return render_template("findings/import_preview.html", preview=checked, token=token,
+                           filename=filename, fields=importing.FIELDS,
+                           labels=importing.FIELD_LABELS, required=operations.REQUIRED), status
+
+
+def _refused(exc: OperationError):
+    """Back to the upload page with why, having changed nothing."""
+    discard_session()
+    message = exc.message
+    if isinstance(exc, InvalidInput):
+        message = " ".join([str(exc.message), *map(str, exc.errors.values())])
+    flash(message, "error")
+    return _upload_page(status=exc.status)
+
+
+@blueprint.route("/findings/import", methods=["GET", "POST"])
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
+def import_upload():
+    """Step 1: the file. Read, checked row by row and kept for the next step."""
+    user = current_actor()
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _upload_page(form, 400 if request.method == "POST" else 200)
+    upload = form.file.data
+    if upload is None or not getattr(upload, "filename", None):
+        form.file.errors = [_("Choose a file.")]
+        return _upload_page(form, 400)
+    try:
+        received = importing.receive(upload.stream, upload.filename)
+        try:
+            remembered = importing.remembered_mapping(user)
+            table = importing.read_table(received, remembered.values())
+            checked = importing.preview(user, table, importing.guess_mapping(table, remembered))
+            token = importing.keep_upload(user, received)
+        finally:
+            received.close()
+        db.session.commit()
+    except OperationError as exc:
+        return _refused(exc)
+    return _preview_page(checked, token, received.filename)
+
+
+def _posted_mapping() -> dict[str, str]:
+    return {f: request.form.get(f"map_{f}", "") for f in importing.FIELDS}
+
+
+def _reopen(user):
+    """The kept upload of the posted token, read again with the posted mapping."""
+    received, name = importing.open_upload(user, request.form.get("token"))
+    try:
+        table = importing.read_table(received, _posted_mapping().values())
+    finally:
+        received.close()
+    return received, name, table, importing.check_mapping(table, _posted_mapping())
+
+
+@blueprint.route("/findings/import/preview", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
+def import_preview():
+    """Step 2 again: the same file with the columns chosen."""
+    user = current_actor()
+    try:
+        received, _name, table, mapping = _reopen(user)
+        checked = importing.preview(user, table, mapping,
+                                    allow_duplicates=request.form.get("allow_duplicates") == "1")
+    except OperationError as exc:
+        return _refused(exc)
+    return _preview_page(checked, request.form["token"], received.filename)
+
+
+@blueprint.route("/findings/import/confirm", methods=["POST"])
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
+def import_confirm():
+    """Step 3: the good rows as drafts, in one transaction; then the result page."""
+    user = current_actor()
+    try:
+        received, name, table, mapping = _reopen(user)
+        result = importing.import_findings(
+            user, table, mapping, sha256=received.sha256, nonce=name,
+            allow_duplicates=request.form.get("allow_duplicates") == "1")
+        importing.forget_upload(name)
+        token = importing.keep_result(user, result)
+        db.session.commit()
+    except OperationError as exc:
+        return _refused(exc)
+    return redirect(url_for("findings.import_result", t=token))
+
+
+@blueprint.route("/findings/import/result")
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
+def import_result():
+    try:
+        outcome = importing.load_result(current_actor(), request.args.get("t"))
+    except OperationError as exc:
+        return _refused(exc)
+    return render_template("findings/import_result.html", imported=outcome["i"],
+                           refused=outcome["n"], token=request.args["t"])
+
+
+@blueprint.route("/findings/import/refused")
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
+def import_refused():
+    """The refused rows with their reasons, to correct and import again."""
+    try:
+        fh = importing.open_refused(current_actor(), request.args.get("t"))
+    except OperationError as exc:
+        return _refused(exc)
+    return send_file(fh, mimetype=XLSX_MIMETYPE, as_attachment=True,
+                     download_name="未导入的行.xlsx", max_age=0)
+
+
+@blueprint.route("/findings/import/template")
+@policy.requires(Permission.CASE_CONTENT, Capability.RECORDS_FINDINGS)
+def import_template():
+    """The template: headings, drop-downs and instructions; filled in, it imports as it is."""
+    out = io.BytesIO()
+    importing.write_template(out, current_actor())
+    out.seek(0)
+    return send_file(out, mimetype=XLSX_MIMETYPE, as_attachment=True,
+                     download_name="问题导入模板.xlsx", max_age=0)
