@@ -24,6 +24,7 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, fields
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import BaseConverter
 
@@ -268,6 +269,16 @@ class Denied(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+def no_such_step() -> None:
+    """A POST to …/<id>/<word> whose word names no step of the workflow: 405 where the address
+    is another resource that answers other methods (GET …/<id>/documents), else 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    others = set(adapter.allowed_methods(request.path)) - {request.method, "OPTIONS", "HEAD"}
+    if others:
+        raise MethodNotAllowed(valid_methods=sorted(others))
+    raise NotFound()
 
 
 def accepts(*mimetypes: str):

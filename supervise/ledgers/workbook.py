@@ -187,7 +187,9 @@ def _height(text: str, width: float, points: float = POINTS) -> float:
 
 
 def _header_footer_text(text: str) -> str:
-    """Text as a page header or footer carries it: "&" starts a code there."""
+    """Text as a page header or footer carries it: "&" starts a code there, and no control
+    character XML cannot carry (a filter's words hold what someone typed)."""
+    text = clean_text(text)
     text = text if len(text) <= HEADER_PART else text[:HEADER_PART - 1] + "…"
     return text.replace("&", "&&")
 

@@ -14,7 +14,7 @@ clock and its own reports, never the finding, the history or the issuing agency'
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, jsonify, request
+from flask import jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -46,7 +46,7 @@ from supervise.rectifications.schemas import (
     dump_list_for,
 )
 from supervise.rectifications.workflow import Action
-from supervise.web import JSON, MULTIPART, Blueprint, accepts, current_actor
+from supervise.web import JSON, MULTIPART, Blueprint, accepts, current_actor, no_such_step
 
 blueprint = Blueprint("rectifications_api", __name__, description="Rectification to sign-off")
 
@@ -202,7 +202,7 @@ def take_action(data, rectification_id, action):
     is another party's, 409 if the item is not in a state the step starts from, 422 for missing
     or bad input."""
     if action not in URL_ACTIONS:
-        abort(404)
+        no_such_step()
     user = current_actor()
     rectification = rectification_access.rectification_or_404(user, rectification_id,
                                                               for_update=True)

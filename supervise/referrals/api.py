@@ -46,7 +46,7 @@ from supervise.referrals.schemas import (
 )
 from supervise.referrals.workflow import Action
 from supervise.schemas import AsRead, VersionSchema
-from supervise.web import JSON, MULTIPART, Blueprint, accepts, current_actor
+from supervise.web import JSON, MULTIPART, Blueprint, accepts, current_actor, no_such_step
 
 blueprint = Blueprint("referrals_api", __name__, description="Referrals and their clocks")
 
@@ -237,7 +237,7 @@ def take_action(data, referral_id, action):
     is not in a state the step starts from, 422 for missing or bad input.
     """
     if action not in URL_ACTIONS:
-        abort(404)
+        no_such_step()
     user = current_actor()
     files = ()
     if request.mimetype == "multipart/form-data":

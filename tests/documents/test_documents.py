@@ -295,3 +295,17 @@ def test_every_kind_carries_its_number_title_addressee_and_deadline(
     assert addressee in text and made.title in text
     assert day(getattr(made, deadline)) in text
     assert (PERSON in text) == (kind == "referral_letter")  # the letter's readers are parties
+
+
+def test_the_documents_list_answers_only_get(world, as_):
+    """…/documents is a list, beside the workflow's steps (…/<step>): another method is 405,
+    an unknown step still 404."""
+    referral = referral_in(world, S.SENT)
+    item = rectification_in(world, RS.NOT_STARTED)
+    staff = as_("audit_staff")
+    for url in (f"/referrals/{referral.public_id}/documents",
+                f"/rectifications/{item.public_id}/documents"):
+        response = staff.post(url)
+        assert response.status_code == 405 and response.headers["Allow"] == "GET", url
+    assert staff.post(f"/referrals/{referral.public_id}/no-such-step").status_code == 404
+    assert staff.post(f"/rectifications/{item.public_id}/no-such-step").status_code == 404

@@ -853,3 +853,11 @@ def test_a_state_reads_the_same_in_the_ledger_as_on_the_page(rectifications, as_
                          strict=True))
     assert in_ledger["卫健委待核实问题"] == "核实通过"
     assert in_ledger == on_page
+
+
+def test_a_filter_with_control_characters_heads_a_ledger_without_them(world, as_):
+    """What someone typed into a filter goes into the ledger's heading and its printed page
+    header: the characters XML cannot carry are left out there (never a server error)."""
+    sheet = ledger_of(as_("audit_staff"), "rectifications", unit="无此单位\x1f\x0b代码")
+    assert "整改单位：无此单位代码" in sheet.title
+    assert "\x1f" not in sheet.raw_text() and "\x0b" not in sheet.raw_text()
