@@ -24,7 +24,6 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema, fields
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import BaseConverter
 
@@ -271,14 +270,10 @@ class Denied(Exception):
         self.reason = reason
 
 
-def no_such_step() -> None:
-    """A POST to …/<id>/<word> whose word names no step of the workflow: 405 where the address
-    is another resource that answers other methods (GET …/<id>/documents), else 404."""
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    others = set(adapter.allowed_methods(request.path)) - {request.method, "OPTIONS", "HEAD"}
-    if others:
-        raise MethodNotAllowed(valid_methods=sorted(others))
-    raise NotFound()
+def one_of(values) -> str:
+    """A path converter that matches these words only (werkzeug's `any`): an address whose word
+    is none of them is no route at all (404, or 405 where another route has the address)."""
+    return "any(" + ", ".join(repr(str(v)) for v in values) + ")"
 
 
 def accepts(*mimetypes: str):

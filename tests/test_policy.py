@@ -16,6 +16,7 @@ from supervise.policy import (
 )
 from supervise.web import PublicIdConverter
 from tests.factories import UserFactory
+from tests.support.walk import fill
 
 # Every endpoint and the rule it must declare: the permissions its roles need (403 without) and the
 # capabilities the user's agency kind must give (404 without: for that agency the page does not
@@ -233,8 +234,7 @@ def _urls(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        args = {name: _placeholder(rule, name) for name in rule.arguments}
-        url = rule.build(args)[1] if args else rule.rule
+        url = fill(rule, {name: _placeholder(rule, name) for name in rule.arguments})
         yield rule.endpoint, url, sorted(rule.methods - {"HEAD", "OPTIONS"})
 
 

@@ -46,7 +46,7 @@ from supervise.rectifications.schemas import (
     dump_list_for,
 )
 from supervise.rectifications.workflow import Action
-from supervise.web import JSON, MULTIPART, Blueprint, accepts, current_actor, no_such_step
+from supervise.web import JSON, MULTIPART, Blueprint, accepts, current_actor, one_of
 
 blueprint = Blueprint("rectifications_api", __name__, description="Rectification to sign-off")
 
@@ -189,9 +189,8 @@ def submit_report(data, rectification_id):
     return _answer(user, rectification, 201)
 
 
-@blueprint.route("/rectifications/<rectification_id>/<action>", methods=["POST"],
-                 parameters=[{"in": "path", "name": "action", "required": True,
-                              "schema": {"type": "string", "enum": list(URL_ACTIONS)}}])
+@blueprint.route(f"/rectifications/<rectification_id>/<{one_of(URL_ACTIONS)}:action>",
+                 methods=["POST"])
 @blueprint.arguments(RectificationActionSchema, required=False)
 @blueprint.response(200, RectificationDetailSchema)
 @policy.requires(Permission.CASE_CONTENT)
@@ -201,8 +200,6 @@ def take_action(data, rectification_id, action):
     (a `comment` is required). Each may carry a `comment` and the `version` read. 403 if the step
     is another party's, 409 if the item is not in a state the step starts from, 422 for missing
     or bad input."""
-    if action not in URL_ACTIONS:
-        no_such_step()
     user = current_actor()
     rectification = rectification_access.rectification_or_404(user, rectification_id,
                                                               for_update=True)

@@ -13,7 +13,7 @@ lists and the answers to changes show them masked.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, request
+from flask import request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -46,7 +46,7 @@ from supervise.referrals.schemas import (
 )
 from supervise.referrals.workflow import Action
 from supervise.schemas import AsRead, VersionSchema
-from supervise.web import JSON, MULTIPART, Blueprint, accepts, current_actor, no_such_step
+from supervise.web import JSON, MULTIPART, Blueprint, accepts, current_actor, one_of
 
 blueprint = Blueprint("referrals_api", __name__, description="Referrals and their clocks")
 
@@ -57,11 +57,6 @@ URL_ACTIONS = {a.value: a for a in Action
                             Action.REVISE)}
 DECISIONS = ("approve", "refuse")
 
-
-def _path_enum(name: str, values) -> list[dict]:
-    """The OpenAPI description of a path segment that takes one of a few words."""
-    return [{"in": "path", "name": name, "required": True,
-             "schema": {"type": "string", "enum": list(values)}}]
 
 SORTS = {
     "-created_at": (Referral.created_at.desc(), Referral.id.desc()),
@@ -220,8 +215,7 @@ def download_attachment(referral_id, attachment_id):
 # --- the workflow ---------------------------------------------------------------------------
 
 
-@blueprint.route("/referrals/<referral_id>/<action>", methods=["POST"],
-                 parameters=_path_enum("action", URL_ACTIONS))
+@blueprint.route(f"/referrals/<referral_id>/<{one_of(URL_ACTIONS)}:action>", methods=["POST"])
 @blueprint.arguments(ActionRequestSchema, required=False)
 @blueprint.response(200, ReferralStepSchema)
 @policy.requires(Permission.CASE_CONTENT)
@@ -236,8 +230,6 @@ def take_action(data, referral_id, action):
     same fields and its files in `files`. 403 if the step is another party's, 409 if the referral
     is not in a state the step starts from, 422 for missing or bad input.
     """
-    if action not in URL_ACTIONS:
-        no_such_step()
     user = current_actor()
     files = ()
     if request.mimetype == "multipart/form-data":
@@ -289,16 +281,15 @@ def request_extension(data, referral_id):
     return _act(referral, Action.REQUEST_EXTENSION, inputs, data.get("version"))
 
 
-@blueprint.route("/referrals/<referral_id>/extensions/<extension_id>/<decision>",
-                 methods=["POST"], parameters=_path_enum("decision", DECISIONS))
+@blueprint.route(
+    f"/referrals/<referral_id>/extensions/<extension_id>/<{one_of(DECISIONS)}:decision>",
+    methods=["POST"])
 @blueprint.arguments(DecisionRequestSchema, required=False)
 @blueprint.response(200, ReferralStepSchema)
 @policy.requires(Permission.CASE_CONTENT)
 def decide_extension(data, referral_id, extension_id, decision):
     """Approve or refuse a pending extension request (the sender). On approval the answer-by
     deadline moves to the end of the requested day."""
-    if decision not in DECISIONS:
-        abort(404)
     referral = referral_access.referral_or_404(current_actor(), referral_id, for_update=True)
     inputs = operations.ActionInput(extension=extension_id, decision=decision,
                                     comment=data.get("comment") or "")

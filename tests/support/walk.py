@@ -30,11 +30,14 @@ def seed_demo(app) -> None:
 
 
 def fill(rule, values: dict) -> str | None:
+    """The rule's address with these values (None if one is missing); a segment that takes
+    one of a few words (werkzeug's `any`) gets the value given if it is one, else the first."""
     args = {}
     for name in rule.arguments:
         if name not in values:
             return None
-        args[name] = values[name]
+        words = getattr(rule._converters.get(name), "items", None)
+        args[name] = values[name] if words is None or values[name] in words else min(words)
     return rule.build(args, append_unknown=False)[1]
 
 
