@@ -247,13 +247,14 @@ def new_storage_name() -> str:
     return secrets.token_hex(16)
 
 
-def store_upload(stream, filename: str | None, max_bytes: int) -> StoredFile:
-    """Receive an upload (into a temporary file, hashing it; refused if too large or of a type
-    not accepted), then store it in the backend under a random name. The caller records the
-    row, and calls `discard` if that fails."""
+def receive(stream, max_bytes: int) -> tuple[IO[bytes], int, str]:
+    """An upload taken into a temporary file (in memory up to SPOOL_BYTES) and hashed: the
+    file at its start, its size and SHA-256; refused (413) beyond `max_bytes`, and when empty.
+    The caller closes the file."""
     digest = hashlib.sha256()
     size = 0
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (returned)
+    try:
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             if size > max_bytes:
@@ -263,6 +264,19 @@ def store_upload(stream, filename: str | None, max_bytes: int) -> StoredFile:
             spool.write(chunk)
         if size == 0:
             raise OperationError(_("The file is empty."))
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, size, digest.hexdigest()
+
+
+def store_upload(stream, filename: str | None, max_bytes: int) -> StoredFile:
+    """Receive an upload (`receive`; refused if too large or of a type not accepted), then
+    store it in the backend under a random name. The caller records the row, and calls
+    `discard` if that fails."""
+    spool, size, sha256 = receive(stream, max_bytes)
+    with spool:
         file_type = sniff(spool)
         if file_type is None:
             raise OperationError(_("Only PDF, JPEG, PNG, DOCX, XLSX and OFD files are "
@@ -271,7 +285,7 @@ def store_upload(stream, filename: str | None, max_bytes: int) -> StoredFile:
         spool.seek(0)
         backend().save(storage_name, spool)
     return StoredFile(storage_name, clean_filename(filename, file_type), file_type, size,
-                      digest.hexdigest())
+                      sha256)
 
 
 def store_file(source: IO[bytes], prefix: str = "") -> tuple[str, int, str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import tempfile
 import time
@@ -139,24 +138,8 @@ def max_bytes() -> int:
 def receive(stream, filename: str | None) -> Received:
     """Take an upload into a temporary file, refusing it (413) beyond the settings' limit and
     when it is empty."""
-    limit = max_bytes()
-    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - returned
-    digest, size = hashlib.sha256(), 0
-    try:
-        while chunk := stream.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise OperationError(
-                    _("The file is larger than %(mb)d MB.", mb=limit // (1024 * 1024)), 413)
-            digest.update(chunk)
-            spool.write(chunk)
-        if size == 0:
-            raise OperationError(_("The file is empty."))
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
-    return Received(spool, (filename or "")[:200], size, digest.hexdigest())
+    spool, size, sha256 = storage.receive(stream, max_bytes())
+    return Received(spool, (filename or "")[:200], size, sha256)
 
 
 @dataclass
