@@ -93,11 +93,9 @@ def _file(record_type: str, record_id: str, kind: str, args: dict):
     user = current_actor()
     rule = _kind(record_type, kind)
     record = document_access.record_or_404(user, record_type, record_id)
-    versions = [d for d in operations.documents_of(record) if d.kind == rule.kind
-                and args.get("version") in (None, d.version)]
-    if not versions:
+    document = operations.document_of(record, rule.kind, args.get("version"))
+    if document is None:
         abort(404)
-    document = max(versions, key=lambda d: d.version)
     if args["format"] == "pdf":
         return serve(user, record, operations.pdf_of(user, record, document))
     return serve(user, record, document.file("docx"))

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from babel.dates import format_date
 from flask_babel import force_locale
@@ -62,10 +61,6 @@ def long_date(day: date | datetime | None) -> str:
 def paragraphs(text: str | None) -> list[str]:
     """A text as its paragraphs, for a template's paragraph loop (blank lines dropped)."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
-def _yuan(amount: Decimal | None) -> str:
-    return format_yuan(amount) if amount is not None else "—"
 
 
 # --- referrals -------------------------------------------------------------------------------
@@ -131,7 +126,7 @@ def _rectification_notice(item: Rectification, now: datetime) -> dict:
         "facts": paragraphs(item.facts),
         "legal_basis": paragraphs(item.legal_basis),
         "recommendation": paragraphs(item.recommendation),
-        "amount": _yuan(item.amount),
+        "amount": format_yuan(item.amount),
         "plan": chinese(item.plan),
         "issued_date": long_date(item.issued_at),
         "deadline": long_date(item.due_at),
@@ -151,12 +146,12 @@ def _sign_off_refusal(item: Rectification, now: datetime) -> str | None:
 def _sign_off_sheet(item: Rectification, now: datetime) -> dict:
     return {
         "subject": item.title,
-        "amount": _yuan(item.amount),
-        "amount_recovered": _yuan(item.amount_recovered),
+        "amount": format_yuan(item.amount),
+        "amount_recovered": format_yuan(item.amount_recovered),
         "issued_date": long_date(item.issued_at),
         "deadline": long_date(item.due_at),
         "reports": [{"date": long_date(r.submitted_at), "measures": r.measures,
-                     "amount": _yuan(r.amount_recovered)} for r in item.reports],
+                     "amount": format_yuan(r.amount_recovered)} for r in item.reports],
         "state": chinese(item.state),
         "signed_off_date": long_date(item.signed_off_at),
     }

@@ -50,6 +50,15 @@ def documents_of(record) -> list[Document]:
         .order_by(Document.generated_at.desc(), Document.id.desc())))
 
 
+def document_of(record, kind: DocumentKind, version: int | None = None) -> Document | None:
+    """One version of the record's document of a kind (the latest unless `version`)."""
+    query = sa.select(Document).where(owner_column(record) == record.id, Document.kind == kind)
+    if version is not None:
+        query = query.where(Document.version == version)
+    return db.session.scalar(query.options(selectinload(Document.files))
+                             .order_by(Document.version.desc()).limit(1))
+
+
 def latest_numbers(record_ids: list[int], kind: DocumentKind, column) -> dict[int, str]:
     """The number of each record's document of a kind (for the ledgers), in one statement."""
     if not record_ids:
@@ -77,9 +86,7 @@ def generate(user: User, record, kind: Kind) -> Document:
     if refusal:
         raise OperationError(refusal, 409)
     issuer, addressee = _parties(kind, record)
-    previous = db.session.scalar(
-        sa.select(Document).where(owner_column(record) == record.id, Document.kind == kind.kind)
-        .order_by(Document.version.desc()).limit(1))
+    previous = document_of(record, kind.kind)
     if previous is not None:
         year, sequence, number = previous.year, previous.sequence, previous.number
         version = previous.version + 1

@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from supervise import policy
 from supervise.accounts.models import Agency, AgencyKind
+from supervise.attachments import storage
 from supervise.attachments.web import serve
 from supervise.errors import InvalidInput, OperationError, discard_session
 from supervise.extensions import db
@@ -265,9 +266,6 @@ def project(public_id: str):
 
 # --- import from a spreadsheet -------------------------------------------------------------
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 def _upload_page(form: ImportForm | None = None, status: int = 200):
     return render_template("findings/import.html", form=form or ImportForm(),
                            max_rows=get_setting("import_max_rows"),
@@ -382,7 +380,7 @@ def import_refused():
         fh = importing.open_refused(current_actor(), request.args.get("t"))
     except OperationError as exc:
         return _refused(exc)
-    return send_file(fh, mimetype=XLSX_MIMETYPE, as_attachment=True,
+    return send_file(fh, mimetype=storage.XLSX.content_type, as_attachment=True,
                      download_name="未导入的行.xlsx", max_age=0)
 
 
@@ -393,5 +391,5 @@ def import_template():
     out = io.BytesIO()
     importing.write_template(out, current_actor())
     out.seek(0)
-    return send_file(out, mimetype=XLSX_MIMETYPE, as_attachment=True,
+    return send_file(out, mimetype=storage.XLSX.content_type, as_attachment=True,
                      download_name="问题导入模板.xlsx", max_age=0)
