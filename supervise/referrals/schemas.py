@@ -127,9 +127,9 @@ class ActionRequestSchema(Schema):
         "maxLength": COMMENT_LIMIT, "description": "Required to return, send back or reopen"})
     handler = fields.String(allow_none=True, metadata={
         "description": "assign: user name of a staff member or leader of your agency"})
-    disposition = fields.String(allow_none=True, metadata={
-        "enum": [d.value for d in Disposition],
-        "description": "answer: a code from /dispositions"})
+    disposition = fields.String(allow_none=True,
+                                validate=validate.OneOf([d.value for d in Disposition]),
+                                metadata={"description": "answer: a code from /dispositions"})
     result = fields.String(allow_none=True, metadata={
         "maxLength": 20000, "description": "answer: the result, in words"})
     version = Version()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from supervise.attachments.models import Attachment
 from supervise.extensions import db
 from supervise.findings.models import Handling
-from supervise.referrals.models import Referral, ReferralState
+from supervise.referrals.models import Disposition, Referral, ReferralState
 from supervise.referrals.workflow import CHASEABLE
 from tests.factories import FindingFactory, ShareFactory, UserFactory
 from tests.helpers import events, files, integer_keys
@@ -544,6 +544,21 @@ def test_a_receiver_answers_with_a_disposition_of_its_kind(world, as_):
         "result": "部分采纳审计建议"})
     assert answered.status_code == 200, answered.get_json()
     assert answered.get_json()["disposition"] == {"code": "partly_adopted", "name": "部分采纳"}
+
+
+def test_a_disposition_that_is_no_disposition_is_refused_on_every_step(world, as_):
+    """The field is published as a list of codes: a step that does not read it (a note)
+    refuses a word outside the list as the answer does, and nothing is written."""
+    referral = referral_in(world, S.IN_HANDLING)
+    rid = referral.public_id
+    for step in ("note", "answer"):
+        refused = as_("disc_staff").post(f"/referrals/{rid}/{step}", json={
+            "comment": "已调取账册", "disposition": "__not_in_enum__", "result": "结果"})
+        assert refused.status_code == 422, (step, refused.get_json())
+        assert refused.get_json()["errors"]["disposition"] == [
+            "必须是以下之一：" + ", ".join(d.value for d in Disposition) + "。"]
+    assert as_("disc_staff").get(f"/referrals/{rid}").get_json()["state"] == "in_handling"
+    assert events("referral.note") == []
 
 
 # --- evidence -------------------------------------------------------------------------------
