@@ -1,4 +1,4 @@
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from supervise.schemas import AgencyRefSchema, LocalDateTime
 
@@ -6,9 +6,10 @@ from supervise.schemas import AgencyRefSchema, LocalDateTime
 class TokenRequestSchema(Schema):
     username = fields.String(required=True, metadata={"description": "User name"})
     password = fields.String(required=True, load_only=True)
-    otp = fields.String(load_only=True, allow_none=True, metadata={
-        "description": "For an account that signs in with a second factor: the code of its "
-                       "authenticator app, or one of its recovery codes", "maxLength": 40})
+    otp = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=40),
+                        metadata={"description": "For an account that signs in with a second "
+                                                 "factor: the code of its authenticator app, or "
+                                                 "one of its recovery codes"})
 
 
 class TokenSchema(Schema):

@@ -90,8 +90,8 @@ class SimilarQuerySchema(Schema):
 
 
 class SendBackSchema(Schema):
-    reason = fields.String(required=True, metadata={"description": "Why, for the drafter",
-                                                    "maxLength": COMMENT_LIMIT})
+    reason = fields.String(required=True, validate=validate.Length(max=COMMENT_LIMIT),
+                           metadata={"description": "Why, for the drafter"})
     version = Version()
 
 

@@ -55,13 +55,13 @@ class RectificationQuerySchema(PageQuerySchema):
 class RectificationReportRequestSchema(Schema):
     """A progress report of the audited unit."""
 
-    measures = fields.String(allow_none=True, metadata={
-        "maxLength": TEXT_LIMIT, "description": "The measures taken (required)"})
+    measures = fields.String(allow_none=True, validate=validate.Length(max=TEXT_LIMIT),
+                             metadata={"description": "The measures taken (required)"})
     amount_recovered = AmountField(metadata={
         "description": "Money recovered or returned in yuan, as a string such as '1234.56'; "
                        "not negative, at most two decimals"})
-    rules = fields.String(allow_none=True, metadata={
-        "maxLength": RULES_LIMIT, "description": "Rules made or mended"})
+    rules = fields.String(allow_none=True, validate=validate.Length(max=RULES_LIMIT),
+                          metadata={"description": "Rules made or mended"})
     final = fields.Boolean(load_default=False, metadata={
         "description": "True when the rectification is done: it then waits for verification"})
     version = Version()
@@ -77,10 +77,10 @@ class RectificationReportFormSchema(RectificationReportRequestSchema):
 class RectificationActionSchema(Schema):
     """What a step of the issuing agency may carry; each step reads the fields it needs."""
 
-    comment = fields.String(allow_none=True, metadata={
-        "maxLength": COMMENT_LIMIT, "description": "Required to chase: the message"})
-    reason = fields.String(allow_none=True, metadata={
-        "maxLength": COMMENT_LIMIT, "description": "Required to send back"})
+    comment = fields.String(allow_none=True, validate=validate.Length(max=COMMENT_LIMIT),
+                            metadata={"description": "Required to chase: the message"})
+    reason = fields.String(allow_none=True, validate=validate.Length(max=COMMENT_LIMIT),
+                           metadata={"description": "Required to send back"})
     version = Version()
 
 

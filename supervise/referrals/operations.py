@@ -58,6 +58,7 @@ TEXT_LIMITS = {"title": 200, "audit_scope": 5000, "facts": 20000, "classificatio
 REQUIRED = ("receiver", "kind", "title", "facts")
 FIELDS = ("receiver", "kind", *TEXT_LIMITS, "persons_involved", "findings")
 COMMENT_LIMIT = 4000
+RESULT_LIMIT = 20000
 MAX_PERSONS = 50
 
 DEFAULT_FEEDBACK_REQUEST = "请于办结后将处理结果书面反馈我单位。"
@@ -370,7 +371,7 @@ def _answer(step: Step) -> None:
                         if d.value == step.data.disposition), None)
     if disposition is None:
         step.errors["disposition"] = _("Choose a disposition.")
-    result = text_field(step.data, "result", step.errors, required=True, limit=20000)
+    result = text_field(step.data, "result", step.errors, required=True, limit=RESULT_LIMIT)
     if step.errors:
         return
     referral.answered_at = step.now

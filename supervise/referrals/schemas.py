@@ -30,7 +30,7 @@ from supervise.referrals.models import (
     ReferralKind,
     ReferralState,
 )
-from supervise.referrals.operations import COMMENT_LIMIT, MAX_PERSONS, TEXT_LIMITS
+from supervise.referrals.operations import COMMENT_LIMIT, MAX_PERSONS, RESULT_LIMIT, TEXT_LIMITS
 from supervise.referrals.workflow import Party
 from supervise.schemas import (
     AgencyRefSchema,
@@ -50,14 +50,13 @@ CLOCK_STATUSES = [s.value for s in ClockStatus]
 
 
 def _text(field: str, description: str = "", **kwargs) -> fields.String:
-    metadata = {"maxLength": TEXT_LIMITS[field]}
-    if description:
-        metadata["description"] = description
-    return fields.String(metadata=metadata, **kwargs)
+    metadata = {"description": description} if description else {}
+    return fields.String(validate=validate.Length(max=TEXT_LIMITS[field]), metadata=metadata,
+                         **kwargs)
 
 
 class PersonInputSchema(Schema):
-    name = fields.String(required=True, metadata={"maxLength": 50})
+    name = fields.String(required=True, validate=validate.Length(max=50))
     position = fields.String(allow_none=True, metadata={"maxLength": 100,
                                                         "description": "职务"})
 
@@ -114,24 +113,24 @@ class ReferralQuerySchema(PageQuerySchema):
 
 
 class PersonLookupSchema(PageQuerySchema):
-    name = fields.String(required=True, metadata={
-        "maxLength": 50, "description": "The name of a person involved, exactly (spaces, "
-                                        "full-width letters and case aside)"})
+    name = fields.String(required=True, validate=validate.Length(max=50), metadata={
+        "description": "The name of a person involved, exactly (spaces, full-width letters and "
+                       "case aside)"})
 
 
 class ActionRequestSchema(Schema):
     """What a step of the workflow may carry; each action reads the fields it needs."""
 
-    comment = fields.String(allow_none=True, metadata={"maxLength": COMMENT_LIMIT})
-    reason = fields.String(allow_none=True, metadata={
-        "maxLength": COMMENT_LIMIT, "description": "Required to return, send back or reopen"})
+    comment = fields.String(allow_none=True, validate=validate.Length(max=COMMENT_LIMIT))
+    reason = fields.String(allow_none=True, validate=validate.Length(max=COMMENT_LIMIT),
+                           metadata={"description": "Required to return, send back or reopen"})
     handler = fields.String(allow_none=True, metadata={
         "description": "assign: user name of a staff member or leader of your agency"})
     disposition = fields.String(allow_none=True,
                                 validate=validate.OneOf([d.value for d in Disposition]),
                                 metadata={"description": "answer: a code from /dispositions"})
-    result = fields.String(allow_none=True, metadata={
-        "maxLength": 20000, "description": "answer: the result, in words"})
+    result = fields.String(allow_none=True, validate=validate.Length(max=RESULT_LIMIT),
+                           metadata={"description": "answer: the result, in words"})
     version = Version()
 
 

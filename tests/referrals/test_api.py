@@ -546,8 +546,8 @@ def test_a_receiver_answers_with_a_disposition_of_its_kind(world, as_):
     assert answered.get_json()["disposition"] == {"code": "partly_adopted", "name": "部分采纳"}
 
 
-def test_a_disposition_that_is_no_disposition_is_refused_on_every_step(world, as_):
-    """The field is published as a list of codes: a step that does not read it (a note)
+def test_a_step_refuses_what_the_document_forbids_even_in_a_field_it_does_not_read(world, as_):
+    """A disposition is published as a list of codes: a step that does not read it (a note)
     refuses a word outside the list as the answer does, and nothing is written."""
     referral = referral_in(world, S.IN_HANDLING)
     rid = referral.public_id
@@ -557,6 +557,11 @@ def test_a_disposition_that_is_no_disposition_is_refused_on_every_step(world, as
         assert refused.status_code == 422, (step, refused.get_json())
         assert refused.get_json()["errors"]["disposition"] == [
             "必须是以下之一：" + ", ".join(d.value for d in Disposition) + "。"]
+    # So is a result over its published length, which a note does not read either.
+    refused = as_("disc_staff").post(f"/referrals/{rid}/note",
+                                     json={"comment": "已调取账册", "result": "长" * 20001})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {"result": ["过长：最多 20000 个字符。"]}
     assert as_("disc_staff").get(f"/referrals/{rid}").get_json()["state"] == "in_handling"
     assert events("referral.note") == []
 
